@@ -1,0 +1,111 @@
+"""One exception hierarchy for everything that can go wrong talking to the API.
+
+Every error carries what a user needs to act on it: what happened, the HTTP status and API
+code, the trace id when the service gave one, and what to do next. None of them ever holds
+the token: messages are built from the response, never from the request headers.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ApiError",
+    "AuthError",
+    "ProtocolError",
+    "RateLimited",
+    "RequestRejected",
+    "ServerError",
+    "TransportError",
+]
+
+
+class ApiError(Exception):
+    """Base class: something went wrong between nbtui and the API host."""
+
+    #: Whether a read that failed this way may be retried.
+    retryable: bool = False
+    #: A short hint of what the user can do.
+    default_hint: str = ""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        trace_id: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.trace_id = trace_id
+        self.hint = self.default_hint if hint is None else hint
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        details = []
+        if self.status is not None:
+            details.append(f"HTTP {self.status}")
+        if self.code:
+            details.append(f"code {self.code}")
+        if details:
+            parts[0] = f"{self.message} ({', '.join(details)})"
+        if self.trace_id:
+            parts.append(f"trace id {self.trace_id}")
+        if self.hint:
+            parts.append(self.hint)
+        return ". ".join(p.rstrip(".") for p in parts) + "."
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(message={self.message!r}, status={self.status!r}, "
+            f"code={self.code!r}, trace_id={self.trace_id!r})"
+        )
+
+    @property
+    def short(self) -> str:
+        """One line for a status bar: the message and the code, no hint."""
+        return f"{self.message} ({self.code})" if self.code else self.message
+
+
+class AuthError(ApiError):
+    """401: the token is missing, wrong or expired. Polling stops until the user acts."""
+
+    default_hint = "Set a new token with `nbtui token set` (or press t in the app)"
+
+
+class RateLimited(ApiError):
+    """429: too many requests. `retry_after` is the wait the service asked for, if any."""
+
+    retryable = True
+    default_hint = "nbtui backs off and retries by itself"
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class RequestRejected(ApiError):
+    """400/403/404/413 and other 4xx: the request, scope or balance is wrong; never retried."""
+
+
+class ServerError(ApiError):
+    """5xx: a transient problem on the service's side; reads are retried with backoff."""
+
+    retryable = True
+    default_hint = "This is usually temporary; nbtui retries reads by itself"
+
+
+class TransportError(ApiError):
+    """No usable answer: timeout, refused or reset connection, DNS failure."""
+
+    retryable = True
+    default_hint = "Check your network connection and the base URL"
+
+
+class ProtocolError(ApiError):
+    """An answer that is not the JSON the contract promises: HTML, empty, truncated, wrong shape."""
+
+    retryable = True
+    default_hint = "A proxy or the service answered something unexpected; nbtui will retry"

@@ -1,0 +1,1 @@
+"""What the user tracks: the SQLite store and the refresh monitor. No Textual here."""

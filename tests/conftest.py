@@ -1,0 +1,67 @@
+"""Fixtures shared by every test: nothing here may touch the developer's real files or secrets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import keyring.backend
+import pytest
+from keyring.errors import PasswordDeleteError
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """An isolated keyring backend so no test ever reads or writes a real one."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if (service, username) not in self.entries:
+            raise PasswordDeleteError("no such entry")
+        del self.entries[(service, username)]
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """Point config, data, cache and keyring at temporary places; unset the token variables."""
+    home = tmp_path / "home"
+    for sub in ("config", "data", "cache", "state"):
+        (home / sub).mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
+    monkeypatch.setenv("NBTUI_DATA_DIR", str(home / "data" / "nbtui"))
+    monkeypatch.setenv("NBTUI_CONFIG", str(home / "config" / "nbtui" / "config.toml"))
+    for name in ("ACEDATACLOUD_API_TOKEN", "ACEDATACLOUD_API_BASE_URL", "NBTUI_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    if request.node.get_closest_marker("secret_service") is None:
+        monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.conftest.MemoryKeyring")
+        previous = keyring.get_keyring()
+        keyring.set_keyring(MemoryKeyring())
+        yield home
+        keyring.set_keyring(previous)
+    else:
+        yield home
+
+
+@pytest.fixture
+def memory_keyring() -> MemoryKeyring:
+    """The in-memory keyring installed for this test."""
+    backend = keyring.get_keyring()
+    assert isinstance(backend, MemoryKeyring)
+    return backend
