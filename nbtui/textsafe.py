@@ -1,0 +1,49 @@
+"""Text from the API is data: make it safe to put on a terminal.
+
+Terminal control sequences (ESC/CSI/OSC, BEL, other C0 and C1 controls, DEL) could move the
+cursor, retitle the window, write the clipboard or hide text; they are removed and the
+surrounding text kept. Rich markup is never interpreted by callers (they build `Text` objects
+or print plainly), so brackets need no escaping here.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["one_line", "safe_text", "truncate"]
+
+# ESC-introduced sequences: CSI (ESC [ ... final), OSC (ESC ] ... BEL or ST), other two-byte
+# escapes; then C1 introducers written as single code points (U+0080-U+009F).
+_ESCAPE_SEQUENCE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC, terminated by BEL or ST (or unterminated)
+    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"  # DCS, SOS, PM, APC
+    r"|\x1b[@-Z\\-_]?"  # other escapes, and a lone ESC
+    r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
+    r"|\x9d[^\x07\x9c]*(?:\x07|\x9c)?"  # 8-bit OSC
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_KEEP_NEWLINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_WHITESPACE_RUN = re.compile(r"[\t\r\n]+")
+
+
+def safe_text(value: object, *, keep_newlines: bool = True) -> str:
+    """`value` as text with every terminal control sequence and control character removed."""
+    text = value if isinstance(value, str) else str(value)
+    text = _ESCAPE_SEQUENCE.sub("", text)
+    if keep_newlines:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        return _CONTROL_KEEP_NEWLINES.sub("", text)
+    return _CONTROL.sub("", _WHITESPACE_RUN.sub(" ", text))
+
+
+def one_line(value: object) -> str:
+    """Safe text on a single line: newlines and tabs become spaces."""
+    return safe_text(value, keep_newlines=False).strip()
+
+
+def truncate(text: str, width: int) -> str:
+    """Cut `text` to `width` characters, marking the cut with an ellipsis."""
+    if width <= 0:
+        return ""
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
