@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import keyring
 import keyring.backend
 import pytest
 from keyring.errors import PasswordDeleteError
+
+if TYPE_CHECKING:
+    from nbtui.sim import InProcessSim, SimServer
 
 
 class MemoryKeyring(keyring.backend.KeyringBackend):
@@ -65,3 +69,30 @@ def memory_keyring() -> MemoryKeyring:
     backend = keyring.get_keyring()
     assert isinstance(backend, MemoryKeyring)
     return backend
+
+
+# ---------------------------------------------------------------- simulator (owner: sim worker)
+# Imports stay inside the fixtures so tests that never use the simulator never load starlette.
+
+
+@pytest.fixture
+def sim_server() -> Iterator[SimServer]:
+    """The simulator on a free loopback port (token "sim-token"), stopped after the test.
+
+    `.base_url`, `.state` (a `SimState`: `add_task`, `inject_fault`, `requests`, ...).
+    """
+    from nbtui.sim import SimConfig, SimServer
+
+    with SimServer(SimConfig(token="sim-token")) as server:
+        yield server
+
+
+@pytest.fixture
+def sim_app() -> InProcessSim:
+    """The simulator in-process (token "sim-token"): `.app`, `.state`, `.base_url`
+    ("http://sim.test", where its image URLs point) and `.transport()` for
+    `httpx.AsyncClient(transport=sim_app.transport(), base_url=sim_app.base_url)`.
+    """
+    from nbtui.sim import SimConfig, in_process
+
+    return in_process(SimConfig(token="sim-token"))
