@@ -25,6 +25,11 @@ class ApiError(Exception):
     retryable: bool = False
     #: A short hint of what the user can do.
     default_hint: str = ""
+    #: Filled in by the client: the failed request's method and URL (never its headers) and
+    #: how many attempts were made. Kept out of the message so `str(err)` stays readable.
+    method: str | None = None
+    url: str | None = None
+    attempts: int = 1
 
     def __init__(
         self,
