@@ -115,12 +115,16 @@ class Settings(BaseModel):
         return parts.scheme == "http" and not loopback
 
 
-def _format_validation_error(error: ValidationError, source: str) -> str:
-    lines = [f"Invalid settings in {source}:"]
+def _format_validation_error(error: ValidationError, sources: Mapping[str, str]) -> str:
+    """One line per problem: the key, the value, where it came from, what is wrong."""
+    lines = ["Invalid settings:"]
     for problem in error.errors():
-        key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        loc = problem["loc"]
+        key = ".".join(str(part) for part in loc) or "(top level)"
         value = problem.get("input")
-        lines.append(f"  {key} = {value!r}: {problem['msg']}")
+        source = sources.get(str(loc[0])) if loc else None
+        origin = f" (from {source})" if source else ""
+        lines.append(f"  {key} = {value!r}{origin}: {problem['msg']}")
     return "\n".join(lines)
 
 
@@ -132,21 +136,25 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"Cannot read the configuration file {path}: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"Cannot read the configuration file {path}: it is not UTF-8 text (byte {exc.start})"
+        ) from exc
     except OSError as exc:
         raise ConfigError(f"Cannot open the configuration file {path}: {exc.strerror}") from exc
 
 
+#: Settings that environment variables override, and the variable for each.
+_ENV_KEYS = {
+    "base_url": ENV_BASE_URL,
+    "data_dir": ENV_DATA_DIR,
+    "profile": ENV_PROFILE,
+    "poll_interval": ENV_POLL_INTERVAL,
+}
+
+
 def _env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
-    overrides: dict[str, Any] = {}
-    if env.get(ENV_BASE_URL):
-        overrides["base_url"] = env[ENV_BASE_URL]
-    if env.get(ENV_DATA_DIR):
-        overrides["data_dir"] = env[ENV_DATA_DIR]
-    if env.get(ENV_PROFILE):
-        overrides["profile"] = env[ENV_PROFILE]
-    if env.get(ENV_POLL_INTERVAL):
-        overrides["poll_interval"] = env[ENV_POLL_INTERVAL]
-    return overrides
+    return {key: env[name] for key, name in _ENV_KEYS.items() if env.get(name)}
 
 
 def load_settings(
@@ -176,7 +184,11 @@ def load_settings(
     if not isinstance(profile_data, dict):
         raise ConfigError(f"Invalid settings in {path}: [profiles.{profile}] must be a table")
     merged: dict[str, Any] = {**file_data, **profile_data, **env_data, **flags, "profile": profile}
+    sources: dict[str, str] = {key: str(path) for key in file_data}
+    sources.update({key: f"{path} [profiles.{profile}]" for key in profile_data})
+    sources.update({key: f"the environment variable {_ENV_KEYS[key]}" for key in env_data})
+    sources.update({key: "the command line" for key in flags})
     try:
         return Settings.model_validate(merged)
     except ValidationError as exc:
-        raise ConfigError(_format_validation_error(exc, str(path))) from exc
+        raise ConfigError(_format_validation_error(exc, sources)) from exc

@@ -1,0 +1,247 @@
+"""The API token's life: read from the environment or the OS keyring, saved, cleared, described.
+
+Order: `ACEDATACLOUD_API_TOKEN` first (scripts, CI, servers without a keyring), then the OS
+keyring (service `nbtui`, one entry per profile, the profile name as the user name). The token
+is never taken from a command-line argument and never written to a plain file: where no
+keyring backend exists the messages point at the environment variable instead.
+
+Nothing here ever puts the token into a message, a repr or an exception: at most its last four
+characters, to tell two tokens apart.
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import keyring
+import keyring.backend
+import keyring.errors
+from keyring.backends import fail
+
+from nbtui.config import ENV_TOKEN
+
+__all__ = [
+    "SERVICE",
+    "CredentialError",
+    "TokenInfo",
+    "backend_name",
+    "clear_token",
+    "mask_token",
+    "resolve_token",
+    "save_token",
+    "token_status",
+    "validate_token",
+]
+
+SERVICE = "nbtui"
+#: Longer than any real token; guards against pasting a whole file by mistake.
+MAX_TOKEN_LENGTH = 4096
+_MASK = "••••"
+#: Tokens shorter than this show no characters at all when masked.
+_MIN_SHOWN_LENGTH = 12
+
+Source = Literal["env", "keyring", "none"]
+
+_WAY_OUT = f"export {ENV_TOKEN}=<your token> instead (nbtui reads it first)"
+_WAY_OUT_SENTENCE = f"Export {ENV_TOKEN}=<your token> instead (nbtui reads it first)."
+
+
+class CredentialError(Exception):
+    """The token cannot be stored, read or used; the message says what to do instead."""
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """The token nbtui will use, where it came from, and a sentence saying so."""
+
+    token: str | None = field(repr=False)
+    source: Source
+    detail: str
+    #: Why the keyring could not be read, when that is why there is no token.
+    keyring_problem: str | None = None
+
+    def __repr__(self) -> str:
+        shown = "None" if self.token is None else "<hidden>"
+        return f"TokenInfo(source={self.source!r}, token={shown}, detail={self.detail!r})"
+
+    def __str__(self) -> str:
+        return self.detail
+
+    @property
+    def found(self) -> bool:
+        return self.token is not None
+
+
+def mask_token(token: str | None) -> str:
+    """`••••abcd`: enough to tell tokens apart, never enough to use one."""
+    if not token:
+        return "(none)"
+    if len(token) < _MIN_SHOWN_LENGTH:
+        return _MASK
+    return _MASK + token[-4:]
+
+
+def _tail(token: str) -> str:
+    return f"…{token[-4:]}" if len(token) >= _MIN_SHOWN_LENGTH else "…"
+
+
+def validate_token(token: str) -> str:
+    """The token stripped of surrounding whitespace (a pasted newline); refuse anything that
+    cannot be a bearer token. Messages never include the token."""
+    cleaned = token.strip()
+    if not cleaned:
+        raise CredentialError("The token is empty.")
+    if len(cleaned) > MAX_TOKEN_LENGTH:
+        raise CredentialError(
+            f"The token is {len(cleaned)} characters long; that is not a token "
+            f"(at most {MAX_TOKEN_LENGTH})."
+        )
+    for char in cleaned:
+        if char.isspace():
+            raise CredentialError("The token contains whitespace; paste only the token itself.")
+        if unicodedata.category(char).startswith("C"):
+            raise CredentialError(
+                "The token contains control or invisible characters; paste only the token itself."
+            )
+        if not char.isascii():
+            raise CredentialError(
+                "The token contains non-ASCII characters; paste only the token itself."
+            )
+    return cleaned
+
+
+def backend_name(backend: keyring.backend.KeyringBackend | None = None) -> str:
+    """A human name for the keyring backend in use ("Secret Service", "macOS Keychain"...)."""
+    backend = keyring.get_keyring() if backend is None else backend
+    chained = getattr(backend, "backends", None)
+    if type(backend).__module__ == "keyring.backends.chainer" and chained:
+        backend = chained[0]  # the chain reads and writes its highest-priority member first
+    module = type(backend).__module__
+    known = {
+        "keyring.backends.SecretService": "Secret Service",
+        "keyring.backends.macOS": "macOS Keychain",
+        "keyring.backends.Windows": "Windows Credential Locker",
+        "keyring.backends.kwallet": "KWallet",
+        "keyring.backends.libsecret": "libsecret",
+    }
+    if module in known:
+        return known[module]
+    name = getattr(type(backend), "name", None)
+    return str(name) if name else type(backend).__name__
+
+
+def _no_backend(backend: keyring.backend.KeyringBackend) -> bool:
+    return isinstance(backend, fail.Keyring)
+
+
+def _explain(exc: BaseException) -> str:
+    """Why the keyring failed, in words; backends' own messages never hold the secret."""
+    if isinstance(exc, keyring.errors.NoKeyringError):
+        return "no OS keyring is available on this system"
+    if isinstance(exc, keyring.errors.KeyringLocked):
+        return "the OS keyring is locked"
+    if isinstance(exc, keyring.errors.InitError):
+        return f"the OS keyring could not be opened ({exc})"
+    text = str(exc).strip()
+    return f"the OS keyring failed ({type(exc).__name__}{': ' + text if text else ''})"
+
+
+def _keyring_failure(action: str, exc: BaseException) -> CredentialError:
+    return CredentialError(f"Cannot {action}: {_explain(exc)}. {_WAY_OUT_SENTENCE}")
+
+
+def _read_keyring(profile: str) -> str | None:
+    backend = keyring.get_keyring()
+    if _no_backend(backend):
+        raise keyring.errors.NoKeyringError("no backend")
+    return backend.get_password(SERVICE, profile)
+
+
+def resolve_token(profile: str = "default", env: Mapping[str, str] | None = None) -> TokenInfo:
+    """The token to use: the environment variable, else the keyring entry of `profile`.
+
+    Never raises: a broken variable or an unavailable keyring gives source "none" and a
+    detail that says why and what to do.
+    """
+    env = os.environ if env is None else env
+    from_env = env.get(ENV_TOKEN)
+    if from_env is not None and from_env.strip():
+        try:
+            token = validate_token(from_env)
+        except CredentialError as exc:
+            return TokenInfo(
+                None, "none", f"no usable token: {ENV_TOKEN} is set but unusable ({exc})"
+            )
+        return TokenInfo(
+            token, "env", f"from the environment variable {ENV_TOKEN} ({_tail(token)})"
+        )
+    try:
+        stored = _read_keyring(profile)
+    except Exception as exc:  # any backend failure (D-Bus, locked, none): explain, don't crash
+        problem = _explain(exc)
+        return TokenInfo(
+            None,
+            "none",
+            f"no token: {problem}; {_WAY_OUT}",
+            keyring_problem=problem,
+        )
+    if stored is None:
+        return TokenInfo(
+            None, "none", f"no token: set one with `nbtui token set` or export {ENV_TOKEN}"
+        )
+    try:
+        token = validate_token(stored)
+    except CredentialError as exc:
+        return TokenInfo(
+            None,
+            "none",
+            f"no usable token: the OS keyring entry for profile {profile} is unusable ({exc}); "
+            "set it again with `nbtui token set`",
+        )
+    where = backend_name()
+    return TokenInfo(
+        token, "keyring", f"from the OS keyring ({where}) for profile {profile} ({_tail(token)})"
+    )
+
+
+def save_token(token: str, profile: str = "default") -> None:
+    """Store the token in the OS keyring for `profile`, and check that it was really kept."""
+    cleaned = validate_token(token)
+    backend = keyring.get_keyring()
+    try:
+        if _no_backend(backend):
+            raise keyring.errors.NoKeyringError("no backend")
+        backend.set_password(SERVICE, profile, cleaned)
+        kept = backend.get_password(SERVICE, profile)
+    except Exception as exc:  # any backend failure: one clear message
+        raise _keyring_failure("store the token in the OS keyring", exc) from exc
+    if kept != cleaned:
+        raise CredentialError(
+            f"The keyring backend ({backend_name(backend)}) did not keep the token. "
+            + _WAY_OUT_SENTENCE
+        )
+
+
+def clear_token(profile: str = "default") -> bool:
+    """Remove the keyring entry of `profile`; False if there was none."""
+    backend = keyring.get_keyring()
+    try:
+        if _no_backend(backend):
+            raise keyring.errors.NoKeyringError("no backend")
+        if backend.get_password(SERVICE, profile) is None:
+            return False
+        backend.delete_password(SERVICE, profile)
+    except keyring.errors.PasswordDeleteError:
+        return False
+    except Exception as exc:  # any backend failure: one clear message
+        raise _keyring_failure("remove the token from the OS keyring", exc) from exc
+    return True
+
+
+def token_status(profile: str = "default", env: Mapping[str, str] | None = None) -> str:
+    """Where the token comes from, in words; at most its last four characters."""
+    return resolve_token(profile, env).detail

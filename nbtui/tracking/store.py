@@ -1,0 +1,1105 @@
+"""What the user tracks, kept in SQLite: ids, labels, derived state and the last good record.
+
+One file, `<data_dir>/tasks.db`, in WAL mode so the TUI and a `nbtui add` in another terminal
+can both use it at once (readers never block, writers wait up to `BUSY_TIMEOUT` for each
+other). Every write is one `BEGIN IMMEDIATE` transaction, so a crash (even `kill -9`) leaves
+either all of a refresh or none of it.
+
+Rules the rest of nbtui relies on:
+- an error never overwrites the last good raw record (it only sets `last_error`);
+- `apply` ignores ids that are not tracked, so a task removed mid-refresh stays removed;
+- the fields the task list shows (state, prompt, model, image count, times) live in columns,
+  so `all()` never parses JSON; `TrackedTask.raw` is parsed on first access;
+- every write that changes what a list shows stamps the rows with a new `seq`, so another
+  process's view can ask `changed_since(token)` for just those rows (and the removed ids);
+- a damaged file is never replaced behind the user's back: `open` raises `StoreCorruptError`
+  unless the caller asks for recovery, which keeps the bad file as `tasks.db.corrupt-<time>`.
+
+Schema history (`PRAGMA user_version`): v1 was the first, minimal table of tracked tasks; v2
+adds the list columns, the change sequence and the removal log. `_migrate` upgrades old files
+in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from nbtui.api.models import Task, TaskState, derive_state, extract_error, extract_images
+
+__all__ = [
+    "BUSY_TIMEOUT",
+    "DB_NAME",
+    "SCHEMA_VERSION",
+    "Changes",
+    "Recovery",
+    "Store",
+    "StoreCorruptError",
+    "StoreError",
+    "TrackedTask",
+]
+
+DB_NAME = "tasks.db"
+SCHEMA_VERSION = 2
+#: Seconds a write waits for another process's write to finish before giving up.
+BUSY_TIMEOUT = 10.0
+#: Longest prompt kept in the `prompt` column (the full one stays in the raw record).
+PROMPT_SNIPPET = 500
+#: SQLite's historical limit on bound parameters is 999; stay well below it.
+_CHUNK = 500
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+_T = TypeVar("_T")
+
+_SCHEMA_V1 = """
+CREATE TABLE tasks (
+    id TEXT PRIMARY KEY,
+    label TEXT,
+    first_seen REAL NOT NULL,
+    last_refreshed REAL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    raw_json TEXT,
+    last_error TEXT
+);
+"""
+
+#: v1 -> v2: the list columns, the change sequence and the removal log.
+_V2_COLUMNS = (
+    ("last_error_at", "REAL"),
+    ("updated_at", "REAL"),
+    ("seq", "INTEGER NOT NULL DEFAULT 0"),
+    ("prompt", "TEXT"),
+    ("model", "TEXT"),
+    ("action", "TEXT"),
+    ("image_count", "INTEGER NOT NULL DEFAULT 0"),
+    ("created_at", "REAL"),
+    ("started_at", "REAL"),
+    ("finished_at", "REAL"),
+    ("error_code", "TEXT"),
+    ("error_message", "TEXT"),
+)
+_V2_EXTRA = """
+CREATE INDEX IF NOT EXISTS tasks_seq ON tasks (seq);
+CREATE INDEX IF NOT EXISTS tasks_first_seen ON tasks (first_seen);
+CREATE INDEX IF NOT EXISTS tasks_state ON tasks (state);
+CREATE TABLE IF NOT EXISTS removed (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    removed_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS removed_seq ON removed (seq);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('seq', 0);
+"""
+
+_COLUMNS = (
+    "id, label, first_seen, last_refreshed, state, raw_json, last_error, last_error_at, "
+    "updated_at, seq, prompt, model, action, image_count, created_at, started_at, finished_at, "
+    "error_code, error_message"
+)
+_UNFINISHED = tuple(state.value for state in TaskState if not state.is_finished)
+_MISSING: Any = object()
+
+
+class StoreError(Exception):
+    """The task database cannot be used; the message names the file and the cause."""
+
+    def __init__(self, message: str, *, path: Path | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class StoreCorruptError(StoreError):
+    """The task database is damaged. `moved_to` says where the bad file was kept, if moved."""
+
+    def __init__(
+        self, message: str, *, path: Path, reason: str, moved_to: Path | None = None
+    ) -> None:
+        super().__init__(message, path=path)
+        self.reason = reason
+        self.moved_to = moved_to
+
+
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    """A damaged database that `Store.open(..., recover=True)` kept aside before starting anew."""
+
+    path: Path
+    moved_to: Path
+    reason: str
+
+    @property
+    def message(self) -> str:
+        return (
+            f"The task database {self.path} was damaged ({self.reason}); it was kept as "
+            f"{self.moved_to} and a new, empty one was started."
+        )
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+class TrackedTask:
+    """One tracked task as stored: immutable; `raw` is parsed from JSON on first access.
+
+    The list columns (`prompt`, `model`, `image_count`, times, `error_code`) come from the
+    last good record, so a list of tens of thousands of tasks needs no JSON parsing at all.
+    """
+
+    __slots__ = (
+        "_raw",
+        "_raw_json",
+        "action",
+        "created_at",
+        "error_code",
+        "error_message",
+        "finished_at",
+        "first_seen",
+        "id",
+        "image_count",
+        "label",
+        "last_error",
+        "last_error_at",
+        "last_refreshed",
+        "model",
+        "prompt",
+        "seq",
+        "started_at",
+        "state",
+        "updated_at",
+    )
+
+    _raw: Any  # the parsed record, or _MISSING until first needed
+    _raw_json: str | None
+    id: str
+    label: str | None
+    first_seen: float
+    last_refreshed: float | None
+    state: TaskState
+    last_error: str | None
+    last_error_at: float | None
+    updated_at: float | None
+    prompt: str | None
+    model: str | None
+    action: str | None
+    image_count: int
+    created_at: float | None
+    started_at: float | None
+    finished_at: float | None
+    error_code: str | None
+    error_message: str | None
+    seq: int
+
+    def __init__(
+        self,
+        id: str,
+        label: str | None,
+        first_seen: float,
+        last_refreshed: float | None,
+        state: TaskState,
+        raw: dict[str, Any] | None = _MISSING,
+        last_error: str | None = None,
+        *,
+        raw_json: str | None = None,
+        last_error_at: float | None = None,
+        updated_at: float | None = None,
+        prompt: str | None = None,
+        model: str | None = None,
+        action: str | None = None,
+        image_count: int = 0,
+        created_at: float | None = None,
+        started_at: float | None = None,
+        finished_at: float | None = None,
+        error_code: str | None = None,
+        error_message: str | None = None,
+        seq: int = 0,
+    ) -> None:
+        """Pass either `raw` (a dict, or None for no record) or `raw_json` (parsed lazily)."""
+        values: dict[str, Any] = {
+            "id": id,
+            "label": label,
+            "first_seen": first_seen,
+            "last_refreshed": last_refreshed,
+            "state": TaskState(state),
+            "last_error": last_error,
+            "last_error_at": last_error_at,
+            "updated_at": updated_at,
+            "prompt": prompt,
+            "model": model,
+            "action": action,
+            "image_count": image_count,
+            "created_at": created_at,
+            "started_at": started_at,
+            "finished_at": finished_at,
+            "error_code": error_code,
+            "error_message": error_message,
+            "seq": seq,
+            "_raw": None if raw is _MISSING and raw_json is None else raw,
+            "_raw_json": raw_json,
+        }
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"TrackedTask is immutable (tried to set {name!r})")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"TrackedTask is immutable (tried to delete {name!r})")
+
+    @property
+    def raw(self) -> dict[str, Any] | None:
+        """The last good raw record the service sent, or None if none yet."""
+        raw: Any = self._raw
+        if raw is _MISSING:
+            try:
+                parsed = json.loads(self._raw_json) if self._raw_json is not None else None
+            except ValueError:
+                parsed = None
+            raw = parsed if isinstance(parsed, dict) else None
+            object.__setattr__(self, "_raw", raw)
+        return raw  # type: ignore[no-any-return]
+
+    @property
+    def has_raw(self) -> bool:
+        """Whether a record is stored, without parsing it."""
+        if self._raw is _MISSING:
+            return self._raw_json is not None
+        return self._raw is not None
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state.is_finished
+
+    def to_task(self) -> Task:
+        """The `Task` view of this row (state as stored, even where the record is older)."""
+        raw = self.raw
+        if raw is None:
+            if self.state is TaskState.NOT_FOUND:
+                return Task.not_found(self.id)
+            return Task(id=self.id, raw=None, state=self.state)
+        task = Task.from_raw(raw)
+        error = extract_error(None) if self.state is TaskState.NOT_FOUND else task.error
+        return Task(
+            id=self.id,
+            raw=task.raw,
+            state=self.state,
+            record=task.record,
+            images=task.images,
+            error=error,
+        )
+
+    def replace(self, **changes: Any) -> TrackedTask:
+        """A copy with some fields changed (`dataclasses.replace` for this class)."""
+        fields = self._fields()
+        if "raw" in changes or "raw_json" in changes:
+            fields.pop("raw", None)
+            fields.pop("raw_json", None)
+        fields.update(changes)
+        return TrackedTask(**fields)
+
+    def _fields(self) -> dict[str, Any]:
+        fields = {name: getattr(self, name) for name in self.__slots__ if not name.startswith("_")}
+        if self._raw is _MISSING:
+            fields["raw_json"] = self._raw_json
+        else:
+            fields["raw"] = self._raw
+        return fields
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle and copy through the constructor (the slots are read-only)."""
+        return (_rebuild, (self._fields(),))
+
+    def __copy__(self) -> TrackedTask:
+        return self
+
+    def _key(self) -> tuple[Any, ...]:
+        return (
+            self.id,
+            self.label,
+            self.first_seen,
+            self.last_refreshed,
+            self.state,
+            self.last_error,
+            self.seq,
+            self.raw,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TrackedTask):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.seq, self.state, self.last_refreshed))
+
+    def __repr__(self) -> str:
+        return (
+            f"TrackedTask(id={self.id!r}, state={self.state.value!r}, label={self.label!r}, "
+            f"first_seen={self.first_seen!r}, last_refreshed={self.last_refreshed!r}, "
+            f"has_raw={self.has_raw}, last_error={self.last_error!r}, seq={self.seq})"
+        )
+
+
+def _rebuild(fields: dict[str, Any]) -> TrackedTask:
+    return TrackedTask(**fields)
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What changed since a token: rows added or changed, ids removed, and the next token."""
+
+    rows: list[TrackedTask]
+    removed: list[str]
+    token: int
+
+    def __bool__(self) -> bool:
+        return bool(self.rows or self.removed)
+
+
+#: The slot each selected column lands in (`_COLUMNS` order; raw_json goes to `_raw_json`).
+_ROW_SLOTS = tuple(
+    "_raw_json" if name == "raw_json" else name for name in _COLUMNS.replace(" ", "").split(",")
+)
+_ROW_SETTERS = tuple(TrackedTask.__dict__[name].__set__ for name in _ROW_SLOTS)
+_SET_RAW = TrackedTask.__dict__["_raw"].__set__
+_SET_STATE = TrackedTask.__dict__["state"].__set__
+_STATES = {member.value: member for member in TaskState}
+
+
+def _row_to_task(row: Sequence[Any]) -> TrackedTask:
+    """Build a row without going through `__init__`: `all()` does this tens of thousands of
+    times, and slot setters are several times faster than keyword arguments."""
+    task = object.__new__(TrackedTask)
+    for setter, value in zip(_ROW_SETTERS, row, strict=True):
+        setter(task, value)
+    _SET_STATE(task, _state(row[4]))
+    _SET_RAW(task, _MISSING)
+    return task
+
+
+def _state(value: Any) -> TaskState:
+    return _STATES.get(value, TaskState.PENDING)
+
+
+def _dump(raw: Mapping[str, Any]) -> str:
+    """Canonical JSON, so an unchanged record compares equal as text without parsing."""
+    return json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _derived(raw: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The list columns of a record (no pydantic: this runs for every changed row)."""
+    if raw is None:
+        return {
+            "prompt": None,
+            "model": None,
+            "action": None,
+            "image_count": 0,
+            "created_at": None,
+            "started_at": None,
+            "finished_at": None,
+        }
+    request = raw.get("request")
+    request = request if isinstance(request, Mapping) else {}
+    prompt = _text(request.get("prompt"))
+    if prompt is None:
+        images = extract_images(raw)
+        prompt = next((image.prompt for image in images if image.prompt), None)
+        count = len(images)
+    else:
+        count = len(extract_images(raw))
+    return {
+        "prompt": prompt[:PROMPT_SNIPPET] if prompt else None,
+        "model": _text(request.get("model")),
+        "action": _text(request.get("action")),
+        "image_count": count,
+        "created_at": _number(raw.get("created_at")),
+        "started_at": _number(raw.get("started_at")),
+        "finished_at": _number(raw.get("finished_at")),
+    }
+
+
+def _normalize(task_id: str) -> str:
+    return task_id.strip().lower()
+
+
+def _chunks(items: Sequence[_T], size: int = _CHUNK) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _unique(ids: Iterable[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for task_id in ids:
+        normalized = _normalize(task_id)
+        if normalized:
+            seen.setdefault(normalized, None)
+    return list(seen)
+
+
+def _is_corruption(exc: sqlite3.Error) -> bool:
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if name == "SQLITE_NOTADB" or name.startswith("SQLITE_CORRUPT"):
+        return True
+    text = str(exc).lower()
+    return "malformed" in text or "not a database" in text
+
+
+class Store:
+    """The tracked tasks of one data dir. Thread-safe: one connection behind a lock."""
+
+    def __init__(
+        self, connection: sqlite3.Connection, path: Path, recovered: Recovery | None = None
+    ) -> None:
+        """Use `Store.open`; this takes an already opened and migrated connection."""
+        self._conn: sqlite3.Connection | None = connection
+        self._lock = threading.RLock()
+        self.path = path
+        #: Set when `open(..., recover=True)` had to keep a damaged file aside.
+        self.recovered = recovered
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: Path,
+        *,
+        recover: bool = False,
+        busy_timeout: float = BUSY_TIMEOUT,
+        clock: Callable[[], float] = time.time,
+    ) -> Store:
+        """Open (creating if needed) `<data_dir>/tasks.db` and bring its schema up to date.
+
+        A damaged file raises `StoreCorruptError` and is left untouched, unless `recover` is
+        true: then it is renamed to `tasks.db.corrupt-<time>` (never deleted) and a new store
+        is started; `store.recovered` says what happened so the UI can tell the user.
+        Anything else that stops the file being used (permissions, a directory in its place,
+        a newer schema) raises `StoreError` naming the file and the cause, moving nothing.
+        """
+        data_dir = Path(data_dir).expanduser()
+        _make_private_dir(data_dir)
+        path = data_dir / DB_NAME
+        try:
+            return cls(_connect(path, busy_timeout), path)
+        except StoreCorruptError as exc:
+            if not recover:
+                raise
+            moved_to = _keep_aside(path, clock())
+            recovery = Recovery(path=path, moved_to=moved_to, reason=exc.reason)
+        return cls(_connect(path, busy_timeout), path, recovered=recovery)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def all(self) -> list[TrackedTask]:
+        """Every tracked task, newest `first_seen` first (a pasted batch keeps its order)."""
+        rows = self._read(
+            f"SELECT {_COLUMNS} FROM tasks ORDER BY first_seen DESC, rowid ASC"  # noqa: S608
+        )
+        return [_row_to_task(row) for row in rows]
+
+    def get(self, task_id: str) -> TrackedTask | None:
+        rows = self._read(
+            f"SELECT {_COLUMNS} FROM tasks WHERE id = ?",  # noqa: S608
+            (_normalize(task_id),),
+        )
+        return _row_to_task(rows[0]) if rows else None
+
+    def ids(self) -> list[str]:
+        return [row[0] for row in self._read("SELECT id FROM tasks ORDER BY first_seen, rowid")]
+
+    def unfinished_ids(self) -> list[str]:
+        """Ids still pending or running: the only ones polled without being asked."""
+        marks = ",".join("?" * len(_UNFINISHED))
+        rows = self._read(
+            f"SELECT id FROM tasks WHERE state IN ({marks}) ORDER BY first_seen, rowid",  # noqa: S608
+            _UNFINISHED,
+        )
+        return [row[0] for row in rows]
+
+    def count(self) -> int:
+        return int(self._read("SELECT count(*) FROM tasks")[0][0])
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __contains__(self, task_id: object) -> bool:
+        if not isinstance(task_id, str):
+            return False
+        return bool(self._read("SELECT 1 FROM tasks WHERE id = ?", (_normalize(task_id),)))
+
+    # -- noticing other processes' writes --------------------------------------------------
+
+    def change_token(self) -> int:
+        """A number that grows with every write that changes what a list shows (any process)."""
+        return int(self._read("SELECT value FROM meta WHERE key = 'seq'")[0][0])
+
+    def data_version(self) -> int:
+        """SQLite's `data_version`: changes when another connection commits. Very cheap."""
+        return int(self._read("PRAGMA data_version")[0][0])
+
+    def changed_since(self, token: int) -> Changes:
+        """Rows added or changed and ids removed after `token` (from `change_token` or here).
+
+        A token from another database (larger than this one's) returns every row, so a view
+        that held a token across a recovery resynchronises instead of missing rows.
+        """
+
+        def read(conn: sqlite3.Connection) -> Changes:
+            current = int(conn.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()[0])
+            since = token if 0 <= token <= current else -1
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM tasks WHERE seq > ? "  # noqa: S608
+                "ORDER BY seq, rowid",
+                (since,),
+            ).fetchall()
+            removed = conn.execute(
+                "SELECT id FROM removed WHERE seq > ? ORDER BY seq", (since,)
+            ).fetchall()
+            return Changes(
+                rows=[_row_to_task(row) for row in rows],
+                removed=[row[0] for row in removed],
+                token=current,
+            )
+
+        return self._snapshot(read)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def add(
+        self, ids: Iterable[str], label: str | None = None, now: float | None = None
+    ) -> list[str]:
+        """Track these ids; returns those that were not tracked yet (in the given order).
+
+        `label` applies to the newly added ids only; `set_label` changes existing ones.
+        """
+        wanted = _unique(ids)
+        stamp = time.time() if now is None else now
+
+        def write(conn: sqlite3.Connection) -> list[str]:
+            existing = self._existing(conn, wanted)
+            new = [task_id for task_id in wanted if task_id not in existing]
+            if not new:
+                return []
+            seq = _next_seq(conn)
+            conn.executemany(
+                "INSERT INTO tasks (id, label, first_seen, state, updated_at, seq) "
+                "VALUES (?, ?, ?, 'pending', ?, ?)",
+                [(task_id, label, stamp, stamp, seq) for task_id in new],
+            )
+            conn.executemany("DELETE FROM removed WHERE id = ?", [(i,) for i in new])
+            return new
+
+        return self._write(write)
+
+    def remove(self, ids: Iterable[str], now: float | None = None) -> list[str]:
+        """Stop tracking these ids; returns those that were tracked."""
+        wanted = _unique(ids)
+        stamp = time.time() if now is None else now
+
+        def write(conn: sqlite3.Connection) -> list[str]:
+            existing = self._existing(conn, wanted)
+            gone = [task_id for task_id in wanted if task_id in existing]
+            if not gone:
+                return []
+            seq = _next_seq(conn)
+            conn.executemany("DELETE FROM tasks WHERE id = ?", [(i,) for i in gone])
+            conn.executemany(
+                "INSERT OR REPLACE INTO removed (id, seq, removed_at) VALUES (?, ?, ?)",
+                [(task_id, seq, stamp) for task_id in gone],
+            )
+            return gone
+
+        return self._write(write)
+
+    def set_label(self, task_id: str, label: str | None, now: float | None = None) -> bool:
+        """Set (or clear, with None or "") a task's label; False if the id is not tracked."""
+        stamp = time.time() if now is None else now
+        value = label if label else None
+
+        def write(conn: sqlite3.Connection) -> bool:
+            normalized = _normalize(task_id)
+            if not self._existing(conn, [normalized]):
+                return False
+            conn.execute(
+                "UPDATE tasks SET label = ?, updated_at = ?, seq = ? WHERE id = ?",
+                (value, stamp, _next_seq(conn), normalized),
+            )
+            return True
+
+        return self._write(write)
+
+    def apply(
+        self, tasks: Iterable[Task], errors: Mapping[str, str], now: float
+    ) -> list[TrackedTask]:
+        """Record one refresh in ONE transaction; returns the rows whose state or raw changed.
+
+        A task answered by the service replaces the stored record and clears `last_error`.
+        A not-found answer sets the state but keeps the last good record. An id in `errors`
+        (its state is unknown: the request failed) only gets `last_error`; its record and
+        state stay as they were. Ids that are not tracked (removed meanwhile) are ignored.
+        """
+        answered: dict[str, Task] = {}
+        for task in tasks:
+            answered[_normalize(task.id)] = task
+        failed = {
+            _normalize(task_id): message
+            for task_id, message in errors.items()
+            if _normalize(task_id) not in answered
+        }
+        wanted = list(answered) + list(failed)
+        if not wanted:
+            return []
+
+        def write(conn: sqlite3.Connection) -> list[TrackedTask]:
+            current = self._rows(conn, wanted)
+            if not current:
+                return []
+            seq = _peek_seq(conn) + 1
+            changed: list[TrackedTask] = []
+            full_updates: list[tuple[Any, ...]] = []
+            refreshed: list[tuple[Any, ...]] = []
+            error_updates: list[tuple[Any, ...]] = []
+            bumped = False
+            for task_id, task in answered.items():
+                row = current.get(task_id)
+                if row is None:
+                    continue
+                old_state, old_json = _state(row[4]), row[5]
+                if task.raw is None:
+                    new_json = old_json
+                    derived = _derived_from_row(row)
+                else:
+                    new_json = _dump(task.raw)
+                    derived = _derived(task.raw) if new_json != old_json else _derived_from_row(row)
+                error = task.error if task.state.is_finished else None
+                if task.state is TaskState.NOT_FOUND:
+                    error = extract_error(None)
+                if task.state is not old_state or new_json != old_json:
+                    full_updates.append(
+                        (
+                            task.state.value,
+                            new_json,
+                            now,
+                            now,
+                            seq,
+                            derived["prompt"],
+                            derived["model"],
+                            derived["action"],
+                            derived["image_count"],
+                            derived["created_at"],
+                            derived["started_at"],
+                            derived["finished_at"],
+                            error.code if error else None,
+                            error.message if error else None,
+                            task_id,
+                        )
+                    )
+                    changed.append(
+                        TrackedTask(
+                            task_id,
+                            row[1],
+                            row[2],
+                            now,
+                            task.state,
+                            dict(task.raw) if task.raw is not None else _MISSING,
+                            None,
+                            raw_json=new_json,
+                            updated_at=now,
+                            seq=seq,
+                            image_count=derived["image_count"],
+                            prompt=derived["prompt"],
+                            model=derived["model"],
+                            action=derived["action"],
+                            created_at=derived["created_at"],
+                            started_at=derived["started_at"],
+                            finished_at=derived["finished_at"],
+                            error_code=error.code if error else None,
+                            error_message=error.message if error else None,
+                        )
+                    )
+                else:
+                    # Same answer again: only the refresh time moves (and a cleared error,
+                    # which is visible, so it gets the new seq).
+                    refreshed.append((now, seq if row[6] is not None else row[9], task_id))
+                    bumped = bumped or row[6] is not None
+            for task_id, message in failed.items():
+                row = current.get(task_id)
+                if row is None:
+                    continue
+                text = str(message) or "refresh failed"
+                error_updates.append((text, now, seq if text != row[6] else row[9], task_id))
+                bumped = bumped or text != row[6]
+            if full_updates:
+                conn.executemany(
+                    "UPDATE tasks SET state = ?, raw_json = ?, last_refreshed = ?, "
+                    "updated_at = ?, seq = ?, prompt = ?, model = ?, action = ?, "
+                    "image_count = ?, created_at = ?, started_at = ?, finished_at = ?, "
+                    "error_code = ?, error_message = ?, last_error = NULL, "
+                    "last_error_at = NULL WHERE id = ?",
+                    full_updates,
+                )
+            if refreshed:
+                conn.executemany(
+                    "UPDATE tasks SET last_refreshed = ?, seq = ?, last_error = NULL, "
+                    "last_error_at = NULL WHERE id = ?",
+                    refreshed,
+                )
+            if error_updates:
+                conn.executemany(
+                    "UPDATE tasks SET last_error = ?, last_error_at = ?, seq = ? WHERE id = ?",
+                    error_updates,
+                )
+            if bumped or full_updates:
+                conn.execute("UPDATE meta SET value = ? WHERE key = 'seq'", (seq,))
+            return changed
+
+        return self._write(write)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                conn, self._conn = self._conn, None
+                with suppress(sqlite3.Error):
+                    conn.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._conn is None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r}{', closed' if self.closed else ''})"
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"The task database {self.path} is closed.", path=self.path)
+        return self._conn
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._lock, _translated(self.path):
+            return self._connection().execute(sql, params).fetchall()
+
+    def _snapshot(self, read: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Several reads that must agree with each other: one read transaction."""
+        with self._lock, _translated(self.path):
+            conn = self._connection()
+            conn.execute("BEGIN")
+            try:
+                return read(conn)
+            finally:
+                conn.execute("COMMIT")
+
+    def _write(self, write: Callable[[sqlite3.Connection], _T]) -> _T:
+        """One write transaction; `BEGIN IMMEDIATE` so waiting for another writer uses the
+        busy timeout instead of failing on a read-to-write upgrade."""
+        with self._lock, _translated(self.path):
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = write(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+
+    @staticmethod
+    def _existing(conn: sqlite3.Connection, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                row[0]
+                for row in conn.execute(
+                    f"SELECT id FROM tasks WHERE id IN ({marks})",  # noqa: S608
+                    tuple(chunk),
+                )
+            )
+        return found
+
+    @staticmethod
+    def _rows(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, Sequence[Any]]:
+        found: dict[str, Sequence[Any]] = {}
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            for row in conn.execute(
+                f"SELECT {_COLUMNS} FROM tasks WHERE id IN ({marks})",  # noqa: S608
+                tuple(chunk),
+            ):
+                found[row[0]] = row
+        return found
+
+
+def _derived_from_row(row: Sequence[Any]) -> dict[str, Any]:
+    return {
+        "prompt": row[10],
+        "model": row[11],
+        "action": row[12],
+        "image_count": row[13],
+        "created_at": row[14],
+        "started_at": row[15],
+        "finished_at": row[16],
+    }
+
+
+def _peek_seq(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()[0])
+
+
+def _next_seq(conn: sqlite3.Connection) -> int:
+    """Take the next change number (inside the caller's write transaction)."""
+    seq = _peek_seq(conn) + 1
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'seq'", (seq,))
+    return seq
+
+
+# -- opening, checking, migrating ------------------------------------------------------------
+
+
+def _make_private_dir(data_dir: Path) -> None:
+    """The data dir holds the user's prompts and image links: readable by the user only."""
+    existed = data_dir.is_dir()
+    try:
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not existed:
+            data_dir.chmod(0o700)
+    except OSError as exc:
+        raise StoreError(
+            f"Cannot create the data directory {data_dir}: {exc.strerror or exc}", path=data_dir
+        ) from exc
+
+
+def _corrupt(path: Path, reason: str) -> StoreCorruptError:
+    return StoreCorruptError(
+        f"The task database {path} is damaged ({reason}). It was left untouched; nbtui can "
+        f"keep it aside as {path.name}.corrupt-<time> and start a new, empty one.",
+        path=path,
+        reason=reason,
+    )
+
+
+def _preflight(path: Path) -> None:
+    """Cheap checks before SQLite sees the file: readable, a SQLite file, not truncated."""
+    if not os.path.lexists(path):
+        return
+    if path.is_dir():
+        raise StoreError(
+            f"Cannot open the task database {path}: it is a directory, not a file.", path=path
+        )
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(100)
+            size = os.fstat(handle.fileno()).st_size
+    except OSError as exc:
+        raise StoreError(
+            f"Cannot read the task database {path}: {exc.strerror or exc}.", path=path
+        ) from exc
+    if size == 0:
+        return  # an empty file holds nothing: SQLite starts a database in it
+    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
+        raise _corrupt(path, "not an SQLite database")
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    change_counter = header[24:28]
+    pages = int.from_bytes(header[28:32], "big")
+    valid_for = header[92:96]
+    if page_size < 512 or page_size & (page_size - 1):
+        raise _corrupt(path, "its header is damaged")
+    if pages and change_counter == valid_for and size < pages * page_size:
+        raise _corrupt(path, f"the file is truncated: {size} of {pages * page_size} bytes")
+
+
+def _ensure_file(path: Path) -> None:
+    """Create the database file readable by the user only (SQLite gives its -wal/-shm the
+    same mode)."""
+    if os.path.lexists(path):
+        return
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return  # another process created it a moment ago
+    except OSError as exc:
+        raise StoreError(
+            f"Cannot create the task database {path}: {exc.strerror or exc}.", path=path
+        ) from exc
+    os.close(fd)
+
+
+@contextmanager
+def _translated(path: Path) -> Iterator[None]:
+    """SQLite errors as StoreError/StoreCorruptError naming the file."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        if _is_corruption(exc):
+            raise _corrupt(path, str(exc)) from exc
+        name = getattr(exc, "sqlite_errorname", "")
+        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+            raise StoreError(
+                f"The task database {path} stayed locked by another nbtui process; try again.",
+                path=path,
+            ) from exc
+        raise StoreError(f"The task database {path} cannot be used: {exc}.", path=path) from exc
+
+
+def _connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    _preflight(path)
+    _ensure_file(path)
+    with _translated(path):
+        conn = sqlite3.connect(
+            path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            # Before anything writes: walks every b-tree page, so a truncated or scribbled
+            # file fails here, untouched, rather than in the middle of a refresh.
+            problems = [row[0] for row in conn.execute("PRAGMA quick_check(3)")]
+            if problems != ["ok"]:
+                raise _corrupt(path, "; ".join(str(p) for p in problems))
+            conn.execute("PRAGMA journal_mode = WAL")
+            # WAL + NORMAL: a committed transaction survives the process being killed.
+            conn.execute("PRAGMA synchronous = NORMAL")
+            _migrate(conn, path)
+        except BaseException:
+            conn.close()
+            raise
+    return conn
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring the schema to SCHEMA_VERSION in one transaction (safe if two processes race)."""
+    if int(conn.execute("PRAGMA user_version").fetchone()[0]) == SCHEMA_VERSION:
+        return  # the usual case: no write lock needed just to open
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"The task database {path} was written by a newer nbtui (schema "
+                f"{version}, this one knows {SCHEMA_VERSION}); upgrade nbtui to use it.",
+                path=path,
+            )
+        initial = version
+        if version == 0:
+            tables = {
+                row[0]
+                for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+            if tables:
+                raise StoreError(
+                    f"The file {path} is an SQLite database but not nbtui's (it has the "
+                    f"tables {', '.join(sorted(tables))}); move it away or choose another "
+                    "data dir.",
+                    path=path,
+                )
+            conn.execute(_SCHEMA_V1)
+            version = 1
+        if version == 1:
+            _migrate_v1_to_v2(conn)
+            version = 2
+        if version != initial:
+            conn.execute(f"PRAGMA user_version = {version}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _migrate_v1_to_v2(conn: sqlite3.Connection) -> None:
+    """Add the list columns, the change sequence and the removal log; fill them in from
+    each stored record, so an upgraded store lists exactly what it did before."""
+    for name, decl in _V2_COLUMNS:
+        conn.execute(f"ALTER TABLE tasks ADD COLUMN {name} {decl}")
+    for statement in _V2_EXTRA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    updates: list[tuple[Any, ...]] = []
+    for task_id, state, raw_json, last_refreshed, first_seen in conn.execute(
+        "SELECT id, state, raw_json, last_refreshed, first_seen FROM tasks"
+    ).fetchall():
+        raw: Any = None
+        if raw_json is not None:
+            try:
+                raw = json.loads(raw_json)
+            except ValueError:
+                raw = None
+        raw = raw if isinstance(raw, dict) else None
+        derived = _derived(raw)
+        known = state in {member.value for member in TaskState}
+        stored_state = TaskState(state) if known else derive_state(raw)
+        error = extract_error(raw) if raw is not None else None
+        if stored_state is TaskState.NOT_FOUND:
+            error = extract_error(None)
+        updates.append(
+            (
+                stored_state.value,
+                last_refreshed if last_refreshed is not None else first_seen,
+                derived["prompt"],
+                derived["model"],
+                derived["action"],
+                derived["image_count"],
+                derived["created_at"],
+                derived["started_at"],
+                derived["finished_at"],
+                error.code if error else None,
+                error.message if error else None,
+                task_id,
+            )
+        )
+    conn.executemany(
+        "UPDATE tasks SET state = ?, updated_at = ?, seq = 1, prompt = ?, model = ?, "
+        "action = ?, image_count = ?, created_at = ?, started_at = ?, finished_at = ?, "
+        "error_code = ?, error_message = ? WHERE id = ?",
+        updates,
+    )
+    conn.execute("UPDATE meta SET value = 1 WHERE key = 'seq'")
+
+
+def _keep_aside(path: Path, now: float) -> Path:
+    """Rename a damaged database (and its -wal/-shm) to `tasks.db.corrupt-<time>`."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    counter = 1
+    while os.path.lexists(target):
+        counter += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{counter}")
+    try:
+        os.replace(path, target)
+        for suffix in ("-wal", "-shm"):
+            side = path.with_name(path.name + suffix)
+            if os.path.lexists(side):
+                os.replace(side, target.with_name(target.name + suffix))
+    except OSError as exc:
+        raise StoreError(
+            f"The task database {path} is damaged and could not be moved aside to "
+            f"{target}: {exc.strerror or exc}. Move it away by hand.",
+            path=path,
+        ) from exc
+    return target
