@@ -681,13 +681,17 @@ class NanoBananaClient:
             error.method, error.url = "POST", self.base_url + path
 
     def _redact(self, text: str) -> str:
+        """Hide the token if a server echoed it back; a one-letter test token would garble
+        every message, and no real token is that short."""
         token = self._token.reveal()
-        if token and token in text:
+        if token and len(token) >= _MIN_REDACTED_LENGTH and token in text:
             text = text.replace(token, _REDACTED)
         return text
 
 
 # ---------------------------------------------------------------------- helpers
+
+_MIN_REDACTED_LENGTH = 6
 
 
 async def _run_all(coros: list[Awaitable[None]]) -> None:

@@ -1,0 +1,806 @@
+"""The `nbtui` command line: scriptable, stable output, no business logic of its own.
+
+Every subcommand is a thin layer over the client, the store and the monitor that the TUI uses
+too. Output contract (checked from outside, keep it stable):
+
+- exit 0: done; 1: the API or the network failed (token rejected included), or a watched
+  task did not succeed; 2: usage or bad input (bad ids, no token configured, invalid config);
+  130: interrupted.
+- `--json` output is always a JSON array on stdout; messages and progress go to stderr.
+- Text from the API is stripped of terminal control sequences before it is printed, and the
+  token never appears in any output.
+
+`--demo` runs get/watch/add/remove/list against an in-process simulator seeded with the demo
+tasks and a throwaway data dir (nothing is kept, no token or network needed); with no
+subcommand it opens the app in demo mode.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import getpass
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from nbtui import __version__
+from nbtui.api.errors import ApiError
+from nbtui.api.models import Task, TaskState, parse_task_ids
+from nbtui.config import ENV_TOKEN, ConfigError, Settings, load_settings
+from nbtui.textsafe import one_line, truncate
+
+if TYPE_CHECKING:
+    import httpx
+
+    from nbtui.api.client import NanoBananaClient
+    from nbtui.tracking.monitor import MonitorProblem, TaskUpdate
+    from nbtui.tracking.store import Store, TrackedTask
+
+__all__ = ["EXIT_FAILURE", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+#: `watch` gives up after this many seconds unless `--timeout` says otherwise (0: never).
+DEFAULT_WATCH_TIMEOUT = 600.0
+DEMO_BASE_URL = "http://demo.nbtui.invalid"
+
+
+class UsageError(Exception):
+    """Bad input the user can fix: reported in one line, exit code 2."""
+
+
+# -- argument parsing ---------------------------------------------------------------------
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds: {text!r}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 or a positive number: {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0-65535: {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
+    return value
+
+
+def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """Options accepted before and after the subcommand (`nbtui --demo list` = `list --demo`)."""
+    default: Any = argparse.SUPPRESS if suppress else None
+    parser.add_argument(
+        "--base-url",
+        metavar="URL",
+        default=default,
+        help="API base URL (default: $ACEDATACLOUD_API_BASE_URL, the config file, "
+        "or https://api.acedata.cloud)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        default=default,
+        help="where the tracked-task database lives (default: $NBTUI_DATA_DIR or the "
+        "platform's user data dir)",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="NAME",
+        default=default,
+        help="settings profile and keyring entry to use (default: $NBTUI_PROFILE or 'default')",
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="use a built-in simulator with demo tasks and throwaway data (no token, no network)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line; `--help` works at every level."""
+    parser = argparse.ArgumentParser(
+        prog="nbtui",
+        description="Watch AceData Cloud Nano Banana image tasks. With no command, opens the "
+        "terminal app.",
+        epilog="Exit codes: 0 ok, 1 API/network failure or a watched task that did not "
+        "succeed, 2 usage or bad input, 130 interrupted. The API token comes from "
+        f"${ENV_TOKEN} or the OS keyring (`nbtui token set`); it is never taken as an argument.",
+    )
+    parser.add_argument("--version", action="version", version=f"nbtui {__version__}")
+    _global_options(parser, suppress=False)
+    common = argparse.ArgumentParser(add_help=False)
+    _global_options(common, suppress=True)
+
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    get = sub.add_parser(
+        "get",
+        parents=[common],
+        help="fetch tasks once and print their state",
+        description="Fetch the tasks once (batched) and print a line per id: state, image "
+        "count, first image URL or the error. Exits 0 when the service answered, whatever "
+        "the tasks' states; tracked tasks get their stored record updated.",
+    )
+    get.add_argument("ids", nargs="+", metavar="ID", help="task ids (UUIDs)")
+    get.add_argument("--json", action="store_true", help="print a JSON array instead")
+
+    watch = sub.add_parser(
+        "watch",
+        parents=[common],
+        help="poll tasks until every one has finished",
+        description="Poll the tasks (batched) until all have finished, showing progress on "
+        "stderr. Exits 0 if all succeeded, 1 if any failed, was not found or timed out.",
+    )
+    watch.add_argument("ids", nargs="+", metavar="ID", help="task ids (UUIDs)")
+    watch.add_argument(
+        "--interval",
+        type=_positive_float,
+        metavar="S",
+        help="seconds between polls (default: the configured poll interval, 5; minimum 1)",
+    )
+    watch.add_argument(
+        "--timeout",
+        type=_non_negative_float,
+        default=DEFAULT_WATCH_TIMEOUT,
+        metavar="S",
+        help=f"give up after S seconds (default {DEFAULT_WATCH_TIMEOUT:.0f}; 0 waits forever)",
+    )
+    watch.add_argument("--json", action="store_true", help="print the final states as JSON")
+
+    add = sub.add_parser(
+        "add",
+        parents=[common],
+        help="track task ids",
+        description="Add task ids to the tracked list. Use '-' to read ids from stdin "
+        "(separated by spaces, commas or newlines). Bad ids are named and skipped (exit 2).",
+    )
+    add.add_argument("ids", nargs="+", metavar="ID", help="task ids, or - for stdin")
+    add.add_argument("--label", help="a label shown beside the newly added tasks")
+
+    remove = sub.add_parser(
+        "remove",
+        parents=[common],
+        help="stop tracking task ids",
+        description="Remove task ids from the tracked list ('-' reads them from stdin).",
+    )
+    remove.add_argument("ids", nargs="+", metavar="ID", help="task ids, or - for stdin")
+
+    list_ = sub.add_parser(
+        "list",
+        parents=[common],
+        help="show the tracked tasks",
+        description="Show the tracked tasks as last refreshed (no network request).",
+    )
+    list_.add_argument("--json", action="store_true", help="print a JSON array instead")
+
+    token = sub.add_parser(
+        "token",
+        parents=[common],
+        help="manage the API token",
+        description="Manage the API token in the OS keyring. The token is never accepted as "
+        f"an argument; ${ENV_TOKEN}, when set, takes precedence over the keyring.",
+    )
+    token_sub = token.add_subparsers(dest="what", metavar="ACTION", required=True)
+    token_sub.add_parser(
+        "set",
+        help="store a token (hidden prompt on a terminal, else one line from stdin)",
+        description="Store a token in the keyring: a hidden prompt on a terminal, otherwise "
+        "the first line of stdin (e.g. `pass show acedata | nbtui token set`).",
+    )
+    token_sub.add_parser(
+        "status", help="say where the token comes from (never shows it)", description=None
+    )
+    token_sub.add_parser("clear", help="remove the stored token from the keyring")
+
+    sim = sub.add_parser(
+        "sim",
+        parents=[common],
+        help="run the API simulator on this machine",
+        description="Serve the built-in Nano Banana simulator over HTTP until Ctrl-C; prints "
+        "its URL and token. Point nbtui (or any client) at it with --base-url.",
+    )
+    sim.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    sim.add_argument("--port", type=_port, default=8787, help="port (8787; 0 picks a free one)")
+    sim.add_argument(
+        "--token",
+        default="sim-token",
+        metavar="T",
+        help="the bearer token the simulator accepts (a test value, not your API token)",
+    )
+    sim.add_argument(
+        "--seed-tasks",
+        type=_non_negative_int,
+        default=0,
+        metavar="N",
+        help="start with N tasks in mixed states",
+    )
+    return parser
+
+
+# -- output helpers -----------------------------------------------------------------------
+
+
+def _say(stream: TextIO, text: str) -> None:
+    print(text, file=stream, flush=True)
+
+
+def _error(text: str) -> None:
+    _say(sys.stderr, f"nbtui: error: {text}")
+
+
+def _warn(text: str) -> None:
+    _say(sys.stderr, f"nbtui: warning: {text}")
+
+
+def task_json(task: Task) -> dict[str, Any]:
+    """The `get --json` / `watch --json` object for one task."""
+    error = task.error
+    return {
+        "id": task.id,
+        "state": task.state.value,
+        "images": task.image_urls,
+        "error": None if error is None else {"code": error.code, "message": error.message},
+        "record": task.raw,
+    }
+
+
+def tracked_json(row: TrackedTask) -> dict[str, Any]:
+    """The `list --json` object for one tracked task."""
+    task = row.to_task()
+    base = task_json(task)
+    return {
+        "id": row.id,
+        "state": row.state.value,
+        "label": row.label,
+        "first_seen": row.first_seen,
+        "last_refreshed": row.last_refreshed,
+        "images": base["images"],
+        "error": base["error"],
+        "last_error": row.last_error,
+    }
+
+
+def _print_json(data: Any) -> None:
+    # ensure_ascii keeps every control character escaped: nothing the API sent can drive
+    # the terminal.
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    sys.stdout.flush()
+
+
+def task_line(task: Task) -> str:
+    """One human line: id, state word, image count, first URL or the error."""
+    count = len(task.image_urls)
+    images = f"{count} image" + ("" if count == 1 else "s")
+    if task.image_urls:
+        detail = one_line(task.image_urls[0])
+    elif task.error is not None:
+        code = one_line(task.error.code)
+        message = one_line(task.error.message)
+        detail = f"{code}: {message}" if message else code
+    else:
+        detail = "-"
+    return f"{task.id}  {task.state.label:<9}  {images:<8}  {detail}"
+
+
+def _prompt_of(raw: Mapping[str, Any] | None) -> str:
+    if not raw:
+        return ""
+    request = raw.get("request")
+    if isinstance(request, Mapping) and request.get("prompt") is not None:
+        return truncate(one_line(request["prompt"]), 50)
+    return ""
+
+
+# -- settings, token and environment ------------------------------------------------------
+
+
+def _settings_from(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {
+        "base_url": getattr(args, "base_url", None),
+        "data_dir": getattr(args, "data_dir", None),
+        "profile": getattr(args, "profile", None),
+    }
+    return load_settings(overrides)
+
+
+def _require_token(settings: Settings) -> str:
+    from nbtui.credentials import resolve_token
+
+    info = resolve_token(settings.profile)
+    if not info.token:
+        detail = one_line(info.detail)
+        if "nbtui token set" not in detail or ENV_TOKEN not in detail:
+            detail += f" (run `nbtui token set`, or set {ENV_TOKEN})"
+        raise UsageError(detail)
+    return info.token
+
+
+def _valid_ids(texts: Sequence[str], *, allow_stdin: bool = False) -> tuple[list[str], bool]:
+    """Validated ids, and whether any were bad (each bad one is named on stderr)."""
+    sources: list[str] = []
+    for text in texts:
+        if allow_stdin and text == "-":
+            sources.append(sys.stdin.read())
+        else:
+            sources.append(text)
+    valid, rejected = parse_task_ids(sources)
+    for token in rejected:
+        _error(f"not a task id (expected a UUID): {truncate(one_line(token), 80)!r}")
+    return valid, bool(rejected)
+
+
+@dataclass
+class Env:
+    """Where a command's API and data live: the real ones, or the demo's throwaway ones."""
+
+    settings: Settings
+    demo: bool
+    transport: httpx.AsyncBaseTransport | None = None
+    token: str | None = None
+    _cleanup: list[Callable[[], None]] = field(default_factory=list)
+
+    def open_store(self) -> Store:
+        from nbtui.tracking.store import Store
+
+        store = Store.open(self.settings.data_dir)
+        self._cleanup.append(store.close)
+        return store
+
+    def client(self) -> NanoBananaClient:
+        from nbtui.api.client import NanoBananaClient
+
+        return NanoBananaClient.from_settings(self.settings, self.token, transport=self.transport)
+
+    def close(self) -> None:
+        while self._cleanup:
+            self._cleanup.pop()()
+
+
+@contextlib.contextmanager
+def _environment(args: argparse.Namespace, *, needs_token: bool) -> Iterator[Env]:
+    settings = _settings_from(args)
+    if not getattr(args, "demo", False):
+        if needs_token and settings.is_insecure_remote:
+            _warn(
+                f"{settings.base_url} is plain http to a remote host: the token would travel "
+                "unencrypted; use https"
+            )
+        env = Env(settings=settings, demo=False)
+        if needs_token:
+            env.token = _require_token(settings)
+        try:
+            yield env
+        finally:
+            env.close()
+        return
+
+    from nbtui.sim import SimConfig
+    from nbtui.sim.app import in_process
+    from nbtui.tracking.store import Store
+
+    with tempfile.TemporaryDirectory(prefix="nbtui-demo-") as tmp:
+        data_dir = Path(tmp)
+        settings = settings.model_copy(update={"base_url": DEMO_BASE_URL, "data_dir": data_dir})
+        sim = in_process(SimConfig(token=None), base_url=DEMO_BASE_URL)
+        demo_ids = sim.state.seed_demo()
+        env = Env(settings=settings, demo=True, transport=sim.transport())
+        seed_store = Store.open(data_dir)
+        try:
+            seed_store.add(demo_ids, label="demo")
+            # One refresh, so the demo list shows tasks in every state from the start.
+            seed_store.apply(asyncio.run(_fetch(env, demo_ids)), {}, time.time())
+        finally:
+            seed_store.close()
+        try:
+            yield env
+        finally:
+            env.close()
+
+
+# -- commands -----------------------------------------------------------------------------
+
+
+def cmd_get(args: argparse.Namespace) -> int:
+    ids, had_bad = _valid_ids(args.ids)
+    if not ids:
+        return EXIT_USAGE
+    with _environment(args, needs_token=True) as env:
+        tasks = asyncio.run(_fetch(env, ids))
+        _remember(env, tasks)
+    if args.json:
+        _print_json([task_json(task) for task in tasks])
+    else:
+        for task in tasks:
+            _say(sys.stdout, task_line(task))
+    return EXIT_USAGE if had_bad else EXIT_OK
+
+
+async def _fetch(env: Env, ids: list[str]) -> list[Task]:
+    async with env.client() as client:
+        result = await client.retrieve_batch(ids)
+    result.raise_first()
+    tasks: list[Task] = []
+    for task_id in ids:
+        task = result.tasks.get(task_id) or Task.not_found(task_id)
+        # Report under the id asked for (normalized), whatever spelling the record used.
+        tasks.append(task if task.id == task_id else dataclasses.replace(task, id=task_id))
+    return tasks
+
+
+def _remember(env: Env, tasks: Sequence[Task]) -> None:
+    """Update the stored record of tracked tasks only; a store problem is only a warning."""
+    from nbtui.tracking.store import StoreError
+
+    try:
+        store = env.open_store()
+        tracked = set(store.ids())
+        known = [task for task in tasks if task.id in tracked]
+        if known:
+            store.apply(known, {}, time.time())
+    except StoreError as exc:
+        _warn(f"could not update the tracked tasks: {one_line(exc)}")
+
+
+@dataclass
+class _Progress:
+    """Progress on stderr: one updating line on a terminal, a plain line per change otherwise."""
+
+    stream: TextIO
+    total: int
+    tty: bool
+    last: str = ""
+    dirty: bool = False
+
+    def show(self, states: Mapping[str, TaskState], problem: MonitorProblem | None) -> None:
+        finished = sum(1 for state in states.values() if state.is_finished)
+        counts: dict[str, int] = {}
+        for state in states.values():
+            counts[state.label] = counts.get(state.label, 0) + 1
+        order = [s.label for s in TaskState]
+        summary = ", ".join(f"{counts[label]} {label}" for label in order if label in counts)
+        line = f"watching: {finished}/{self.total} finished ({summary})"
+        if problem is not None:
+            line += f" — {one_line(problem.message)}"
+        if line == self.last:
+            return
+        self.last = line
+        if self.tty:
+            self.stream.write("\r\x1b[2K" + line)
+            self.dirty = True
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def end(self) -> None:
+        if self.tty and self.dirty:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.dirty = False
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    ids, had_bad = _valid_ids(args.ids)
+    if not ids:
+        return EXIT_USAGE
+    with _environment(args, needs_token=True) as env:
+        interval = args.interval if args.interval is not None else env.settings.poll_interval
+        outcome = asyncio.run(
+            _watch(env, ids, interval=interval, give_up_after=args.timeout or None)
+        )
+    if outcome.fatal is not None:
+        _error(one_line(outcome.fatal))
+        return EXIT_FAILURE
+    if args.json:
+        _print_json([task_json(task) for task in outcome.tasks])
+    else:
+        for task in outcome.tasks:
+            _say(sys.stdout, task_line(task))
+    if outcome.timed_out:
+        waiting = sum(1 for task in outcome.tasks if not task.state.is_finished)
+        _error(f"timed out after {args.timeout:g} s with {waiting} task(s) not finished")
+    all_ok = not outcome.timed_out and all(
+        task.state is TaskState.SUCCEEDED for task in outcome.tasks
+    )
+    if had_bad:
+        return EXIT_USAGE
+    return EXIT_OK if all_ok else EXIT_FAILURE
+
+
+@dataclass
+class _WatchOutcome:
+    tasks: list[Task]
+    timed_out: bool
+    fatal: str | None
+
+
+async def _watch(
+    env: Env, ids: list[str], *, interval: float, give_up_after: float | None
+) -> _WatchOutcome:
+    """Run the shared Monitor over a private store holding just these ids."""
+    from nbtui.tracking.monitor import Monitor
+    from nbtui.tracking.store import Store
+
+    done = asyncio.Event()
+    states: dict[str, TaskState] = dict.fromkeys(ids, TaskState.PENDING)
+    progress = _Progress(sys.stderr, len(ids), sys.stderr.isatty())
+    fatal: list[str] = []
+    current_problem: list[MonitorProblem | None] = [None]
+
+    def on_update(updates: list[TaskUpdate]) -> None:
+        for update in updates:
+            states[update.task.id] = update.task.state
+
+    def on_cycle(_report: object) -> None:
+        progress.show(states, current_problem[0])
+        if all(state.is_finished for state in states.values()):
+            done.set()
+
+    def on_problem(problem: MonitorProblem | None) -> None:
+        current_problem[0] = problem
+        if problem is not None and problem.kind in ("auth", "rejected"):
+            fatal.append(str(problem.error) if problem.error is not None else problem.message)
+            done.set()
+
+    with tempfile.TemporaryDirectory(prefix="nbtui-watch-") as tmp:
+        store = await asyncio.to_thread(Store.open, Path(tmp))
+        try:
+            await asyncio.to_thread(store.add, ids)
+            async with env.client() as client:
+                monitor = Monitor(
+                    client,
+                    store,
+                    interval=interval,
+                    on_update=on_update,
+                    on_cycle=on_cycle,
+                    on_problem=on_problem,
+                    store_check_every=None,
+                )
+                runner = asyncio.create_task(monitor.run())
+                timed_out = False
+                try:
+                    await asyncio.wait_for(done.wait(), give_up_after)
+                except TimeoutError:
+                    timed_out = True
+                finally:
+                    monitor.stop()
+                    await runner
+                    progress.end()
+            rows = {row.id: row for row in await asyncio.to_thread(store.all)}
+        finally:
+            await asyncio.to_thread(store.close)
+    tasks = [
+        rows[task_id].to_task() if task_id in rows else Task.not_found(task_id) for task_id in ids
+    ]
+    if not fatal:
+        _remember(env, [task for task in tasks if task.raw is not None or task.state.is_finished])
+    return _WatchOutcome(tasks=tasks, timed_out=timed_out, fatal=fatal[0] if fatal else None)
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    ids, had_bad = _valid_ids(args.ids, allow_stdin=True)
+    if ids:
+        with _environment(args, needs_token=False) as env:
+            store = env.open_store()
+            label = one_line(args.label) if args.label else None
+            added = store.add(ids, label=label or None)
+        fresh = set(added)
+        for task_id in ids:
+            note = "added" if task_id in fresh else "already tracked"
+            _say(sys.stdout, f"{task_id}  {note}")
+        _say(sys.stderr, f"{len(added)} added, {len(ids) - len(added)} already tracked")
+    elif not had_bad:
+        _error("no task ids given")
+        return EXIT_USAGE
+    return EXIT_USAGE if had_bad else EXIT_OK
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    ids, had_bad = _valid_ids(args.ids, allow_stdin=True)
+    if ids:
+        with _environment(args, needs_token=False) as env:
+            store = env.open_store()
+            removed = set(store.remove(ids))
+        for task_id in ids:
+            _say(sys.stdout, f"{task_id}  {'removed' if task_id in removed else 'not tracked'}")
+    elif not had_bad:
+        _error("no task ids given")
+        return EXIT_USAGE
+    return EXIT_USAGE if had_bad else EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    with _environment(args, needs_token=False) as env:
+        rows = env.open_store().all()
+    if args.json:
+        _print_json([tracked_json(row) for row in rows])
+        return EXIT_OK
+    if not rows:
+        _say(sys.stderr, "No tracked tasks. Add some with `nbtui add ID...`.")
+        return EXIT_OK
+    for row in rows:
+        task = row.to_task()
+        count = len(task.image_urls)
+        label = f"[{one_line(row.label)}]  " if row.label else ""
+        prompt = _prompt_of(row.raw)
+        images = f"{count} image" + ("" if count == 1 else "s")
+        _say(sys.stdout, f"{row.id}  {row.state.label:<9}  {images:<8}  {label}{prompt}".rstrip())
+    return EXIT_OK
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from nbtui.credentials import (
+        CredentialError,
+        clear_token,
+        mask_token,
+        save_token,
+        token_status,
+        validate_token,
+    )
+
+    if getattr(args, "demo", False):
+        raise UsageError("--demo needs no token; `nbtui token` manages your real one")
+    settings = _settings_from(args)
+    profile = settings.profile
+    action = args.what
+    if action == "status":
+        _say(sys.stdout, token_status(profile, os.environ))
+        return EXIT_OK
+    if action == "clear":
+        if clear_token(profile):
+            _say(sys.stdout, f"Removed the stored token for profile {profile!r}.")
+        else:
+            _say(sys.stdout, f"No token was stored for profile {profile!r}.")
+        if os.environ.get(ENV_TOKEN):
+            _warn(f"${ENV_TOKEN} is set and still provides a token")
+        return EXIT_OK
+    # set
+    if sys.stdin.isatty():
+        token = getpass.getpass("API token (input hidden): ")
+    else:
+        token = sys.stdin.readline()
+    try:
+        token = validate_token(token)
+    except CredentialError as exc:
+        raise UsageError(
+            f"{str(exc).rstrip('.')} (type it at the prompt or pipe one line)"
+        ) from None
+    save_token(token, profile)
+    _say(sys.stdout, f"Token {mask_token(token)} saved in the keyring for profile {profile!r}.")
+    if os.environ.get(ENV_TOKEN):
+        _warn(f"${ENV_TOKEN} is set and takes precedence over the keyring")
+    return EXIT_OK
+
+
+def cmd_sim(args: argparse.Namespace) -> int:
+    from nbtui.sim import SimConfig
+    from nbtui.sim.server import SimInfo, run_sim
+
+    def ready(info: SimInfo) -> None:
+        _say(sys.stdout, f"Nano Banana simulator listening on {info.base_url}")
+        _say(sys.stdout, f"token: {info.token}" if info.token else "token: (none required)")
+        if info.task_ids:
+            _say(sys.stdout, f"{len(info.task_ids)} seeded task(s):")
+            for task_id in info.task_ids:
+                _say(sys.stdout, f"  {task_id}")
+        token_hint = f"{ENV_TOKEN}={info.token} " if info.token else ""
+        _say(sys.stdout, f"try: {token_hint}nbtui --base-url {info.base_url} get ID")
+        _say(sys.stdout, "Press Ctrl-C to stop.")
+
+    config = SimConfig(token=args.token or None)
+    try:
+        run_sim(
+            args.host, args.port, config, seed_tasks=args.seed_tasks, demo=False, on_ready=ready
+        )
+    except OSError as exc:
+        raise SimStartError(
+            f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
+        ) from exc
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
+
+
+class SimStartError(Exception):
+    """The simulator could not bind its address (exit 1)."""
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    settings = _settings_from(args)
+    if not args.demo and settings.is_insecure_remote:
+        _warn(
+            f"{settings.base_url} is plain http to a remote host: the token would travel "
+            "unencrypted; use https"
+        )
+    from nbtui.tui.app import run_app
+
+    return run_app(settings, demo=bool(args.demo))
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "get": cmd_get,
+    "watch": cmd_watch,
+    "add": cmd_add,
+    "remove": cmd_remove,
+    "list": cmd_list,
+    "token": cmd_token,
+    "sim": cmd_sim,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (argparse exits 2 on bad usage itself)."""
+    from nbtui.credentials import CredentialError
+    from nbtui.tracking.store import StoreError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "sim" and getattr(args, "demo", False):
+        parser.error("--demo does not apply to `sim`")
+    try:
+        command = COMMANDS.get(args.command or "", cmd_app)
+        return command(args)
+    except KeyboardInterrupt:
+        _say(sys.stderr, "")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`nbtui list | head`): stop quietly, as Python's docs advise.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILURE
+    except UsageError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    except ConfigError as exc:
+        _error(safe_multiline(str(exc)))
+        return EXIT_USAGE
+    except ApiError as exc:
+        _error(one_line(exc))
+        return EXIT_FAILURE
+    except (StoreError, CredentialError, SimStartError) as exc:
+        _error(one_line(exc))
+        return EXIT_FAILURE
+
+
+def safe_multiline(text: str) -> str:
+    from nbtui.textsafe import safe_text
+
+    return safe_text(text)

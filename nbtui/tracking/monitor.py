@@ -1,0 +1,566 @@
+"""The refresh schedule shared by the TUI and `nbtui watch` (no Textual import).
+
+One loop owns the schedule, so two refresh cycles never overlap: the next cycle is planned
+when the last one ends. Each cycle asks for the unfinished tracked tasks (plus whatever the
+user asked for by hand) with `retrieve_batch`, writes the answers to the store in one
+transaction, and reports only the tasks whose record or state changed. Faults slow the loop
+down instead of speeding it up: 429 and 5xx back off (honouring `Retry-After`), a rejected
+token stops polling until the user acts. Store calls run in a worker thread so the event loop
+(the UI) never waits on SQLite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+from nbtui.api.backoff import Backoff
+from nbtui.api.errors import (
+    ApiError,
+    AuthError,
+    ProtocolError,
+    RateLimited,
+    RequestRejected,
+    ServerError,
+    TransportError,
+)
+from nbtui.api.models import Task, TaskState
+from nbtui.tracking.store import Changes, StoreError, TrackedTask
+
+if TYPE_CHECKING:
+    from nbtui.api.client import BatchResult
+
+__all__ = [
+    "MIN_INTERVAL",
+    "CycleReport",
+    "Monitor",
+    "MonitorProblem",
+    "ProblemKind",
+    "TaskUpdate",
+]
+
+#: The shortest interval between two cycles: polling faster only earns 429s.
+MIN_INTERVAL = 1.0
+
+ProblemKind = Literal[
+    "rate_limited", "server", "network", "protocol", "auth", "rejected", "store", "internal"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskUpdate:
+    """A tracked task whose record or state changed (or that just appeared: `previous` None)."""
+
+    task: TrackedTask
+    previous: TaskState | None
+
+
+@dataclass(frozen=True, slots=True)
+class CycleReport:
+    """What one refresh cycle did, and when the next one is planned (None: paused/stopped)."""
+
+    started: float
+    finished: float
+    requested: int
+    changed: int
+    next_at: float | None
+    failed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorProblem:
+    """The current fault, in words a status bar can show as is."""
+
+    kind: ProblemKind
+    message: str
+    retry_in: float | None
+    #: The error behind it, for callers that want the full explanation (never holds the token).
+    error: ApiError | None = field(default=None, compare=False)
+
+
+class RetrievingClient(Protocol):
+    """The part of `NanoBananaClient` the monitor uses."""
+
+    async def retrieve_batch(self, ids: Sequence[str]) -> BatchResult: ...
+
+
+class TaskStore(Protocol):
+    """The part of `Store` the monitor uses (all blocking: called from a worker thread)."""
+
+    def ids(self) -> list[str]: ...
+
+    def unfinished_ids(self) -> list[str]: ...
+
+    def all(self) -> list[TrackedTask]: ...
+
+    def apply(
+        self, tasks: Iterable[Task], errors: Mapping[str, str], now: float
+    ) -> list[TrackedTask]: ...
+
+
+@runtime_checkable
+class ChangeTracking(Protocol):
+    """A store that can say cheaply what changed since a token (`Store` can)."""
+
+    def change_token(self) -> int: ...
+
+    def changed_since(self, token: int) -> Changes: ...
+
+
+Sleep = Callable[[float], Awaitable[Any]]
+
+
+def _seconds(delay: float) -> int:
+    return max(1, math.ceil(delay - 1e-9))
+
+
+class Monitor:
+    """Refreshes tracked tasks on a schedule; see the module docstring for the rules."""
+
+    def __init__(
+        self,
+        client: RetrievingClient,
+        store: TaskStore,
+        *,
+        interval: float = 5.0,
+        clock: Callable[[], float] = time.time,
+        sleep: Sleep = asyncio.sleep,
+        on_update: Callable[[list[TaskUpdate]], None] | None = None,
+        on_cycle: Callable[[CycleReport], None] | None = None,
+        on_problem: Callable[[MonitorProblem | None], None] | None = None,
+        on_removed: Callable[[list[str]], None] | None = None,
+        backoff: Backoff | None = None,
+        rng: random.Random | None = None,
+        store_check_every: float | None = 1.0,
+    ) -> None:
+        self._client = client
+        self._store = store
+        self._interval = max(MIN_INTERVAL, float(interval))
+        self._clock = clock
+        self._sleep = sleep
+        self._on_update = on_update
+        self._on_cycle = on_cycle
+        self._on_problem = on_problem
+        self._on_removed = on_removed
+        # Backoff between cycles after a failed one: the client already retried inside the
+        # cycle, so the monitor waits at least one interval and grows from there.
+        self._backoff = backoff or Backoff(base=self._interval, cap=120.0, factor=2.0)
+        self._rng = rng or random.Random()
+        self._store_check_every = store_check_every
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._requested: dict[str, None] = {}
+        self._force_all = False
+        self._paused = False
+        self._halted = False
+        self._stopped = False
+        self._failures = 0
+        self._in_backoff = False
+        self._problem: MonitorProblem | None = None
+        self._states: dict[str, TaskState] | None = None
+        self._store_token: object = None
+        self._last_finished: float | None = None
+        self._running = False
+        self.next_refresh_at: float | None = None
+
+    # -- public state ----------------------------------------------------------------------
+
+    @property
+    def interval(self) -> float:
+        return self._interval
+
+    @interval.setter
+    def interval(self, value: float) -> None:
+        """Clamp to the floor; a waiting loop re-plans its next cycle with the new interval."""
+        self._interval = max(MIN_INTERVAL, float(value))
+        if not self._in_backoff and self.next_refresh_at is not None:
+            base = self._last_finished if self._last_finished is not None else self._clock()
+            self.next_refresh_at = base + self._interval
+            self._wake.set()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def halted(self) -> bool:
+        """Polling stopped by a fault only the user can fix (token rejected, balance used up)."""
+        return self._halted
+
+    @property
+    def problem(self) -> MonitorProblem | None:
+        return self._problem
+
+    @property
+    def running(self) -> bool:
+        """Whether `run()` is looping right now."""
+        return self._running
+
+    @property
+    def client(self) -> RetrievingClient:
+        return self._client
+
+    # -- control ---------------------------------------------------------------------------
+
+    def request_refresh(self, ids: Sequence[str] | None = None) -> None:
+        """Manual refresh: these ids (finished ones too), or every tracked id; runs at once."""
+        if ids is None:
+            self._force_all = True
+        else:
+            for task_id in ids:
+                self._requested[task_id] = None
+        self._wake.set()
+
+    def pause(self) -> None:
+        self._paused = True
+        self.next_refresh_at = None
+        self._wake.set()
+
+    def resume(self) -> None:
+        """Resume polling now; also lifts a halt after a rejected token or refused request."""
+        self._paused = False
+        self._halted = False
+        self._failures = 0
+        self._in_backoff = False
+        if self._problem is not None and self._problem.kind in ("auth", "rejected"):
+            self._set_problem(None)
+        self.next_refresh_at = self._clock()
+        self._wake.set()
+
+    def set_client(self, client: RetrievingClient) -> None:
+        """Use a new client (e.g. with a new token) and poll again at once.
+
+        The monitor does not own clients: closing the old one is the caller's job.
+        """
+        self._client = client
+        self.resume()
+
+    def stop(self) -> None:
+        """End `run()` after the current cycle (if any); final."""
+        self._stopped = True
+        self._wake.set()
+
+    # -- the loop --------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Loop until `stop()`: one cycle at a time, the next planned when the last ends.
+
+        `stop()` is final (even when called before `run` starts): make a new Monitor to
+        start again.
+        """
+        self._running = True
+        try:
+            if self._states is None:
+                await self._load_states()
+            if self.next_refresh_at is None and not (self._paused or self._halted):
+                self.next_refresh_at = self._clock()
+            last_store_check = self._clock()
+            while not self._stopped:
+                if self._due():
+                    try:
+                        await self.refresh_once()
+                    except Exception as exc:  # a bug must not kill the app's refresh loop
+                        self._unexpected(exc)
+                    continue
+                timeout = self._time_to_next()
+                if self._store_check_every is not None:
+                    check_in = max(0.0, last_store_check + self._store_check_every - self._clock())
+                    timeout = check_in if timeout is None else min(timeout, check_in)
+                await self._sleep_or_wake(timeout)
+                if (
+                    self._store_check_every is not None
+                    and not self._stopped
+                    and self._clock() >= last_store_check + self._store_check_every
+                ):
+                    last_store_check = self._clock()
+                    await self.check_store()
+        finally:
+            self._running = False
+
+    async def refresh_once(
+        self, ids: Sequence[str] | None = None, *, force: bool = False
+    ) -> CycleReport:
+        """One cycle now: `ids` if given, else the unfinished tasks (every task with `force`),
+        plus anything requested by hand. Never runs at the same time as another cycle."""
+        async with self._lock:
+            return await self._cycle(ids, force=force)
+
+    async def check_store(self) -> bool:
+        """Notice what another process (or the app itself) did to the store: tasks added
+        (reported with `previous=None` and refreshed at once), removed (`on_removed`), or
+        moved to another state by someone else's refresh. Cheap when nothing changed."""
+        store = self._store
+        if not isinstance(store, ChangeTracking):
+            return False
+        if self._states is None:
+            await self._load_states()
+            return False
+        token = await asyncio.to_thread(store.change_token)
+        if token == self._store_token:
+            return False
+        changes = await asyncio.to_thread(store.changed_since, self._store_token_int())
+        self._store_token = changes.token
+        states = self._states if self._states is not None else {}
+        updates: list[TaskUpdate] = []
+        fresh: list[str] = []
+        for row in changes.rows:
+            previous = states.get(row.id)
+            if row.id not in states:
+                updates.append(TaskUpdate(task=row, previous=None))
+                if not row.state.is_finished:
+                    fresh.append(row.id)
+            elif previous is not row.state:
+                updates.append(TaskUpdate(task=row, previous=previous))
+            states[row.id] = row.state
+        current = {row.id for row in changes.rows}
+        removed = [task_id for task_id in changes.removed if task_id not in current]
+        removed = [task_id for task_id in removed if states.pop(task_id, None) is not None]
+        self._states = states
+        if removed and self._on_removed is not None:
+            self._on_removed(removed)
+        if updates and self._on_update is not None:
+            self._on_update(updates)
+        if fresh and not (self._paused or self._halted):
+            self.request_refresh(fresh)
+        return bool(updates or removed)
+
+    def _store_token_int(self) -> int:
+        token = self._store_token
+        return token if isinstance(token, int) else -1
+
+    # -- internals -------------------------------------------------------------------------
+
+    async def _load_states(self) -> None:
+        store = self._store
+        if isinstance(store, ChangeTracking):
+            self._store_token = await asyncio.to_thread(store.change_token)
+        rows = await asyncio.to_thread(store.all)
+        self._states = {row.id: row.state for row in rows}
+
+    def _due(self) -> bool:
+        if self._stopped:
+            return False
+        if self._requested or self._force_all:
+            return True
+        if self._paused or self._halted or self.next_refresh_at is None:
+            return False
+        return self._clock() >= self.next_refresh_at
+
+    def _time_to_next(self) -> float | None:
+        if self._paused or self._halted or self.next_refresh_at is None:
+            return None
+        return max(0.0, self.next_refresh_at - self._clock())
+
+    async def _sleep_or_wake(self, delay: float | None) -> None:
+        """Wait for `delay` seconds (None: forever) or until something wakes the loop."""
+        if self._wake.is_set():
+            self._wake.clear()
+            return
+        waiters: set[asyncio.Future[Any]] = {asyncio.ensure_future(self._wake.wait())}
+        if delay is not None:
+            waiters.add(asyncio.ensure_future(self._sleep(delay)))
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.cancel()
+            for waiter in waiters:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await waiter
+        self._wake.clear()
+
+    def _pick_ids(self, ids: Sequence[str] | None, manual: list[str], force: bool) -> list[str]:
+        """Blocking (worker thread): manual ids first (they jump the queue), then the due ones."""
+        tracked = self._store.ids()
+        tracked_set = set(tracked)
+        chosen: dict[str, None] = {}
+        for task_id in manual:
+            if task_id in tracked_set:
+                chosen[task_id] = None
+        if force:
+            due: list[str] = tracked
+        elif ids is not None:
+            due = [task_id for task_id in ids if task_id in tracked_set]
+        else:
+            due = self._store.unfinished_ids()
+        for task_id in due:
+            chosen[task_id] = None
+        return list(chosen)
+
+    async def _cycle(self, ids: Sequence[str] | None, *, force: bool) -> CycleReport:
+        started = self._clock()
+        manual = list(self._requested)
+        force_all = force or self._force_all
+        self._requested.clear()
+        self._force_all = False
+        if self._states is None:
+            await self._load_states()
+        target = await asyncio.to_thread(self._pick_ids, ids, manual, force_all)
+
+        errors: dict[str, ApiError] = {}
+        tasks: dict[str, Task] = {}
+        if target:
+            try:
+                result = await self._client.retrieve_batch(target)
+            except ApiError as exc:
+                errors = dict.fromkeys(target, exc)
+            else:
+                tasks = dict(result.tasks)
+                errors = dict(result.errors)
+
+        changed: list[TrackedTask] = []
+        if target:
+            now = self._clock()
+            messages = {task_id: str(error) for task_id, error in errors.items()}
+            answered = [task for task_id, task in tasks.items() if task_id not in errors]
+            changed = await asyncio.to_thread(self._write, answered, messages, now)
+        updates = self._record_changes(changed)
+
+        finished = self._clock()
+        next_at = self._plan(target, tasks, errors, finished)
+        self._last_finished = finished
+        self.next_refresh_at = next_at
+        report = CycleReport(
+            started=started,
+            finished=finished,
+            requested=len(target),
+            changed=len(updates),
+            next_at=next_at,
+            failed=len(errors),
+        )
+        if updates and self._on_update is not None:
+            self._on_update(updates)
+        if self._on_cycle is not None:
+            self._on_cycle(report)
+        return report
+
+    def _write(self, tasks: list[Task], errors: Mapping[str, str], now: float) -> list[TrackedTask]:
+        """Blocking (worker thread): one `apply`. When nothing else wrote meanwhile (the change
+        token moved by exactly this write), skip our own rows in the next `check_store`."""
+        store = self._store
+        if not isinstance(store, ChangeTracking):
+            return store.apply(tasks, errors, now)
+        before = store.change_token()
+        changed = store.apply(tasks, errors, now)
+        after = store.change_token()
+        if before == self._store_token and after == before + 1:
+            self._store_token = after
+        return changed
+
+    def _record_changes(self, changed: list[TrackedTask]) -> list[TaskUpdate]:
+        states = self._states if self._states is not None else {}
+        updates: list[TaskUpdate] = []
+        for row in changed:
+            updates.append(TaskUpdate(task=row, previous=states.get(row.id)))
+            states[row.id] = row.state
+        self._states = states
+        return updates
+
+    def _plan(
+        self,
+        target: list[str],
+        tasks: Mapping[str, Task],
+        errors: Mapping[str, ApiError],
+        finished: float,
+    ) -> float | None:
+        """Set the problem from this cycle's errors and choose when the next cycle runs."""
+        if not errors:
+            # A clean answer ends any fault, even a halt (a manual refresh that got through).
+            self._failures = 0
+            self._in_backoff = False
+            self._halted = False
+            self._set_problem(None)
+            return None if self._paused else finished + self._interval
+
+        error = _worst(errors.values())
+        if isinstance(error, AuthError | RequestRejected):
+            self._halted = True
+            self._in_backoff = False
+            if isinstance(error, AuthError):
+                message = "token rejected — press t to set a new one"
+                self._set_problem(MonitorProblem("auth", message, None, error))
+            else:
+                message = f"request refused: {error.short} — fix it, then resume"
+                self._set_problem(MonitorProblem("rejected", message, None, error))
+            return None
+
+        # Back off when the service is the problem: a 429, or nothing in the cycle got through.
+        # A few odd records in an otherwise good answer only get reported.
+        answered_any = any(task_id not in errors for task_id in tasks) or len(errors) < len(target)
+        if isinstance(error, RateLimited) or not answered_any:
+            self._failures += 1
+            self._in_backoff = True
+            if isinstance(error, RateLimited) and error.retry_after is not None:
+                delay = max(self._interval, error.retry_after)
+            else:
+                delay = max(self._interval, self._backoff.delay(self._failures, self._rng))
+        else:
+            self._failures = 0
+            self._in_backoff = False
+            delay = self._interval
+        self._set_problem(_describe(error, delay))
+        return None if self._paused else finished + delay
+
+    def _unexpected(self, exc: Exception) -> None:
+        """A cycle that failed outside the API (the database, or a bug): report it and retry
+        later rather than hammering or dying."""
+        self._failures += 1
+        self._in_backoff = True
+        delay = max(self._interval, self._backoff.delay(self._failures, self._rng))
+        wait = f"retrying in {_seconds(delay)} s"
+        if isinstance(exc, StoreError):
+            problem = MonitorProblem("store", f"cannot save refreshed tasks ({exc}), {wait}", delay)
+        else:
+            name = type(exc).__name__
+            problem = MonitorProblem("internal", f"refresh failed ({name}: {exc}), {wait}", delay)
+        self._set_problem(problem)
+        self._last_finished = self._clock()
+        self.next_refresh_at = None if self._paused else self._last_finished + delay
+
+    def _set_problem(self, problem: MonitorProblem | None) -> None:
+        if problem == self._problem:
+            return
+        self._problem = problem
+        if self._on_problem is not None:
+            self._on_problem(problem)
+
+
+_SEVERITY: tuple[type[ApiError], ...] = (
+    AuthError,
+    RequestRejected,
+    RateLimited,
+    ServerError,
+    TransportError,
+    ProtocolError,
+)
+
+
+def _worst(errors: Iterable[ApiError]) -> ApiError:
+    """The error that decides what the monitor does: auth first, then refusals, then 429..."""
+
+    def rank(error: ApiError) -> int:
+        for index, kind in enumerate(_SEVERITY):
+            if isinstance(error, kind):
+                return index
+        return len(_SEVERITY)
+
+    return min(errors, key=rank)
+
+
+def _describe(error: ApiError, delay: float) -> MonitorProblem:
+    wait = f"retrying in {_seconds(delay)} s"
+    if isinstance(error, RateLimited):
+        return MonitorProblem("rate_limited", f"rate limited, {wait}", delay, error)
+    if isinstance(error, ServerError):
+        status = f" (HTTP {error.status})" if error.status else ""
+        return MonitorProblem("server", f"server error{status}, {wait}", delay, error)
+    if isinstance(error, TransportError):
+        return MonitorProblem("network", f"network problem: {error.message}, {wait}", delay, error)
+    return MonitorProblem("protocol", f"unexpected answer: {error.message}, {wait}", delay, error)
