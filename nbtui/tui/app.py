@@ -1,0 +1,1063 @@
+"""The nbtui application: the task list, detail and JSON panes, and the background refresh.
+
+Built by `make_app` from settings, a store, a client factory and a clock, so `run_app` (the
+`nbtui` command) and the tests assemble it the same way. The refresh schedule belongs to
+`nbtui.tracking.monitor.Monitor`, run in a Textual worker; its callbacks become messages,
+and widgets only draw what they are given (none of them touches the network or the store).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Footer, Input, Static
+
+from nbtui.api.models import Task, TaskState
+from nbtui.config import Settings
+from nbtui.textsafe import one_line, truncate
+from nbtui.tui.formatting import compact_duration, short_id
+from nbtui.tui.links import is_openable, open_in_browser
+from nbtui.tui.screens.add_tasks import AddRequest, AddTasksScreen, describe_rejected
+from nbtui.tui.screens.choose_url import ChooseUrlScreen
+from nbtui.tui.screens.confirm import ConfirmScreen
+from nbtui.tui.screens.help import HelpRow, HelpScreen
+from nbtui.tui.screens.token import TokenOutcome, TokenScreen
+from nbtui.tui.tasklist_model import SortKey, TaskListModel
+from nbtui.tui.widgets.detail import TaskDetail
+from nbtui.tui.widgets.json_view import JsonView
+from nbtui.tui.widgets.status_bar import StatusBar
+from nbtui.tui.widgets.task_list import TaskList
+
+if TYPE_CHECKING:
+    from nbtui.api.client import NanoBananaClient
+    from nbtui.tracking.monitor import CycleReport, Monitor, MonitorProblem, TaskUpdate
+    from nbtui.tracking.store import Store, TrackedTask
+
+__all__ = ["ClientFactory", "DemoEnv", "NbtuiApp", "build_demo", "make_app", "run_app"]
+
+#: Builds a client for a token (None: no token). The app owns and closes what it gets.
+ClientFactory = Callable[[str | None], "NanoBananaClient"]
+
+#: The steps `+` and `-` move the refresh interval through (seconds).
+INTERVAL_STEPS = (1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+#: A UUID nobody owns: asking for it checks a token with one cheap request.
+_PROBE_ID = "00000000-0000-4000-8000-000000000000"
+DEMO_BASE_URL = "http://demo.nbtui.invalid"
+
+
+# -- messages from the monitor (its callbacks run in the app's loop; these decouple them) --
+
+
+class TasksChanged(Message):
+    """The monitor saw these tasks change (or appear)."""
+
+    def __init__(self, updates: list[TaskUpdate]) -> None:
+        super().__init__()
+        self.updates = updates
+
+
+class TasksRemoved(Message):
+    """Another process stopped tracking these ids."""
+
+    def __init__(self, ids: list[str]) -> None:
+        super().__init__()
+        self.ids = ids
+
+
+class CycleDone(Message):
+    """A refresh cycle finished."""
+
+    def __init__(self, report: CycleReport) -> None:
+        super().__init__()
+        self.report = report
+
+
+class ProblemChanged(Message):
+    """The monitor's current problem changed (None: all is well)."""
+
+    def __init__(self, problem: MonitorProblem | None) -> None:
+        super().__init__()
+        self.problem = problem
+
+
+# -- demo ---------------------------------------------------------------------------------
+
+
+@dataclass
+class DemoEnv:
+    """Everything `--demo` needs: a simulator, a throwaway store, and how to clean up."""
+
+    settings: Settings
+    store: Store
+    client_factory: ClientFactory
+    task_ids: list[str]
+    cleanup: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        while self.cleanup:
+            with contextlib.suppress(Exception):
+                self.cleanup.pop()()
+
+
+def build_demo(settings: Settings, *, serve_images: bool = True) -> DemoEnv:
+    """An in-process simulator seeded with demo tasks, tracked in a temporary data dir.
+
+    Nothing here touches the user's store or keyring. With `serve_images`, the simulator's
+    images are also served on 127.0.0.1 so that `o` opens a real page in the browser.
+    """
+    import httpx
+
+    from nbtui.api.client import NanoBananaClient
+    from nbtui.sim import SimConfig
+    from nbtui.sim.app import create_app
+    from nbtui.tracking.store import Store
+
+    cleanup: list[Callable[[], None]] = []
+    tmp = tempfile.TemporaryDirectory(prefix="nbtui-demo-")
+    cleanup.append(tmp.cleanup)
+    config = SimConfig(token=None, image_base_url=DEMO_BASE_URL)
+    sim_app = create_app(config)
+    state = sim_app.state.sim
+    if serve_images:
+        try:
+            from nbtui.sim.server import SimServer
+
+            server = SimServer(state=state).start()
+            config.image_base_url = server.base_url
+            cleanup.append(server.stop)
+        except Exception:  # no free port, no uvicorn: images keep the demo host
+            config.image_base_url = DEMO_BASE_URL
+    ids = state.seed_demo()
+    demo_settings = settings.model_copy(
+        update={"base_url": DEMO_BASE_URL, "data_dir": Path(tmp.name)}
+    )
+    store = Store.open(Path(tmp.name))
+    cleanup.append(store.close)
+    store.add(ids, label=None)
+
+    def client_factory(token: str | None) -> NanoBananaClient:
+        return NanoBananaClient.from_settings(
+            demo_settings, None, transport=httpx.ASGITransport(app=sim_app)
+        )
+
+    return DemoEnv(demo_settings, store, client_factory, ids, cleanup)
+
+
+# -- the command palette ------------------------------------------------------------------
+
+
+class ActionsProvider(Provider):
+    """Every key binding of the app, by name, in the command palette."""
+
+    def _commands(self) -> list[tuple[str, str, str]]:
+        app = self.app
+        assert isinstance(app, NbtuiApp)
+        return [(row.description, row.keys, row.action) for row in app.help_rows() if row.action]
+
+    async def discover(self) -> Hits:
+        for description, keys, action in self._commands():
+            yield DiscoveryHit(
+                Text(description), partial(self._run, action), text=description, help=keys
+            )
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for description, keys, action in self._commands():
+            score = matcher.match(description)
+            if score > 0:
+                yield Hit(
+                    score,
+                    matcher.highlight(description),
+                    partial(self._run, action),
+                    text=description,
+                    help=keys,
+                )
+
+    def _run(self, action: str) -> None:
+        self.app.call_later(self.app.run_action, action)
+
+
+@dataclass(frozen=True)
+class _HelpEntry:
+    group: str
+    description: str
+    keys: str
+    action: str
+
+
+# -- the app ------------------------------------------------------------------------------
+
+
+class NbtuiApp(App[int]):
+    """Watch Nano Banana image tasks: see `nbtui.tui.app` for how it is put together."""
+
+    TITLE = "nbtui"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {ActionsProvider}
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark", "help", "Help", id="app.help", key_display="?"),
+        Binding("tab", "next_pane", "Next pane", show=False, id="app.next_pane"),
+        Binding("shift+tab", "previous_pane", "Previous pane", show=False, id="app.prev_pane"),
+        Binding("slash", "filter", "Filter", id="app.filter", key_display="/"),
+        Binding("escape", "back_out", "Back / clear filter", show=False, id="app.back"),
+        Binding("s", "sort", "Sort", show=False, id="app.sort"),
+        Binding("a", "add", "Add", id="app.add"),
+        Binding("d", "untrack", "Untrack", id="app.untrack"),
+        Binding("r", "refresh_selected", "Refresh", id="app.refresh"),
+        Binding("R", "refresh_all", "Refresh all", show=False, id="app.refresh_all"),
+        Binding("p", "pause", "Pause/resume", id="app.pause"),
+        Binding("plus,equals_sign", "slower", "Longer interval", show=False, id="app.slower"),
+        Binding("minus", "faster", "Shorter interval", show=False, id="app.faster"),
+        Binding("o", "open_image", "Open image", id="app.open"),
+        Binding("y", "copy_id", "Copy id", show=False, id="app.copy_id"),
+        Binding("Y", "copy_url", "Copy image URL", show=False, id="app.copy_url"),
+        Binding("v", "toggle_json", "JSON tree/text", show=False, id="app.json_mode"),
+        Binding("c", "copy_json_value", "Copy JSON value", show=False, id="app.copy_value"),
+        Binding("C", "copy_json", "Copy whole JSON", show=False, id="app.copy_json"),
+        Binding("t", "token", "Token", show=False, id="app.token"),
+    ]
+
+    #: Groups for the help screen, by binding id.
+    HELP_GROUPS: ClassVar[dict[str, str]] = {
+        "list": "Move",
+        "app.next_pane": "Move",
+        "app.prev_pane": "Move",
+        "app.back": "Move",
+        "app.filter": "List",
+        "app.sort": "List",
+        "app.add": "Tasks",
+        "app.untrack": "Tasks",
+        "app.refresh": "Tasks",
+        "app.refresh_all": "Tasks",
+        "app.open": "Tasks",
+        "app.copy_id": "Tasks",
+        "app.copy_url": "Tasks",
+        "app.json_mode": "Record",
+        "app.copy_value": "Record",
+        "app.copy_json": "Record",
+        "app.pause": "Refresh",
+        "app.slower": "Refresh",
+        "app.faster": "Refresh",
+        "app.token": "App",
+        "app.help": "App",
+        "app.quit": "App",
+    }
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: Store,
+        client_factory: ClientFactory,
+        clock: Callable[[], float] = time.time,
+        demo: bool = False,
+        token: str | None = None,
+        resolve_token: bool = True,
+        demo_factory: Callable[[], DemoEnv] | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.store = store
+        self.client_factory = client_factory
+        self.clock = clock
+        self.demo = demo
+        self._token = token
+        self._resolve_token = resolve_token and not demo and token is None
+        self._demo_factory = demo_factory
+        self._demo_env: DemoEnv | None = None
+        self.model = TaskListModel(clock)
+        self.monitor: Monitor | None = None
+        self._interval = settings.poll_interval
+        self._paused = False
+        self._last_refresh: float | None = None
+        self._problem: MonitorProblem | None = None
+        self.cycles = 0
+        self.loaded = False
+        self._selected: str | None = None
+        self._selected_task: Task | None = None
+
+    # -- layout --------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="main"):
+            with Horizontal(id="topbar"):
+                yield Static(Text("nbtui", style="bold"), id="title")
+                yield Static(self._topbar_text(), id="topbar-info")
+            yield Input(
+                placeholder="filter: words in the id, prompt, state or model (escape clears)",
+                id="filter",
+            )
+            task_list = TaskList(self.model, self.clock, id="tasks")
+            task_list.border_title = "Tasks"
+            yield task_list
+            with Horizontal(id="lower"):
+                detail = TaskDetail(self.clock, id="detail")
+                detail.border_title = "Detail"
+                yield detail
+                json_view = JsonView(id="json")
+                json_view.border_title = "JSON · tree (v: text)"
+                yield json_view
+            yield StatusBar(self.clock, id="status")
+        yield Footer()
+
+    def _topbar_text(self) -> Text:
+        text = Text(no_wrap=True, overflow="ellipsis", justify="right")
+        if self.demo:
+            text.append(" DEMO ", style="bold reverse yellow")
+            text.append("  simulated API, throwaway data  ", style="dim")
+        text.append(one_line(self.settings.api_host), style="dim")
+        return text
+
+    @property
+    def task_list(self) -> TaskList:
+        return self.query_one("#tasks", TaskList)
+
+    @property
+    def detail(self) -> TaskDetail:
+        return self.query_one("#detail", TaskDetail)
+
+    @property
+    def json_view(self) -> JsonView:
+        return self.query_one("#json", JsonView)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one("#status", StatusBar)
+
+    # -- start-up ------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        if self.settings.keymap:
+            self.set_keymap(dict(self.settings.keymap))
+        self.status.set_info(
+            host=self.settings.api_host,
+            demo=self.demo,
+            interval=self._interval,
+            loading=True,
+        )
+        self.task_list.focus()
+        self.set_interval(1.0, self._tick)
+        self._load_stored()
+
+    @work(exclusive=True, group="load", description="read the stored tasks")
+    async def _load_stored(self) -> None:
+        """Show what is stored before any network call, then start refreshing."""
+        import asyncio
+
+        rows = await asyncio.to_thread(self.store.all)
+        self.model.load(rows)
+        self.loaded = True
+        self.task_list.rows_changed()
+        self._update_counts()
+        self.status.set_info(loading=False)
+        self._begin()
+
+    def _begin(self) -> None:
+        """Start the monitor, or ask for a token first."""
+        if self.demo:
+            self.start_monitor(None)
+            return
+        if self._resolve_token:
+            from nbtui.credentials import resolve_token
+
+            info = resolve_token(self.settings.profile)
+            self._token = info.token
+            if info.token is None:
+                self._open_token_screen(first_run=True, status=info.detail)
+                return
+        self.start_monitor(self._token)
+
+    # -- the monitor ---------------------------------------------------------------------
+
+    def start_monitor(self, token: str | None) -> None:
+        """(Re)start the refresh loop with a client for `token`."""
+        self._token = token
+        self._run_monitor(token)
+
+    @work(exclusive=True, group="monitor", description="refresh tracked tasks", exit_on_error=False)
+    async def _run_monitor(self, token: str | None) -> None:
+        from nbtui.tracking.monitor import Monitor
+
+        client = self.client_factory(token)
+        async with client:
+            monitor = Monitor(
+                client,
+                self.store,
+                interval=self._interval,
+                clock=self.clock,
+                on_update=self._monitor_updated,
+                on_cycle=self._monitor_cycled,
+                on_problem=self._monitor_problem,
+                on_removed=self._monitor_removed,
+            )
+            if self._paused:
+                monitor.pause()
+            self.monitor = monitor
+            try:
+                await monitor.run()
+            finally:
+                if self.monitor is monitor:
+                    self.monitor = None
+
+    # The monitor's callbacks: turned into messages so handling happens in the app's queue.
+
+    def _monitor_updated(self, updates: list[TaskUpdate]) -> None:
+        self.post_message(TasksChanged(updates))
+
+    def _monitor_cycled(self, report: CycleReport) -> None:
+        self.post_message(CycleDone(report))
+
+    def _monitor_problem(self, problem: MonitorProblem | None) -> None:
+        self.post_message(ProblemChanged(problem))
+
+    def _monitor_removed(self, ids: list[str]) -> None:
+        self.post_message(TasksRemoved(ids))
+
+    def on_tasks_changed(self, message: TasksChanged) -> None:
+        updates = message.updates
+        # A task answered for the first time was not watched finishing: no toast for it.
+        seen = {
+            update.task.id
+            for update in updates
+            if (old := self.model.rows.get(update.task.id)) is not None
+            and old.last_refreshed is not None
+        }
+        self.model.upsert(update.task for update in updates)
+        self.task_list.rows_changed()
+        self._update_counts()
+        if self._selected is not None and any(u.task.id == self._selected for u in updates):
+            self._show_selected(force=True)
+        finished = [
+            update
+            for update in updates
+            if update.task.id in seen
+            and update.previous is not None
+            and not update.previous.is_finished
+            and update.task.state.is_finished
+        ]
+        if len(finished) > 3:  # one summary instead of a wall of toasts
+            ok = sum(1 for update in finished if update.task.state is TaskState.SUCCEEDED)
+            self.notify(
+                f"{ok} succeeded, {len(finished) - ok} failed or not found.",
+                title=f"{len(finished)} tasks finished",
+                timeout=8,
+            )
+            if self.settings.notify_bell:
+                self.bell()
+        else:
+            for update in finished:
+                self._announce_finish(update)
+
+    def _announce_finish(self, update: TaskUpdate) -> None:
+        """A toast when a task we watched move finishes (not for tasks that were done)."""
+        task = update.task
+        if update.previous is None or update.previous.is_finished:
+            return
+        if not task.state.is_finished:
+            return
+        prompt = truncate(one_line(task.prompt or task.label or ""), 60)
+        what = f"{short_id(task.id)} {task.state.label}"
+        if task.state is TaskState.SUCCEEDED:
+            count = task.image_count
+            noun = "image" if count == 1 else "images"
+            self.notify(f"{prompt}\n{count} {noun} · o opens", title=f"✔ {what}", timeout=8)
+        else:
+            reason = one_line(task.error_message or task.error_code or "")
+            self.notify(
+                f"{prompt}\n{truncate(reason, 120)}",
+                title=f"✘ {what}",
+                severity="error" if task.state is TaskState.FAILED else "warning",
+                timeout=10,
+            )
+        if self.settings.notify_bell:
+            self.bell()
+
+    def on_tasks_removed(self, message: TasksRemoved) -> None:
+        self.model.remove(message.ids)
+        self.task_list.rows_changed()
+        self._update_counts()
+
+    def on_cycle_done(self, message: CycleDone) -> None:
+        self.cycles += 1
+        self._last_refresh = message.report.finished
+        self.status.set_info(
+            last_refresh=message.report.finished,
+            next_at=message.report.next_at,
+            refreshing=False,
+        )
+
+    def on_problem_changed(self, message: ProblemChanged) -> None:
+        self._problem = message.problem
+        self.status.set_info(problem=message.problem.message if message.problem else None)
+        if message.problem is not None and message.problem.kind == "auth":
+            self.notify(
+                "The service rejected the token; polling stopped. Press t to set a new one.",
+                title="Token rejected",
+                severity="error",
+                timeout=12,
+            )
+
+    def _tick(self) -> None:
+        """Once a second: ages, durations and 'next in' move on without any data change."""
+        self.task_list.refresh()
+        monitor = self.monitor
+        if monitor is not None:
+            self.status.set_info(next_at=monitor.next_refresh_at, paused=monitor.paused)
+        else:
+            self.status.refresh()
+        if self._selected_task is not None and not self._selected_task.state.is_finished:
+            self.detail.redraw()
+
+    def _update_counts(self) -> None:
+        self.status.set_info(
+            counts=self.model.counts(), shown=len(self.model), total=len(self.model.rows)
+        )
+
+    # -- selection -----------------------------------------------------------------------
+
+    @on(TaskList.Highlighted)
+    def _highlighted(self, message: TaskList.Highlighted) -> None:
+        self._selected = message.task_id
+        self._show_selected(force=True)
+
+    @on(TaskList.Selected)
+    def _selected_row(self, message: TaskList.Selected) -> None:
+        self._focus_pane(self.detail)
+
+    @on(TaskList.SortRequested)
+    def _sort_requested(self, message: TaskList.SortRequested) -> None:
+        self.model.set_sort(message.key)
+        self.task_list.rows_changed()
+
+    def _show_selected(self, *, force: bool = False) -> None:
+        task_id = self._selected
+        row = self.model.rows.get(task_id) if task_id else None
+        if row is None:
+            self._selected_task = None
+            self.detail.show(None, None)
+            self.json_view.show(None, present=False)
+            return
+        task = row.source.to_task()
+        self._selected_task = task
+        self.detail.show(task, row)
+        self.json_view.show(task.raw, present=True)
+
+    def selected_task(self) -> Task | None:
+        """The task under the cursor, as last stored."""
+        return self._selected_task
+
+    # -- panes ---------------------------------------------------------------------------
+
+    def _panes(self) -> list[Any]:
+        return [self.task_list, self.detail, self.json_view]
+
+    def _focus_pane(self, pane: Any) -> None:
+        narrow = self.screen.has_class("-narrow")
+        self.screen.set_class(narrow and pane is self.json_view, "-show-json")
+        if pane is self.json_view:
+            self.json_view.focus_view()
+        else:
+            pane.focus()
+
+    def _current_pane(self) -> int:
+        focused = self.focused
+        for index, pane in enumerate(self._panes()):
+            if focused is not None and (focused is pane or pane in focused.ancestors):
+                return index
+        return 0
+
+    def action_next_pane(self) -> None:
+        panes = self._panes()
+        self._focus_pane(panes[(self._current_pane() + 1) % len(panes)])
+
+    def action_previous_pane(self) -> None:
+        panes = self._panes()
+        self._focus_pane(panes[(self._current_pane() - 1) % len(panes)])
+
+    def action_back_out(self) -> None:
+        filter_input = self.query_one("#filter", Input)
+        if filter_input.has_class("-visible") and (
+            filter_input.has_focus or self.model.filter_text
+        ):
+            self._clear_filter()
+            return
+        if not self.task_list.has_focus:
+            self._focus_pane(self.task_list)
+
+    # -- filter and sort -----------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        filter_input = self.query_one("#filter", Input)
+        filter_input.add_class("-visible")
+        filter_input.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.model.set_filter(event.value)
+        self.task_list.rows_changed()
+        self._update_counts()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            self._clear_filter()
+        else:
+            self.task_list.focus()
+
+    def _clear_filter(self) -> None:
+        filter_input = self.query_one("#filter", Input)
+        filter_input.value = ""
+        filter_input.remove_class("-visible")
+        self.model.set_filter("")
+        self.task_list.rows_changed()
+        self._update_counts()
+        self.task_list.focus()
+
+    def action_sort(self) -> None:
+        key = self.model.cycle_sort()
+        self.task_list.rows_changed()
+        direction = "descending" if self.model.descending else "ascending"
+        self.notify(f"Sorted by {key.value} ({direction})", timeout=2)
+
+    def sort_by(self, key: SortKey, descending: bool | None = None) -> None:
+        self.model.set_sort(key, descending)
+        self.task_list.rows_changed()
+
+    # -- tasks ---------------------------------------------------------------------------
+
+    def action_add(self) -> None:
+        self.push_screen(AddTasksScreen(), self._added)
+
+    def _added(self, request: AddRequest | None) -> None:
+        if request is None:
+            return
+        self._add_ids(request)
+
+    @work(group="store", description="add tasks")
+    async def _add_ids(self, request: AddRequest) -> None:
+        import asyncio
+
+        new = await asyncio.to_thread(self.store.add, request.ids, request.label, self.clock())
+        rows = await asyncio.to_thread(self._rows_for, new)
+        self.model.upsert(rows)
+        self.task_list.rows_changed()
+        self._update_counts()
+        if new:
+            self.task_list.select_id(new[0])
+        if self.monitor is not None and new:
+            self.monitor.request_refresh(new)
+            self.status.set_info(refreshing=True)
+        known = len(request.ids) - len(new)
+        parts = [f"Added {len(new)} task{'s' if len(new) != 1 else ''}"]
+        if known:
+            parts.append(f"{known} already tracked")
+        if request.rejected:
+            parts.append(describe_rejected(request.rejected))
+        self.notify(
+            "; ".join(parts) + ".",
+            severity="warning" if request.rejected else "information",
+        )
+
+    def _rows_for(self, ids: Iterable[str]) -> list[TrackedTask]:
+        rows = [self.store.get(task_id) for task_id in ids]
+        return [row for row in rows if row is not None]
+
+    def action_untrack(self) -> None:
+        task_id = self.task_list.cursor_id
+        if task_id is None:
+            self.notify("No task selected.", severity="warning")
+            return
+        row = self.model.rows[task_id]
+        message = Text.assemble(
+            ("Stop tracking ", ""),
+            (task_id, "bold"),
+            ("?\n", ""),
+            (truncate(row.prompt, 200) + "\n\n" if row.prompt else "", "italic"),
+            ("The task itself stays at AceData Cloud; nbtui only stops watching it.", "dim"),
+        )
+        self.push_screen(
+            ConfirmScreen("Untrack task", message, confirm_label="Untrack"),
+            partial(self._untrack_answered, task_id),
+        )
+
+    def _untrack_answered(self, task_id: str, confirmed: bool | None) -> None:
+        if confirmed:
+            self._untrack(task_id)
+
+    @work(group="store", description="untrack a task")
+    async def _untrack(self, task_id: str) -> None:
+        import asyncio
+
+        await asyncio.to_thread(self.store.remove, [task_id])
+        self.model.remove([task_id])
+        self.task_list.rows_changed()
+        self._update_counts()
+        self.notify(f"Stopped tracking {short_id(task_id)}.")
+
+    def action_refresh_selected(self) -> None:
+        task_id = self.task_list.cursor_id
+        if task_id is None:
+            self.notify("No task selected.", severity="warning")
+            return
+        if self._need_monitor():
+            assert self.monitor is not None
+            self.monitor.request_refresh([task_id])
+            self.status.set_info(refreshing=True)
+
+    def action_refresh_all(self) -> None:
+        if self._need_monitor():
+            assert self.monitor is not None
+            self.monitor.request_refresh(None)
+            self.status.set_info(refreshing=True)
+
+    def _need_monitor(self) -> bool:
+        if self.monitor is None:
+            self.notify("Not refreshing yet: set a token first (t).", severity="warning")
+            return False
+        return True
+
+    def action_pause(self) -> None:
+        self._paused = not self._paused
+        monitor = self.monitor
+        if monitor is not None:
+            if self._paused:
+                monitor.pause()
+            else:
+                monitor.resume()
+        self.status.set_info(
+            paused=self._paused, next_at=monitor.next_refresh_at if monitor else None
+        )
+        self.notify("Refresh paused (p resumes)." if self._paused else "Refresh resumed.")
+
+    def _set_interval(self, value: float) -> None:
+        self._interval = value
+        if self.monitor is not None:
+            self.monitor.interval = value
+        self.status.set_info(
+            interval=value, next_at=self.monitor.next_refresh_at if self.monitor else None
+        )
+        self.notify(f"Refreshing every {compact_duration(value)}.", timeout=2)
+
+    def action_slower(self) -> None:
+        bigger = [step for step in INTERVAL_STEPS if step > self._interval]
+        self._set_interval(bigger[0] if bigger else INTERVAL_STEPS[-1])
+
+    def action_faster(self) -> None:
+        smaller = [step for step in INTERVAL_STEPS if step < self._interval]
+        self._set_interval(smaller[-1] if smaller else INTERVAL_STEPS[0])
+
+    # -- images, clipboard ---------------------------------------------------------------
+
+    def _image_urls(self) -> list[str] | None:
+        task = self._selected_task
+        if task is None:
+            self.notify("No task selected.", severity="warning")
+            return None
+        urls = task.image_urls
+        if not urls:
+            why = "it has not finished" if not task.state.is_finished else "it has no image"
+            self.notify(f"No result image: {why}.", severity="warning")
+            return None
+        return urls
+
+    def action_open_image(self) -> None:
+        urls = self._image_urls()
+        if urls is None:
+            return
+        openable = [url for url in urls if is_openable(url)]
+        if not openable:
+            self.notify(
+                "The result is not an http(s) link, so it is not opened; see the detail pane.",
+                severity="warning",
+            )
+            return
+        if len(openable) == 1:
+            self._open_url(openable[0])
+        else:
+            self.push_screen(ChooseUrlScreen("Open which image?", openable), self._chosen_open)
+
+    def _chosen_open(self, url: str | None) -> None:
+        if url:
+            self._open_url(url)
+
+    @work(thread=True, group="browser", description="open a browser")
+    def _open_url(self, url: str) -> None:
+        opened = open_in_browser(url)
+        if opened:
+            self.call_from_thread(self.notify, f"Opened {truncate(one_line(url), 80)}", timeout=3)
+        else:
+            self.call_from_thread(self._no_browser, url)
+
+    def _no_browser(self, url: str) -> None:
+        self.copy_to_clipboard(url)
+        self.notify(
+            "No browser could be started on this machine (over SSH, set $BROWSER). "
+            "The URL was copied to the clipboard instead.",
+            title="No browser",
+            severity="warning",
+            timeout=10,
+        )
+
+    def action_copy_id(self) -> None:
+        task_id = self.task_list.cursor_id
+        if task_id is None:
+            self.notify("No task selected.", severity="warning")
+            return
+        self.copy_to_clipboard(task_id)
+        self.notify(f"Copied task id {short_id(task_id)}…", timeout=2)
+
+    def action_copy_url(self) -> None:
+        urls = self._image_urls()
+        if urls is None:
+            return
+        if len(urls) == 1:
+            self._copy_url(urls[0])
+        else:
+            self.push_screen(ChooseUrlScreen("Copy which image URL?", urls), self._copy_url)
+
+    def _copy_url(self, url: str | None) -> None:
+        if url:
+            self.copy_to_clipboard(url)
+            self.notify("Copied image URL.", timeout=2)
+
+    def action_toggle_json(self) -> None:
+        mode = self.json_view.toggle_mode()
+        other = "tree" if mode == "text" else "text"
+        self.json_view.border_title = f"JSON · {mode} (v: {other})"
+
+    def action_copy_json_value(self) -> None:
+        picked = self.json_view.selected()
+        if picked is None:
+            self.notify("No record to copy yet.", severity="warning")
+            return
+        path, text = picked
+        self.copy_to_clipboard(text)
+        self.notify(f"Copied {truncate(path, 60)} ({len(text)} characters).", timeout=2)
+
+    def action_copy_json(self) -> None:
+        whole = self.json_view.whole()
+        if whole is None:
+            self.notify("No record to copy yet.", severity="warning")
+            return
+        self.copy_to_clipboard(whole)
+        self.notify(f"Copied the whole record ({len(whole)} characters).", timeout=2)
+
+    # -- token ---------------------------------------------------------------------------
+
+    def action_token(self) -> None:
+        if self.demo:
+            self.notify(
+                "The demo needs no token. Run nbtui without --demo to use your own.",
+                title="Demo",
+            )
+            return
+        from nbtui.credentials import resolve_token
+
+        self._open_token_screen(first_run=False, status=resolve_token(self.settings.profile).detail)
+
+    def _open_token_screen(self, *, first_run: bool, status: str) -> None:
+        screen = TokenScreen(first_run=first_run, status=status, host=self.settings.api_host)
+        self.push_screen(screen, self._token_screen_closed)
+
+    def _token_screen_closed(self, outcome: TokenOutcome | None) -> None:
+        if outcome == "quit":
+            self.exit(0)
+        elif outcome == "demo":
+            self._switch_to_demo()
+
+    @on(TokenScreen.Submitted)
+    def _token_submitted(self, message: TokenScreen.Submitted) -> None:
+        screen = self.screen
+        if isinstance(screen, TokenScreen):
+            self._check_token(screen, message.token)
+
+    @work(exclusive=True, group="token", description="check a token")
+    async def _check_token(self, screen: TokenScreen, token: str) -> None:
+        """One request with the new token; keep it only if the service accepts it."""
+        from nbtui.api.errors import ApiError, AuthError
+        from nbtui.credentials import CredentialError, save_token, validate_token
+
+        try:
+            token = validate_token(token)
+        except CredentialError as exc:
+            screen.show_result(str(exc), error=True)
+            return
+        try:
+            async with self.client_factory(token) as client:
+                await client.retrieve(_PROBE_ID)
+        except AuthError as exc:
+            screen.show_result(
+                f"{self.settings.api_host} rejected this token: {one_line(exc.short)}", error=True
+            )
+            return
+        except ApiError as exc:
+            screen.show_result(f"Could not check the token: {one_line(exc)}", error=True)
+            return
+        warning = None
+        try:
+            save_token(token, self.settings.profile)
+        except CredentialError as exc:
+            warning = one_line(exc)
+        screen.dismiss("saved")
+        if warning:
+            self.notify(
+                f"The token works but was not saved: {warning}\nIt is used for this session only.",
+                title="Token not saved",
+                severity="warning",
+                timeout=15,
+            )
+        else:
+            self.notify("Token saved to the OS keyring.", title="Token")
+        self.start_monitor(token)
+
+    def _switch_to_demo(self) -> None:
+        """Leave the empty first-run app for the demo (the user's store is left untouched)."""
+        if self._demo_factory is None:
+            self.exit(0)
+            return
+        env = self._demo_factory()
+        self._demo_env = env
+        self.settings = env.settings
+        self.store = env.store
+        self.client_factory = env.client_factory
+        self.demo = True
+        self.query_one("#topbar-info", Static).update(self._topbar_text())
+        self.status.set_info(host=self.settings.api_host, demo=True)
+        self.model.load(self.store.all())
+        self.task_list.rows_changed()
+        self._update_counts()
+        self.start_monitor(None)
+
+    # -- help ----------------------------------------------------------------------------
+
+    def help_rows(self) -> list[_HelpEntry]:
+        """Every binding (with remapped keys), grouped, for the help screen and the palette."""
+        keymap = self._keymap
+        entries: list[_HelpEntry] = []
+        bindings: list[Binding] = [
+            binding
+            for binding in [*TaskList.BINDINGS, *NbtuiApp.BINDINGS]
+            if isinstance(binding, Binding)
+        ]
+        bindings.insert(len(TaskList.BINDINGS), Binding("enter", "select", "Focus the detail"))
+        for binding in bindings:
+            binding_id = binding.id or ""
+            keys = keymap.get(binding_id, binding.key) if binding_id else binding.key
+            shown = ", ".join(self._display_key(key) for key in keys.split(","))
+            group = self.HELP_GROUPS.get(binding_id) or self.HELP_GROUPS.get(
+                binding_id.split(".")[0], "Move"
+            )
+            action = binding.action if binding_id.startswith("app.") else ""
+            entries.append(_HelpEntry(group, binding.description, shown, action))
+        entries.append(_HelpEntry("App", "Command palette", "ctrl+p", ""))
+        order = ["Move", "List", "Tasks", "Record", "Refresh", "App"]
+        entries.sort(key=lambda entry: order.index(entry.group))
+        return entries
+
+    def _display_key(self, key: str) -> str:
+        key = key.strip()
+        return {
+            "question_mark": "?",
+            "slash": "/",
+            "plus": "+",
+            "minus": "-",
+            "equals_sign": "=",
+        }.get(key, key)
+
+    def action_help(self) -> None:
+        rows = [HelpRow(entry.group, entry.keys, entry.description) for entry in self.help_rows()]
+        self.push_screen(HelpScreen(rows))
+
+    async def action_quit(self) -> None:
+        self.exit(0)
+
+    def on_unmount(self) -> None:
+        if self.monitor is not None:
+            self.monitor.stop()
+        if self._demo_env is not None:
+            self._demo_env.close()
+
+
+def make_app(
+    settings: Settings,
+    *,
+    store: Store,
+    client_factory: ClientFactory,
+    clock: Callable[[], float] = time.time,
+    demo: bool = False,
+    token: str | None = None,
+    resolve_token: bool = True,
+    demo_factory: Callable[[], DemoEnv] | None = None,
+) -> NbtuiApp:
+    """Assemble the app; `run_app` and the tests both come through here.
+
+    `token` skips the keyring look-up (tests); without it a real-mode app resolves the token
+    itself on start and opens the token screen if there is none.
+    """
+    return NbtuiApp(
+        settings,
+        store=store,
+        client_factory=client_factory,
+        clock=clock,
+        demo=demo,
+        token=token,
+        resolve_token=resolve_token,
+        demo_factory=demo_factory,
+    )
+
+
+def run_app(settings: Settings, *, demo: bool) -> int:
+    """Run the TUI in this terminal (what `nbtui` and `nbtui --demo` do); returns the exit code."""
+    if demo:
+        env = build_demo(settings)
+        try:
+            app = make_app(
+                env.settings,
+                store=env.store,
+                client_factory=env.client_factory,
+                clock=time.time,
+                demo=True,
+            )
+            app.run()
+            return app.return_code or 0
+        finally:
+            env.close()
+
+    from nbtui.api.client import NanoBananaClient
+    from nbtui.tracking.store import Store
+
+    store = Store.open(settings.data_dir)
+    try:
+
+        def client_factory(token: str | None) -> NanoBananaClient:
+            return NanoBananaClient.from_settings(settings, token)
+
+        app = make_app(
+            settings,
+            store=store,
+            client_factory=client_factory,
+            clock=time.time,
+            demo=False,
+            demo_factory=partial(build_demo, settings),
+        )
+        app.run()
+        return app.return_code or 0
+    finally:
+        store.close()

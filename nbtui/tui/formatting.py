@@ -1,0 +1,71 @@
+"""Plain-text formatting of times and durations for the TUI (no Textual import).
+
+Every relative time is computed from a `now` the caller passes in (the app's injected clock),
+so snapshots and tests are stable.
+"""
+
+from __future__ import annotations
+
+import time
+
+__all__ = ["absolute", "age_cell", "ago", "compact_duration", "short_id"]
+
+
+def compact_duration(seconds: float | None) -> str:
+    """`42s`, `3m`, `3m05s` style, at most two units, for table cells."""
+    if seconds is None:
+        return "—"
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.0f}s" if seconds >= 10 else f"{seconds:.1f}s".replace(".0s", "s")
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s" if minutes < 10 else f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h" if days < 10 else f"{days}d"
+
+
+def ago(timestamp: float | None, now: float) -> str:
+    """How long ago `timestamp` was: `just now`, `12s ago`, `3m ago`, `2h ago`."""
+    if timestamp is None:
+        return "never"
+    delta = now - timestamp
+    if delta < 1:
+        return "just now"
+    return f"{_coarse(delta)} ago"
+
+
+def _coarse(seconds: float) -> str:
+    """One unit: `12s`, `3m`, `2h`, `4d`."""
+    if seconds < 60:
+        return f"{int(seconds)}s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)}h"
+    return f"{int(seconds // 86400)}d"
+
+
+def age_cell(timestamp: float | None, now: float) -> str:
+    """Age for a table cell: `12s`, `3m`, `2h`, `4d`, or `—`."""
+    if timestamp is None:
+        return "—"
+    return _coarse(max(0.0, now - timestamp))
+
+
+def absolute(timestamp: float | None) -> str:
+    """A local wall-clock time with the date, or `—`."""
+    if timestamp is None:
+        return "—"
+    try:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
+    except (OverflowError, OSError, ValueError):
+        return "—"
+
+
+def short_id(task_id: str) -> str:
+    """The first block of a UUID: enough to tell tasks apart at a glance."""
+    return task_id[:8]

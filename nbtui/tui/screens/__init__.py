@@ -1,0 +1,1 @@
+"""The TUI's screens and dialogs: token entry, add tasks, confirm, help, pick a URL."""

@@ -1,0 +1,121 @@
+"""Add tasks by id: paste many at once, see at a glance which ones are not task ids."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static, TextArea
+
+from nbtui.api.models import parse_task_ids
+from nbtui.textsafe import one_line, truncate
+
+__all__ = ["AddRequest", "AddTasksScreen"]
+
+_EXAMPLE = "4d320ead-4af4-4a55-8f3e-f2afebdf4fd0"
+
+
+@dataclass(frozen=True)
+class AddRequest:
+    """What the dialog hands back: valid ids, the rejected pieces, an optional label."""
+
+    ids: list[str]
+    rejected: list[str]
+    label: str | None
+
+
+def describe_rejected(rejected: list[str]) -> str:
+    """`2 rejected: foo, bar…` in safe, short words."""
+    shown = ", ".join(truncate(one_line(token), 24) for token in rejected[:5])
+    more = f" and {len(rejected) - 5} more" if len(rejected) > 5 else ""
+    return f"{len(rejected)} rejected (not a task id): {shown}{more}"
+
+
+class AddTasksScreen(ModalScreen[AddRequest | None]):
+    """Dismisses with an `AddRequest`, or None when cancelled."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+enter", "submit", "Add", id="add.submit"),
+        Binding("escape", "cancel", "Cancel", id="add.cancel"),
+    ]
+
+    def __init__(self, initial: str = "") -> None:
+        super().__init__(classes="dialog-screen")
+        self._initial = initial
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="add-dialog"):
+            yield Static(Text("Add tasks", style="bold"), classes="dialog-title")
+            yield Static(
+                Text(
+                    "Paste one or more task ids, separated by spaces, commas or new lines.\n"
+                    f"A task id looks like {_EXAMPLE}.",
+                    style="dim",
+                ),
+                classes="dialog-body",
+            )
+            area = TextArea(self._initial, id="add-ids", soft_wrap=True, tab_behavior="focus")
+            area.border_title = "task ids"
+            yield area
+            yield Input(placeholder="optional label for these tasks", id="add-label")
+            yield Static("", id="add-feedback")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Add", variant="primary", id="add-ok")
+                yield Button("Cancel", id="add-cancel")
+            yield Static(
+                Text("tab moves to the buttons · ctrl+enter adds · escape cancels", style="dim"),
+                classes="dialog-hint",
+            )
+
+    def on_mount(self) -> None:
+        self.query_one("#add-ids", TextArea).focus()
+        self._validate()
+
+    def _parse(self) -> tuple[list[str], list[str]]:
+        return parse_task_ids([self.query_one("#add-ids", TextArea).text])
+
+    def _validate(self) -> tuple[list[str], list[str]]:
+        valid, rejected = self._parse()
+        feedback = Text()
+        if valid:
+            noun = "id" if len(valid) == 1 else "ids"
+            feedback.append(f"✔ {len(valid)} valid {noun}", style="green")
+        if rejected:
+            if feedback:
+                feedback.append("   ")
+            feedback.append(f"✘ {describe_rejected(rejected)}", style="bold red")
+        if not valid and not rejected:
+            feedback.append("Nothing pasted yet.", style="dim")
+        self.query_one("#add-feedback", Static).update(feedback)
+        self.query_one("#add-ok", Button).label = f"Add {len(valid)}" if valid else "Add"
+        return valid, rejected
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        self._validate()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "add-ok":
+            self.action_submit()
+        else:
+            self.dismiss(None)
+
+    def action_submit(self) -> None:
+        valid, rejected = self._validate()
+        if not valid:
+            self.app.bell()
+            return
+        label = one_line(self.query_one("#add-label", Input).value) or None
+        self.dismiss(AddRequest(valid, rejected, label))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,77 @@
+"""Every key, with what it does, grouped; built from the live bindings (remaps included)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from nbtui.api.models import TaskState
+from nbtui.tui.widgets.detail import STATE_STYLES
+from nbtui.tui.widgets.task_list import STATE_SYMBOLS
+
+__all__ = ["HelpRow", "HelpScreen"]
+
+
+@dataclass(frozen=True)
+class HelpRow:
+    group: str
+    keys: str
+    description: str
+
+
+class HelpScreen(ModalScreen[None]):
+    """A scrollable list of keys; escape, q or ? closes it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark", "close", "Close help", id="help.close"),
+    ]
+
+    def __init__(self, rows: list[HelpRow]) -> None:
+        super().__init__(classes="dialog-screen")
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="help-dialog"):
+            yield Static(Text("nbtui — keys", style="bold"), classes="dialog-title")
+            with VerticalScroll(id="help-scroll"):
+                yield Static(self._table(), id="help-table")
+                yield Static(self._legend(), id="help-legend")
+            yield Static(
+                Text("escape closes · keys can be remapped in config.toml [keymap]", style="dim"),
+                classes="dialog-hint",
+            )
+
+    def _table(self) -> Table:
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold cyan", no_wrap=True, min_width=12)
+        table.add_column()
+        group = None
+        for row in self.rows:
+            if row.group != group:
+                if group is not None:
+                    table.add_row("", "")
+                table.add_row(Text(row.group, style="bold underline"), "")
+                group = row.group
+            table.add_row(Text(row.keys), Text(row.description))
+        return table
+
+    def _legend(self) -> Text:
+        legend = Text("\nStates: ", style="bold")
+        for state in TaskState:
+            legend.append(f"{STATE_SYMBOLS[state]} {state.label}", style=STATE_STYLES[state])
+            legend.append("   ")
+        legend.append(
+            "\nFilter (/) matches words in the id, prompt, state or model; escape clears it."
+        )
+        return legend
+
+    def action_close(self) -> None:
+        self.dismiss(None)

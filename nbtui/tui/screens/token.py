@@ -1,0 +1,124 @@
+"""Enter the API token: masked, checked with one request, kept in the OS keyring.
+
+The screen only collects the token and shows outcomes; the app checks and stores it (screens
+never touch the network or the keyring) and tells the screen what happened.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Button, Input, Static
+
+__all__ = ["TokenOutcome", "TokenScreen"]
+
+TokenOutcome = Literal["saved", "demo", "cancel", "quit"]
+
+_EXPLANATION = (
+    "nbtui needs an AceData Cloud API token to read your Nano Banana tasks.\n"
+    "Create one at https://platform.acedata.cloud (Console → Credentials).\n"
+    "It is checked with one request, stored in your OS keyring and never shown again\n"
+    "(at most its last 4 characters). Alternatively set ACEDATACLOUD_API_TOKEN."
+)
+
+
+class TokenScreen(Screen[TokenOutcome]):
+    """Dismisses with "saved", "demo" (first run only), "cancel" or "quit"."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="token.back"),
+    ]
+
+    class Submitted(Message):
+        """The user asked to check and save `token` (the app answers via `show_result`)."""
+
+        def __init__(self, token: str) -> None:
+            super().__init__()
+            self.token = token
+
+        def __repr__(self) -> str:  # the token must never reach a log
+            return "TokenScreen.Submitted(token=<hidden>)"
+
+    def __init__(self, *, first_run: bool, status: str, host: str) -> None:
+        super().__init__(classes="token-screen")
+        self.first_run = first_run
+        self._status = status
+        self._host = host
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="token-dialog"):
+            title = "Welcome to nbtui" if self.first_run else "API token"
+            yield Static(Text(title, style="bold"), classes="dialog-title")
+            yield Static(Text(_EXPLANATION), classes="dialog-body")
+            yield Static(
+                Text.assemble(
+                    ("Current: ", "bold"), self._status, ("   API host: ", "bold"), self._host
+                ),
+                id="token-status",
+            )
+            yield Input(
+                placeholder="paste your API token",
+                password=True,
+                id="token-input",
+            )
+            yield Static("", id="token-feedback")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Save and check", variant="primary", id="token-save")
+                if self.first_run:
+                    yield Button("Try the demo", variant="success", id="token-demo")
+                    yield Button("Quit", id="token-quit")
+                else:
+                    yield Button("Cancel", id="token-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#token-input", Input).focus()
+
+    def _submit(self) -> None:
+        token = self.query_one("#token-input", Input).value.strip()
+        if not token:
+            self.show_result("Paste a token first.", error=True)
+            return
+        if any(ch.isspace() for ch in token) or not token.isprintable():
+            self.show_result("A token has no spaces or control characters.", error=True)
+            return
+        self.set_busy(True)
+        self.show_result("Checking the token with one request…", error=False)
+        self.post_message(self.Submitted(token))
+
+    def set_busy(self, busy: bool) -> None:
+        """Disable input while the app checks the token."""
+        self.query_one("#token-input", Input).disabled = busy
+        self.query_one("#token-save", Button).disabled = busy
+
+    def show_result(self, message: str, *, error: bool) -> None:
+        """Say what happened, in words (never the token)."""
+        style = "bold red" if error else "green"
+        self.query_one("#token-feedback", Static).update(Text(message, style=style))
+        if error:
+            self.set_busy(False)
+            self.query_one("#token-input", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        button = event.button.id
+        if button == "token-save":
+            self._submit()
+        elif button == "token-demo":
+            self.dismiss("demo")
+        elif button == "token-quit":
+            self.dismiss("quit")
+        else:
+            self.dismiss("cancel")
+
+    def action_back(self) -> None:
+        self.dismiss("quit" if self.first_run else "cancel")

@@ -1,0 +1,256 @@
+"""The task list's row model: display fields, sorting and filtering in plain Python.
+
+Kept apart from the widget (and free of Textual) so that the widget only draws what this
+model says is visible, and could be swapped for another. Built for tens of thousands of rows:
+display fields are extracted once per change from the raw record (no pydantic on this path),
+and applying a batch of changes re-sorts only when the sort order can actually change.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from nbtui.api.models import TaskState
+from nbtui.textsafe import one_line
+from nbtui.tracking.store import TrackedTask
+
+__all__ = [
+    "STATE_ORDER",
+    "SortKey",
+    "TaskListModel",
+    "TaskRow",
+    "row_from_tracked",
+]
+
+
+#: Unfinished first, so the tasks still moving come to the top when sorting by state.
+STATE_ORDER: dict[TaskState, int] = {
+    TaskState.RUNNING: 0,
+    TaskState.PENDING: 1,
+    TaskState.FAILED: 2,
+    TaskState.NOT_FOUND: 3,
+    TaskState.SUCCEEDED: 4,
+}
+
+
+class SortKey(enum.StrEnum):
+    """The columns the list can be sorted by, in the order `s` cycles through them."""
+
+    CREATED = "created"
+    STATE = "state"
+    ID = "id"
+    PROMPT = "prompt"
+    MODEL = "model"
+    IMAGES = "images"
+    DURATION = "duration"
+    REFRESHED = "refreshed"
+
+
+#: Sort keys whose natural reading is "biggest/newest first".
+_DESCENDING_BY_DEFAULT = frozenset(
+    {SortKey.CREATED, SortKey.IMAGES, SortKey.DURATION, SortKey.REFRESHED}
+)
+
+
+@dataclass(slots=True)
+class TaskRow:
+    """One task as the list shows it; every text field is already safe for the terminal."""
+
+    id: str
+    state: TaskState
+    prompt: str
+    model: str
+    action: str
+    image_count: int
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    last_refreshed: float | None
+    label: str | None
+    last_error: str | None
+    haystack: str
+    source: TrackedTask
+
+    def duration(self, now: float) -> float | None:
+        """Seconds from start (or creation) to finish, or to `now` while unfinished."""
+        start = self.started_at if self.started_at is not None else self.created_at
+        if self.finished_at is not None:
+            return max(0.0, self.finished_at - start)
+        if self.state.is_finished:
+            return None
+        return max(0.0, now - start)
+
+
+def row_from_tracked(task: TrackedTask) -> TaskRow:
+    """The display fields of one stored task, from the store's list columns (no JSON)."""
+    prompt = one_line(task.prompt) if task.prompt else ""
+    if not prompt and task.label:
+        prompt = one_line(task.label)
+    model = one_line(task.model) if task.model else ""
+    return TaskRow(
+        id=task.id,
+        state=task.state,
+        prompt=prompt,
+        model=model,
+        action=one_line(task.action) if task.action else "",
+        image_count=task.image_count,
+        created_at=task.created_at if task.created_at is not None else task.first_seen,
+        started_at=task.started_at,
+        finished_at=task.finished_at,
+        last_refreshed=task.last_refreshed,
+        label=task.label,
+        last_error=task.last_error,
+        haystack=f"{task.id}\n{prompt.lower()}\n{task.state.label}\n{model.lower()}",
+        source=task,
+    )
+
+
+def _sort_value(key: SortKey, now: float) -> Callable[[TaskRow], Any]:
+    if key is SortKey.CREATED:
+        return lambda row: row.created_at
+    if key is SortKey.STATE:
+        return lambda row: STATE_ORDER[row.state]
+    if key is SortKey.ID:
+        return lambda row: row.id
+    if key is SortKey.PROMPT:
+        return lambda row: row.prompt.lower()
+    if key is SortKey.MODEL:
+        return lambda row: row.model.lower()
+    if key is SortKey.IMAGES:
+        return lambda row: row.image_count
+    if key is SortKey.DURATION:
+        return lambda row: row.duration(now) or 0.0
+    return lambda row: row.last_refreshed or 0.0
+
+
+class TaskListModel:
+    """All tracked rows, and the ids visible under the current filter, in sort order."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self.rows: dict[str, TaskRow] = {}
+        self.order: list[str] = []
+        self._index: dict[str, int] = {}
+        self.sort_key = SortKey.CREATED
+        self.descending = True
+        self.filter_text = ""
+        self._terms: list[str] = []
+
+    # -- loading and changes -------------------------------------------------------------
+
+    def load(self, tasks: Iterable[TrackedTask]) -> None:
+        """Replace every row (the stored list at start-up)."""
+        self.rows = {task.id: row_from_tracked(task) for task in tasks}
+        self._rebuild()
+
+    def upsert(self, tasks: Iterable[TrackedTask]) -> bool:
+        """Add or update rows; return True when the visible order changed."""
+        added = False
+        affects_order = False
+        for task in tasks:
+            row = row_from_tracked(task)
+            old = self.rows.get(task.id)
+            self.rows[task.id] = row
+            if old is None:
+                added = True
+            elif not affects_order and self._order_changes(old, row):
+                affects_order = True
+        if added or affects_order:
+            before = self.order
+            self._rebuild()
+            return self.order != before
+        return False
+
+    def remove(self, ids: Iterable[str]) -> None:
+        removed = False
+        for task_id in ids:
+            if self.rows.pop(task_id, None) is not None:
+                removed = True
+        if removed:
+            self._rebuild()
+
+    def _order_changes(self, old: TaskRow, new: TaskRow) -> bool:
+        """Could replacing `old` by `new` move the row or change whether the filter keeps it?"""
+        if self._terms and old.haystack != new.haystack:
+            return True
+        key = self.sort_key
+        if key is SortKey.CREATED:
+            return old.created_at != new.created_at
+        if key is SortKey.STATE:
+            return old.state is not new.state
+        if key is SortKey.ID:
+            return False
+        if key is SortKey.PROMPT:
+            return old.prompt != new.prompt
+        if key is SortKey.MODEL:
+            return old.model != new.model
+        if key is SortKey.IMAGES:
+            return old.image_count != new.image_count
+        if key is SortKey.DURATION:
+            return (old.started_at, old.finished_at, old.state) != (
+                new.started_at,
+                new.finished_at,
+                new.state,
+            )
+        return old.last_refreshed != new.last_refreshed
+
+    # -- sorting and filtering -----------------------------------------------------------
+
+    def set_sort(self, key: SortKey, descending: bool | None = None) -> None:
+        """Sort by `key`; the same key again flips the direction unless one is given."""
+        if descending is None:
+            descending = (
+                not self.descending if key is self.sort_key else key in _DESCENDING_BY_DEFAULT
+            )
+        self.sort_key = key
+        self.descending = descending
+        self._rebuild()
+
+    def cycle_sort(self) -> SortKey:
+        """Move to the next sort column (what `s` does)."""
+        keys = list(SortKey)
+        self.set_sort(keys[(keys.index(self.sort_key) + 1) % len(keys)], descending=None)
+        if self.sort_key not in _DESCENDING_BY_DEFAULT:
+            self.descending = False
+            self._rebuild()
+        return self.sort_key
+
+    def set_filter(self, text: str) -> None:
+        """Keep rows whose id, prompt, state or model contain every word of `text`."""
+        self.filter_text = text
+        self._terms = [term for term in text.lower().split() if term]
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        rows: Iterable[TaskRow] = self.rows.values()
+        if self._terms:
+            terms = self._terms
+            rows = [row for row in rows if all(term in row.haystack for term in terms)]
+        # Ties are broken by id so the order never depends on dict history.
+        keyed = sorted(rows, key=lambda row: row.id)
+        keyed.sort(key=_sort_value(self.sort_key, self._clock()), reverse=self.descending)
+        self.order = [row.id for row in keyed]
+        self._index = {task_id: index for index, task_id in enumerate(self.order)}
+
+    # -- queries -------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def row_at(self, index: int) -> TaskRow | None:
+        if 0 <= index < len(self.order):
+            return self.rows[self.order[index]]
+        return None
+
+    def position(self, task_id: str | None) -> int | None:
+        if task_id is None:
+            return None
+        return self._index.get(task_id)
+
+    def counts(self) -> Counter[TaskState]:
+        """Tasks per state over everything tracked, filter or not."""
+        return Counter(row.state for row in self.rows.values())

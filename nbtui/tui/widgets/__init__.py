@@ -1,0 +1,1 @@
+"""The TUI's widgets: each renders the state it is given and posts messages."""

@@ -1,0 +1,149 @@
+"""Deterministic scenes of the app, shared by the snapshot tests and `make_screenshots`.
+
+Every scene runs against the in-process simulator with a frozen clock, seeded the same way,
+so the SVGs only change when the UI does.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import Input, TextArea
+
+from nbtui.config import Settings
+from nbtui.sim import SimConfig
+from nbtui.sim.app import in_process
+from nbtui.tracking.store import Store
+from nbtui.tui.app import NbtuiApp
+
+from .conftest import SIM_TOKEN, T0, FakeClock, Harness
+
+UNKNOWN_ID = "11111111-2222-4333-8444-555555555555"
+
+
+def build(data_dir: Path, *, token: str | None = SIM_TOKEN, faults: int = 0) -> Harness:
+    """The demo's tasks plus one the service does not know, tracked in `data_dir`."""
+    clock = FakeClock(T0)
+    sim = in_process(SimConfig(token=SIM_TOKEN, clock=clock, seed=7))
+    ids = sim.state.seed_demo(rate_limit_after=None)
+    store = Store.open(data_dir)
+    settings = Settings(
+        base_url="https://api.acedata.cloud", data_dir=data_dir, cache_dir=data_dir / "cache"
+    )
+    harness = Harness(clock, sim, store, settings)
+    # The simulator answers for the real host's name: the status bar shows what users see.
+    store.add([*ids, UNKNOWN_ID], now=T0 - 30)
+    if faults:
+        sim.state.inject_fault("429", times=faults, retry_after=8)
+    return harness
+
+
+def no_blink(app: NbtuiApp) -> None:
+    for widget in app.screen.query(Input):
+        widget.cursor_blink = False
+    for area in app.screen.query(TextArea):
+        area.cursor_blink = False
+
+
+async def settle(pilot: Pilot[Any], condition: Callable[[], bool], rounds: int = 500) -> None:
+    for _ in range(rounds):
+        if condition():
+            break
+        await pilot.pause(0.01)
+    await pilot.pause()
+    no_blink(pilot.app)  # type: ignore[arg-type]
+    await pilot.pause()
+
+
+async def ready(pilot: Pilot[Any]) -> None:
+    app = pilot.app
+    assert isinstance(app, NbtuiApp)
+    await settle(pilot, lambda: app.loaded and app.cycles >= 1)
+
+
+async def main_screen(pilot: Pilot[Any]) -> None:
+    await ready(pilot)
+
+
+async def detail_tree(pilot: Pilot[Any]) -> None:
+    await ready(pilot)
+    await pilot.press(*"jjjjjjj", "tab", "tab", "down", "down")
+    await settle(pilot, lambda: True)
+
+
+async def detail_text(pilot: Pilot[Any]) -> None:
+    await ready(pilot)
+    await pilot.press(*"jjjjjj", "v", "tab", "tab")
+    await settle(pilot, lambda: True)
+
+
+async def add_dialog(pilot: Pilot[Any]) -> None:
+    await ready(pilot)
+    await pilot.press("a")
+    app = pilot.app
+    await settle(pilot, lambda: bool(app.screen.query(TextArea)))
+    area = app.screen.query_one(TextArea)
+    area.text = (
+        "4d320ead-4af4-4a55-8f3e-f2afebdf4fd0, 1ebe4f2b-8a1c-4f5e-9d2b-3c4d5e6f7a8b\n"
+        "not-a-task-id\n"
+    )
+    await settle(pilot, lambda: True)
+
+
+async def token_screen(pilot: Pilot[Any]) -> None:
+    app = pilot.app
+    await settle(pilot, lambda: bool(app.screen.query("#token-input")))
+
+
+async def help_screen(pilot: Pilot[Any]) -> None:
+    await ready(pilot)
+    await pilot.press("question_mark")
+    await settle(pilot, lambda: bool(pilot.app.screen.query("#help-table")))
+
+
+async def filtered(pilot: Pilot[Any]) -> None:
+    await ready(pilot)
+    await pilot.press("slash", *"cat")
+    await settle(pilot, lambda: True)
+
+
+async def rate_limited(pilot: Pilot[Any]) -> None:
+    app = pilot.app
+    assert isinstance(app, NbtuiApp)
+    await settle(pilot, lambda: app.cycles >= 1 and app.status.info.problem is not None)
+
+
+@dataclass(frozen=True)
+class Scene:
+    name: str
+    run_before: Callable[[Pilot[Any]], Awaitable[None]]
+    size: tuple[int, int] = (120, 36)
+    token: str | None = SIM_TOKEN
+    faults: int = 0
+
+
+SCENES = {
+    scene.name: scene
+    for scene in (
+        Scene("main", main_screen),
+        Scene("detail_tree", detail_tree),
+        Scene("detail_text", detail_text),
+        Scene("add_dialog", add_dialog),
+        Scene("token", token_screen, token=None),
+        Scene("help", help_screen),
+        Scene("filtered", filtered),
+        Scene("rate_limited", rate_limited, faults=50),
+        Scene("narrow", main_screen, size=(80, 24)),
+    )
+}
+
+
+def make_scene_app(scene: Scene, data_dir: Path | None = None) -> tuple[NbtuiApp, Harness]:
+    data_dir = data_dir or Path(tempfile.mkdtemp(prefix="nbtui-scene-"))
+    harness = build(data_dir, token=scene.token, faults=scene.faults)
+    return harness.app(token=scene.token), harness

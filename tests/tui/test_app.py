@@ -1,0 +1,384 @@
+"""Pilot tests: every binding and dialog of the app, against the simulator (ASGI transport)."""
+
+from __future__ import annotations
+
+import keyring
+import keyring.backends.fail
+import pytest
+from textual.widgets import Input, OptionList, TextArea
+
+from nbtui.api.models import TaskState
+from nbtui.tui.app import NbtuiApp, build_demo
+from nbtui.tui.screens.add_tasks import AddTasksScreen
+from nbtui.tui.screens.choose_url import ChooseUrlScreen
+from nbtui.tui.screens.confirm import ConfirmScreen
+from nbtui.tui.screens.help import HelpScreen
+from nbtui.tui.screens.token import TokenScreen
+from nbtui.tui.tasklist_model import SortKey
+from nbtui.tui.widgets.detail import TaskDetail
+from nbtui.tui.widgets.json_view import JsonTree
+from nbtui.tui.widgets.task_list import TaskList
+
+from .conftest import SIM_TOKEN, Harness, notes, settle
+
+SIZE = (120, 36)
+UNKNOWN = "11111111-2222-4333-8444-555555555555"
+
+
+def seed(harness: Harness) -> list[str]:
+    ids = [
+        harness.state.add_task(
+            prompt="a red fox in snow",
+            outcome="succeeded",
+            created_at=harness.clock() - 300,
+            pending_seconds=1,
+            running_seconds=5,
+        ),
+        harness.state.add_task(
+            prompt="three cats, four images",
+            outcome="succeeded",
+            count=3,
+            created_at=harness.clock() - 200,
+            pending_seconds=1,
+            running_seconds=5,
+        ),
+        harness.state.add_task(
+            prompt="a moderated prompt",
+            outcome="moderated",
+            created_at=harness.clock() - 100,
+            pending_seconds=1,
+            running_seconds=5,
+        ),
+        harness.state.add_task(
+            prompt="still going",
+            outcome="succeeded",
+            created_at=harness.clock() - 2,
+            pending_seconds=0,
+            running_seconds=30,
+        ),
+    ]
+    harness.track([*ids, UNKNOWN])
+    return ids
+
+
+def screen_text(app: NbtuiApp) -> str:
+    """What the terminal shows now, as plain text."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def started(pilot, app: NbtuiApp, cycles: int = 1) -> None:
+    await settle(pilot, lambda: app.loaded and app.cycles >= cycles)
+    await pilot.pause()
+
+
+async def test_stored_tasks_show_before_any_request(harness: Harness) -> None:
+    seed(harness)
+    app = harness.app(token=None)  # no token anywhere: the token screen opens, nothing is sent
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: app.loaded and isinstance(app.screen, TokenScreen))
+        assert len(app.model) == 5
+        assert harness.state.api_requests() == []
+
+
+async def test_refresh_updates_rows_in_place_and_toasts(harness: Harness) -> None:
+    ids = seed(harness)
+    app = harness.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        assert app.model.rows[ids[3]].state is TaskState.RUNNING
+        assert app.model.rows[UNKNOWN].state is TaskState.NOT_FOUND
+        app.task_list.select_id(ids[0])
+        harness.clock.advance(60)
+        await pilot.press("R")
+        await settle(pilot, lambda: app.cycles >= 2)
+        await pilot.pause()
+        assert app.model.rows[ids[3]].state is TaskState.SUCCEEDED
+        assert app.task_list.cursor_id == ids[0]  # the cursor stays on its task
+        assert "succeeded" in notes(app)
+
+
+async def test_moving_keys_and_panes(harness: Harness) -> None:
+    seed(harness)
+    app = harness.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        tasks = app.task_list
+        first = tasks.cursor_id
+        await pilot.press("j", "down")
+        assert tasks.cursor == 2
+        await pilot.press("k", "up")
+        assert tasks.cursor_id == first
+        await pilot.press("G")
+        assert tasks.cursor == len(app.model) - 1
+        await pilot.press("g")
+        assert tasks.cursor == 0
+        await pilot.press("end", "home", "pagedown", "pageup")
+        assert tasks.cursor == 0
+        await pilot.press("tab")
+        assert isinstance(app.focused, TaskDetail)
+        await pilot.press("tab")
+        assert isinstance(app.focused, JsonTree)
+        await pilot.press("shift+tab")
+        assert isinstance(app.focused, TaskDetail)
+        await pilot.press("escape")
+        assert isinstance(app.focused, TaskList)
+        await pilot.press("enter")
+        assert isinstance(app.focused, TaskDetail)
+
+
+async def test_filter_and_escape(harness: Harness) -> None:
+    seed(harness)
+    app = harness.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("slash", *"fox")
+        assert len(app.model) == 1
+        await pilot.press("enter")
+        assert isinstance(app.focused, TaskList)
+        assert app.selected_task() is not None and "fox" in str(app.selected_task().raw)
+        await pilot.press("escape")
+        assert len(app.model) == 5
+        await pilot.press("slash", *"failed")
+        assert {row.state for row in app.model.rows.values() if row.id in app.model.order} == {
+            TaskState.FAILED
+        }
+        await pilot.press("escape")
+        assert app.model.filter_text == ""
+
+
+async def test_sort_key_and_header_click(harness: Harness) -> None:
+    seed(harness)
+    app = harness.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        assert app.model.sort_key is SortKey.CREATED
+        await pilot.press("s")
+        assert app.model.sort_key is SortKey.STATE
+        assert app.model.row_at(0).state is TaskState.RUNNING
+        await pilot.click(TaskList, offset=(2, 0))  # the STATE header: same key flips it
+        assert app.model.sort_key is SortKey.STATE and app.model.descending
+
+
+async def test_add_dialog_validates_each_id(harness: Harness) -> None:
+    app = harness.app()
+    quick = {"outcome": "succeeded", "pending_seconds": 0, "running_seconds": 0}
+    new = harness.state.add_task(prompt="added by hand", **quick)
+    other = harness.state.add_task(prompt="added too", **quick)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("a")
+        assert isinstance(app.screen, AddTasksScreen)
+        app.screen.query_one(TextArea).text = f"{new}, not-an-id\n{other.upper()}"
+        await pilot.pause()
+        feedback = str(app.screen.query_one("#add-feedback").render())
+        assert "2 valid" in feedback and "not-an-id" in feedback
+        await pilot.click("#add-ok")
+        await settle(pilot, lambda: len(app.model) == 2)
+        assert set(harness.store.ids()) == {new, other}
+        assert "not-an-id" in notes(app)
+        await settle(pilot, lambda: app.model.rows[new].state is not TaskState.PENDING)
+
+
+async def test_add_dialog_cancel_and_nothing_valid(harness: Harness) -> None:
+    app = harness.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("a", *"nope")
+        await pilot.press("ctrl+enter")
+        assert isinstance(app.screen, AddTasksScreen)  # nothing valid: stays open
+        await pilot.press("escape")
+        assert not isinstance(app.screen, AddTasksScreen)
+        assert harness.store.ids() == []
+
+
+async def test_untrack_asks_first(harness: Harness) -> None:
+    seed(harness)
+    app = harness.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        target = app.task_list.cursor_id
+        await pilot.press("d")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert target in harness.store.ids()
+        await pilot.press("d")
+        await pilot.press("y")
+        await settle(pilot, lambda: target not in app.model.rows)
+        assert target not in harness.store.ids()
+
+
+async def test_refresh_selected_pause_and_interval(harness: Harness) -> None:
+    seed(harness)
+    app = harness.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        before = len(harness.state.api_requests())
+        await pilot.press("r")
+        await settle(pilot, lambda: app.cycles >= 2)
+        assert len(harness.state.api_requests()) == before + 1
+        await pilot.press("p")
+        assert app.monitor is not None and app.monitor.paused
+        assert app.status.info.paused
+        await pilot.press("p")
+        assert not app.monitor.paused
+        await pilot.press("plus")
+        assert app.monitor.interval == 10
+        await pilot.press("minus", "minus")
+        assert app.monitor.interval == 3
+        assert app.status.info.interval == 3
+
+
+async def test_open_image_single_several_and_no_browser(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = seed(harness)
+    app = harness.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        app.task_list.select_id(ids[0])
+        await pilot.press("o")
+        await settle(pilot, lambda: len(harness.opened) == 1)
+        assert harness.opened[0].startswith("http://sim.test/images/")
+        app.task_list.select_id(ids[1])
+        await pilot.press("o")
+        assert isinstance(app.screen, ChooseUrlScreen)
+        assert app.screen.query_one(OptionList).option_count == 3
+        await pilot.press("down", "enter")
+        await settle(pilot, lambda: len(harness.opened) == 2)
+        assert harness.opened[1].endswith("-1.png")
+        monkeypatch.setattr("webbrowser.open", lambda url, new=0, autoraise=True: False)
+        app.task_list.select_id(ids[0])
+        await pilot.press("o")
+        await settle(pilot, lambda: "No browser" in notes(app))
+        assert app.clipboard.startswith("http://sim.test/images/")
+        app.task_list.select_id(ids[3])  # still running: nothing to open
+        await pilot.press("o")
+        assert "not finished" in notes(app)
+
+
+async def test_copy_id_url_and_json(harness: Harness) -> None:
+    ids = seed(harness)
+    app = harness.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        app.task_list.select_id(ids[0])
+        await pilot.press("y")
+        assert app.clipboard == ids[0]
+        await pilot.press("Y")
+        assert app.clipboard == f"http://sim.test/images/{ids[0]}-0.png"
+        await pilot.press("C")
+        assert app.clipboard.startswith("{") and ids[0] in app.clipboard
+        await pilot.press("tab", "tab")  # the JSON tree
+        tree = app.query_one(JsonTree)
+        await pilot.press("down", "down")
+        await pilot.press("c")
+        assert app.clipboard == ids[0]  # the `id` node
+        await pilot.press("v")
+        assert app.json_view.mode == "text"
+        await pilot.press("v")
+        assert app.json_view.mode == "tree"
+        assert tree.cursor_node is not None
+
+
+async def test_help_lists_every_binding_and_keymap(harness: Harness) -> None:
+    settings = harness.settings.model_copy(update={"keymap": {"app.add": "n"}})
+    harness.settings = settings
+    app = harness.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        rows = {row.description: row.keys for row in app.screen.rows}
+        for binding in [*NbtuiApp.BINDINGS, *TaskList.BINDINGS]:
+            assert binding.description in rows  # type: ignore[union-attr]
+        assert rows["Add"] == "n"
+        assert rows["Quit"] == "q"
+        await pilot.press("escape")
+        await pilot.press("n")
+        assert isinstance(app.screen, AddTasksScreen)
+
+
+async def test_command_palette_offers_actions(harness: Harness) -> None:
+    seed(harness)
+    app = harness.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"pause")
+        await settle(
+            pilot,
+            lambda: (
+                "Pause/resume"
+                in str(app.screen.query_one(OptionList).get_option_at_index(0).prompt)
+            ),
+        )
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.monitor is not None and app.monitor.paused)
+
+
+async def test_rate_limit_and_rejected_token_in_status(harness: Harness) -> None:
+    seed(harness)
+    harness.state.inject_fault("429", times=5, retry_after=8)
+    app = harness.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        assert "rate limited" in (app.status.info.problem or "")
+    harness.state.clear_faults()
+    app = harness.app(token="wrong-token-00000000")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: "token rejected" in (app.status.info.problem or ""))
+
+
+async def test_first_run_token_screen(harness: Harness, memory_keyring) -> None:
+    seed(harness)
+    app = harness.app(token=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, TokenScreen))
+        screen = app.screen
+        screen.query_one(Input).value = "bad-token-123456789"
+        await pilot.press("enter")
+        await settle(pilot, lambda: "rejected" in str(screen.query_one("#token-feedback").render()))
+        assert memory_keyring.entries == {}
+        screen.query_one(Input).value = SIM_TOKEN
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.cycles >= 1)
+        assert memory_keyring.entries == {("nbtui", "default"): SIM_TOKEN}
+        assert SIM_TOKEN not in str(app.screen.query_one("#status").render())
+        await pilot.press("t")
+        assert isinstance(app.screen, TokenScreen)
+        assert SIM_TOKEN not in str(app.screen.query_one("#token-status").render())
+        await pilot.press("escape")
+        assert not isinstance(app.screen, TokenScreen)
+
+
+async def test_token_works_without_keyring(harness: Harness) -> None:
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    app = harness.app(token=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, TokenScreen))
+        app.screen.query_one(Input).value = SIM_TOKEN
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.cycles >= 1)
+        assert "ACEDATACLOUD_API_TOKEN" in notes(app)
+
+
+async def test_first_run_try_the_demo(harness: Harness) -> None:
+    app = harness.app(token=None)
+    app._demo_factory = lambda: build_demo(harness.settings, serve_images=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, TokenScreen))
+        await pilot.click("#token-demo")
+        await settle(pilot, lambda: app.demo and len(app.model) >= 10 and app.cycles >= 1)
+        assert harness.store.ids() == []  # the user's own store was not touched
+        await pilot.press("t")
+        assert "needs no token" in notes(app)
+        await pilot.press("q")
+
+
+async def test_quit(harness: Harness) -> None:
+    app = harness.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
