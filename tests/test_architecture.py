@@ -8,7 +8,16 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "nbtui"
-CORE = ["api", "tracking", "sim", "config.py", "credentials.py", "textsafe.py"]
+CORE = [
+    "api",
+    "tracking",
+    "sim",
+    "config.py",
+    "credentials.py",
+    "textsafe.py",
+    "media.py",
+    "notify.py",
+]
 
 
 def imported_modules(path: Path) -> set[str]:
