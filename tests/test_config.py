@@ -201,6 +201,11 @@ def test_settings_are_immutable() -> None:
         ("http://localhost:8787", "localhost:8787", False),
         ("http://[::1]:8787", "[::1]:8787", False),
         ("http://proxy.example", "proxy.example", True),
+        ("http://sim.test", "sim.test", False),  # RFC 6761 names never leave the machine
+        ("http://demo.nbtui.invalid", "demo.nbtui.invalid", False),
+        ("http://api.localhost:9", "api.localhost:9", False),
+        ("http://test.example.com", "test.example.com", True),
+        ("http://10.0.0.5", "10.0.0.5", True),
     ],
 )
 def test_api_host_and_insecure_remote(url: str, host: str, insecure: bool) -> None:

@@ -515,6 +515,16 @@ class Store:
         )
         return [_row_to_task(row) for row in rows]
 
+    def newest(self, limit: int) -> list[TrackedTask]:
+        """The `limit` most recently created tasks (creation time, else `first_seen`; ties by
+        id): the list's first screen at start-up, read in a few ms whatever the total."""
+        rows = self._read(
+            f"SELECT {_COLUMNS} FROM tasks "  # noqa: S608
+            "ORDER BY COALESCE(created_at, first_seen) DESC, id ASC LIMIT ?",
+            (max(0, int(limit)),),
+        )
+        return [_row_to_task(row) for row in rows]
+
     def get(self, task_id: str) -> TrackedTask | None:
         rows = self._read(
             f"SELECT {_COLUMNS} FROM tasks WHERE id = ?",  # noqa: S608
@@ -898,8 +908,9 @@ def _make_private_dir(data_dir: Path) -> None:
 
 def _corrupt(path: Path, reason: str) -> StoreCorruptError:
     return StoreCorruptError(
-        f"The task database {path} is damaged ({reason}). It was left untouched; nbtui can "
-        f"keep it aside as {path.name}.corrupt-<time> and start a new, empty one.",
+        f"The task database {path} is damaged ({reason}). It was left untouched. Start the "
+        f"app (`nbtui`) to keep it aside as {path.name}.corrupt-<time> and begin a new, "
+        "empty one, or move it away yourself.",
         path=path,
         reason=reason,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -43,6 +43,8 @@ from nbtui.tui.widgets.status_bar import StatusBar
 from nbtui.tui.widgets.task_list import TaskList
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+
     from nbtui.api.client import NanoBananaClient
     from nbtui.tracking.monitor import CycleReport, Monitor, MonitorProblem, TaskUpdate
     from nbtui.tracking.store import Store, TrackedTask
@@ -57,6 +59,8 @@ INTERVAL_STEPS = (1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.
 #: A UUID nobody owns: asking for it checks a token with one cheap request.
 _PROBE_ID = "00000000-0000-4000-8000-000000000000"
 DEMO_BASE_URL = "http://demo.nbtui.invalid"
+#: Rows read first at start-up, before the full list: more than any screen shows.
+_FIRST_PAGE = 200
 
 
 # -- messages from the monitor (its callbacks run in the app's loop; these decouple them) --
@@ -105,6 +109,9 @@ class DemoEnv:
     store: Store
     client_factory: ClientFactory
     task_ids: list[str]
+    #: Tasks the simulator knows that are not tracked yet, offered by the add dialog so a
+    #: first-time user has real ids to try.
+    spare_ids: list[str] = field(default_factory=list)
     cleanup: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
@@ -142,6 +149,17 @@ def build_demo(settings: Settings, *, serve_images: bool = True) -> DemoEnv:
         except Exception:  # no free port, no uvicorn: images keep the demo host
             config.image_base_url = DEMO_BASE_URL
     ids = state.seed_demo()
+    spare_ids = [
+        state.add_task(prompt="a paper boat on a rain puddle, macro", outcome="succeeded"),
+        state.add_task(
+            prompt="a neon koi fish in a midnight pond",
+            outcome="succeeded",
+            running_seconds=12.0,
+            count=2,
+            model="nano-banana-2",
+        ),
+        state.add_task(prompt="a city skyline made of books", outcome="failed"),
+    ]
     demo_settings = settings.model_copy(
         update={"base_url": DEMO_BASE_URL, "data_dir": Path(tmp.name)}
     )
@@ -154,7 +172,7 @@ def build_demo(settings: Settings, *, serve_images: bool = True) -> DemoEnv:
             demo_settings, None, transport=httpx.ASGITransport(app=sim_app)
         )
 
-    return DemoEnv(demo_settings, store, client_factory, ids, cleanup)
+    return DemoEnv(demo_settings, store, client_factory, ids, spare_ids, cleanup)
 
 
 # -- the command palette ------------------------------------------------------------------
@@ -271,8 +289,14 @@ class NbtuiApp(App[int]):
         token: str | None = None,
         resolve_token: bool = True,
         demo_factory: Callable[[], DemoEnv] | None = None,
+        suggested_ids: Sequence[str] = (),
     ) -> None:
         super().__init__()
+        #: Untracked ids the add dialog offers (the demo's spare tasks).
+        self.suggested_ids = list(suggested_ids)
+        #: Problems found before the app started (a damaged database kept aside, an insecure
+        #: base URL), shown as lasting warnings once the screen is up.
+        self.startup_warnings: list[str] = []
         self.settings = settings
         self.store = store
         self.client_factory = client_factory
@@ -353,21 +377,42 @@ class NbtuiApp(App[int]):
             loading=True,
         )
         self.task_list.focus()
+        if self.settings.is_insecure_remote and not self.demo:
+            self.startup_warnings.append(
+                f"The base URL {self.settings.base_url} uses plain http: your token would "
+                "cross the network unencrypted. Use https unless this is a local proxy."
+            )
+        for warning in self.startup_warnings:
+            self.notify(one_line(warning), title="Warning", severity="warning", timeout=30)
         self.set_interval(1.0, self._tick)
         self._load_stored()
 
     @work(exclusive=True, group="load", description="read the stored tasks")
     async def _load_stored(self) -> None:
-        """Show what is stored before any network call, then start refreshing."""
+        """Show what is stored before any network call, then start refreshing.
+
+        The first screenful is read on its own (a few ms whatever the total), so the list
+        paints at once; the full list is read and sorted in a worker thread, and the monitor
+        starts only after that has been painted.
+        """
         import asyncio
 
-        rows = await asyncio.to_thread(self.store.all)
-        self.model.load(rows)
+        first = await asyncio.to_thread(self.store.newest, _FIRST_PAGE)
+        if len(first) < _FIRST_PAGE:
+            self.model.load(first)
+        else:
+            self.model.load(first, complete=False)
+            self.task_list.rows_changed()
+            self.model.begin_prepare()
+            prepared = await asyncio.to_thread(
+                lambda: self.model.prepare(self.store.all())
+            )
+            self.model.install(prepared)
         self.loaded = True
         self.task_list.rows_changed()
         self._update_counts()
         self.status.set_info(loading=False)
-        self._begin()
+        self.call_after_refresh(self._begin)
 
     def _begin(self) -> None:
         """Start the monitor, or ask for a token first."""
@@ -643,7 +688,7 @@ class NbtuiApp(App[int]):
     # -- tasks ---------------------------------------------------------------------------
 
     def action_add(self) -> None:
-        self.push_screen(AddTasksScreen(), self._added)
+        self.push_screen(AddTasksScreen(suggestions=self.suggested_ids), self._added)
 
     def _added(self, request: AddRequest | None) -> None:
         if request is None:
@@ -938,6 +983,7 @@ class NbtuiApp(App[int]):
         self.store = env.store
         self.client_factory = env.client_factory
         self.demo = True
+        self.suggested_ids = list(env.spare_ids)
         self.query_one("#topbar-info", Static).update(self._topbar_text())
         self.status.set_info(host=self.settings.api_host, demo=True)
         self.model.load(self.store.all())
@@ -988,6 +1034,19 @@ class NbtuiApp(App[int]):
     async def action_quit(self) -> None:
         self.exit(0)
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Toasts show prompts, URLs and errors from the API: literal text by default, so
+        `[@click=app.quit]` is never run and a stray `[/bold]` never raises MarkupError."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
     def on_unmount(self) -> None:
         if self.monitor is not None:
             self.monitor.stop()
@@ -1005,6 +1064,7 @@ def make_app(
     token: str | None = None,
     resolve_token: bool = True,
     demo_factory: Callable[[], DemoEnv] | None = None,
+    suggested_ids: Sequence[str] = (),
 ) -> NbtuiApp:
     """Assemble the app; `run_app` and the tests both come through here.
 
@@ -1020,7 +1080,23 @@ def make_app(
         token=token,
         resolve_token=resolve_token,
         demo_factory=demo_factory,
+        suggested_ids=suggested_ids,
     )
+
+
+def open_user_store(data_dir: Path) -> tuple[Store, list[str]]:
+    """Open the user's store for the app, with the warnings to show once it is up.
+
+    A damaged database is kept aside (never overwritten) and a new one started: the app is
+    where the user can be told at length, naming both files.
+    """
+    from nbtui.tracking.store import Store, StoreCorruptError
+
+    try:
+        return Store.open(data_dir), []
+    except StoreCorruptError:
+        store = Store.open(data_dir, recover=True)
+        return store, [store.recovered.message] if store.recovered is not None else []
 
 
 def run_app(settings: Settings, *, demo: bool) -> int:
@@ -1034,6 +1110,7 @@ def run_app(settings: Settings, *, demo: bool) -> int:
                 client_factory=env.client_factory,
                 clock=time.time,
                 demo=True,
+                suggested_ids=env.spare_ids,
             )
             app.run()
             return app.return_code or 0
@@ -1041,9 +1118,8 @@ def run_app(settings: Settings, *, demo: bool) -> int:
             env.close()
 
     from nbtui.api.client import NanoBananaClient
-    from nbtui.tracking.store import Store
 
-    store = Store.open(settings.data_dir)
+    store, warnings = open_user_store(settings.data_dir)
     try:
 
         def client_factory(token: str | None) -> NanoBananaClient:
@@ -1057,6 +1133,7 @@ def run_app(settings: Settings, *, demo: bool) -> int:
             demo=False,
             demo_factory=partial(build_demo, settings),
         )
+        app.startup_warnings.extend(warnings)
         app.run()
         return app.return_code or 0
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -42,11 +43,13 @@ class AddTasksScreen(ModalScreen[AddRequest | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+enter", "submit", "Add", id="add.submit"),
         Binding("escape", "cancel", "Cancel", id="add.cancel"),
+        Binding("ctrl+t", "paste_suggestions", "Paste demo ids", show=False, id="add.suggest"),
     ]
 
-    def __init__(self, initial: str = "") -> None:
+    def __init__(self, initial: str = "", *, suggestions: Sequence[str] = ()) -> None:
         super().__init__(classes="dialog-screen")
         self._initial = initial
+        self._suggestions = list(suggestions)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="add-dialog"):
@@ -59,6 +62,16 @@ class AddTasksScreen(ModalScreen[AddRequest | None]):
                 ),
                 classes="dialog-body",
             )
+            if self._suggestions:
+                yield Static(
+                    Text(
+                        f"Demo: the simulator also knows {len(self._suggestions)} tasks that "
+                        "are not tracked yet. Press ctrl+t (or the button) to paste their ids.",
+                        style="italic",
+                    ),
+                    classes="dialog-body",
+                    id="add-suggestion",
+                )
             area = TextArea(self._initial, id="add-ids", soft_wrap=True, tab_behavior="focus")
             area.border_title = "task ids"
             yield area
@@ -66,6 +79,8 @@ class AddTasksScreen(ModalScreen[AddRequest | None]):
             yield Static("", id="add-feedback")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Add", variant="primary", id="add-ok")
+                if self._suggestions:
+                    yield Button("Paste demo ids", id="add-suggest")
                 yield Button("Cancel", id="add-cancel")
             yield Static(
                 Text("tab moves to the buttons · ctrl+enter adds · escape cancels", style="dim"),
@@ -106,8 +121,19 @@ class AddTasksScreen(ModalScreen[AddRequest | None]):
         event.stop()
         if event.button.id == "add-ok":
             self.action_submit()
+        elif event.button.id == "add-suggest":
+            self.action_paste_suggestions()
         else:
             self.dismiss(None)
+
+    def action_paste_suggestions(self) -> None:
+        """Put the suggested ids in the box (after anything already typed)."""
+        if not self._suggestions:
+            return
+        area = self.query_one("#add-ids", TextArea)
+        existing = area.text.strip()
+        area.text = "\n".join([existing, *self._suggestions] if existing else self._suggestions)
+        area.focus()
 
     def action_submit(self) -> None:
         valid, rejected = self._validate()

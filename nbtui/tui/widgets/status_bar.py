@@ -49,7 +49,7 @@ class StatusBar(Widget):
     """One line at the bottom; recomputed from `StatusInfo` and the clock on every refresh."""
 
     DEFAULT_CSS = """
-    StatusBar { height: 1; background: $panel; color: $text; }
+    StatusBar { height: 1; width: 100%; background: $panel; color: $text; }
     """
 
     def __init__(self, clock: Callable[[], float], *, id: str | None = None) -> None:
@@ -102,7 +102,9 @@ class StatusBar(Widget):
         else:
             text.append("waiting", style="dim")
         text.append(f" (every {compact_duration(info.interval)})", style="dim")
-        if info.host:
+        host = one_line(info.host)
+        # The host is also in the top bar: show it here only when it fits whole.
+        if host and text.cell_len + 4 + len(host) <= self.size.width:
             text.append("  │ ", style="dim")
-            text.append(one_line(info.host), style="dim")
+            text.append(host, style="dim")
         return text

@@ -1,0 +1,112 @@
+"""Start-up paths a user meets before anything else: a damaged database, plain http, the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import TextArea
+
+from nbtui.config import Settings
+from nbtui.tui.app import open_user_store
+from nbtui.tui.screens.add_tasks import AddTasksScreen
+from nbtui.tui.widgets.status_bar import StatusBar
+
+from .conftest import Harness, notes, settle
+from .test_app import SIZE, started
+
+
+def test_damaged_database_is_kept_aside_and_named(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    damaged = data_dir / "tasks.db"
+    garbage = b"this is not a database, but somebody's only copy of it" * 50
+    damaged.write_bytes(garbage)
+
+    store, warnings = open_user_store(data_dir)
+    try:
+        kept = [p for p in data_dir.iterdir() if p.name.startswith("tasks.db.corrupt-")]
+        assert len(kept) == 1
+        assert kept[0].read_bytes() == garbage  # kept byte for byte, never overwritten
+        assert store.ids() == []  # a new, empty store took its place
+        assert len(warnings) == 1
+        assert str(damaged) in warnings[0]
+        assert str(kept[0]) in warnings[0]
+    finally:
+        store.close()
+
+
+def test_healthy_database_opens_without_warnings(tmp_path: Path) -> None:
+    store, warnings = open_user_store(tmp_path / "fresh")
+    store.close()
+    assert warnings == []
+
+
+async def test_startup_warnings_are_shown(harness: Harness) -> None:
+    app = harness.app()
+    app.startup_warnings.append("The task database /x/tasks.db was damaged; it was kept as /y.")
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        assert "kept as /y" in notes(app)
+
+
+async def test_plain_http_to_a_remote_host_warns(harness: Harness) -> None:
+    harness.settings = Settings(
+        base_url="http://proxy.example.com:8080",
+        data_dir=harness.settings.data_dir,
+        cache_dir=harness.settings.cache_dir,
+    )
+    app = harness.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: app.loaded)
+        assert "plain http" in notes(app)
+
+
+async def test_loopback_http_does_not_warn(harness: Harness) -> None:
+    harness.settings = Settings(
+        base_url="http://127.0.0.1:8787",
+        data_dir=harness.settings.data_dir,
+        cache_dir=harness.settings.cache_dir,
+    )
+    app = harness.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        assert "plain http" not in notes(app)
+
+
+async def test_demo_add_dialog_offers_untracked_ids(harness: Harness) -> None:
+    quick = {"outcome": "succeeded", "pending_seconds": 0, "running_seconds": 0}
+    spare = [harness.state.add_task(prompt=f"spare {n}", **quick) for n in range(2)]
+    app = harness.app(suggested_ids=spare)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("a")
+        assert isinstance(app.screen, AddTasksScreen)
+        await pilot.press("ctrl+t")
+        assert app.screen.query_one(TextArea).text.split() == spare
+        await pilot.press("ctrl+enter")
+        await settle(pilot, lambda: len(app.model) == 2)
+        assert sorted(harness.store.ids()) == sorted(spare)
+
+
+async def test_add_dialog_without_suggestions_has_no_demo_button(harness: Harness) -> None:
+    app = harness.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("a")
+        assert not app.screen.query("#add-suggest")
+        await pilot.press("ctrl+t")  # does nothing without suggestions
+        assert app.screen.query_one(TextArea).text == ""
+
+
+async def test_status_bar_never_clips_the_host(harness: Harness) -> None:
+    app = harness.app()
+    for width in (80, 120, 200):
+        async with app.run_test(size=(width, 30)) as pilot:
+            await started(pilot, app)
+            line = str(app.query_one(StatusBar).render())
+            assert len(line) <= width
+            host = app.settings.api_host
+            # Either the whole host is there or none of it: never a cut "sim.te…".
+            assert host in line or not any(host[:n] in line for n in range(4, len(host)))
+        app = harness.app()
+
