@@ -226,9 +226,12 @@ class TaskList(ScrollView, can_focus=True):
         row = self._model.row_at(index)
         if row is None:
             if index == 0 and len(self._model) == 0:
-                message = (
-                    "No task matches the filter." if self._model.filter_text else self.empty_message
-                )
+                if not self._model.complete:
+                    message = "Loading the tracked tasks…"
+                elif self._model.filter_text:
+                    message = "No task matches the filter."
+                else:
+                    message = self.empty_message
                 style = base + self.get_component_rich_style("tasklist--empty")
                 return Strip([Segment(_fit(" " + message, width), style)], width)
             return Strip.blank(width, base)
