@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     import httpx
 
     from nbtui.api.client import NanoBananaClient
+    from nbtui.create import CreateRequest
     from nbtui.tracking.monitor import MonitorProblem, TaskUpdate
     from nbtui.tracking.store import Store, TrackedTask
 
@@ -162,6 +163,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     get.add_argument("ids", nargs="+", metavar="ID", help="task ids (UUIDs)")
     get.add_argument("--json", action="store_true", help="print a JSON array instead")
+    get.add_argument(
+        "--save",
+        metavar="DIR",
+        type=Path,
+        help="also save each task's result images into DIR as <id>-<n>.<ext> (exit 1 if any "
+        "task has none or a download fails); downloads never carry the token",
+    )
 
     watch = sub.add_parser(
         "watch",
@@ -185,6 +193,35 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"give up after S seconds (default {DEFAULT_WATCH_TIMEOUT:.0f}; 0 waits forever)",
     )
     watch.add_argument("--json", action="store_true", help="print the final states as JSON")
+
+    submit = sub.add_parser(
+        "submit",
+        parents=[common],
+        help="create an image task (and optionally watch it)",
+        description="Create a Nano Banana image task with the Images API (async) and track "
+        "its id. Prints the new id (or, with --watch, the final state). The create request is "
+        "sent once and never retried: if its answer is lost, the task may or may not exist.",
+    )
+    submit.add_argument("prompt", metavar="PROMPT", help="what the image should show")
+    submit.add_argument(
+        "--edit",
+        nargs="+",
+        metavar="URL_OR_FILE",
+        help="edit these source images (http(s) URLs or local PNG/JPEG/WebP files up to 10 MB)",
+    )
+    submit.add_argument("--model", metavar="M", help="model name (default: the service's)")
+    submit.add_argument("--count", type=int, metavar="N", help="number of images, 1-4")
+    submit.add_argument("--aspect-ratio", metavar="R", help="1:1 3:2 2:3 16:9 9:16 4:3 3:4")
+    submit.add_argument("--resolution", metavar="R", help="1K, 2K or 4K")
+    submit.add_argument("--watch", action="store_true", help="wait until the task finishes")
+    submit.add_argument(
+        "--timeout",
+        type=_non_negative_float,
+        default=DEFAULT_WATCH_TIMEOUT,
+        metavar="S",
+        help=f"with --watch: give up after S seconds (default {DEFAULT_WATCH_TIMEOUT:.0f})",
+    )
+    submit.add_argument("--json", action="store_true", help="print a JSON array instead")
 
     add = sub.add_parser(
         "add",
@@ -446,23 +483,146 @@ def cmd_get(args: argparse.Namespace) -> int:
     with _environment(args, needs_token=True) as env:
         tasks = asyncio.run(_fetch(env, ids))
         _remember(env, tasks)
+        saved: dict[str, list[str]] = {}
+        save_failed = False
+        if args.save is not None:
+            saved, save_failed = asyncio.run(_save_all(env, tasks, args.save))
     if args.json:
-        _print_json([task_json(task) for task in tasks])
+        objects = [task_json(task) for task in tasks]
+        if args.save is not None:
+            for obj in objects:
+                obj["saved"] = saved.get(obj["id"], [])
+        _print_json(objects)
     else:
         for task in tasks:
             _say(sys.stdout, task_line(task))
-    return EXIT_USAGE if had_bad else EXIT_OK
+        for paths in saved.values():
+            for path in paths:
+                _say(sys.stdout, f"saved {path}")
+    if had_bad:
+        return EXIT_USAGE
+    return EXIT_FAILURE if save_failed else EXIT_OK
+
+
+async def _save_all(
+    env: Env, tasks: Sequence[Task], folder: Path
+) -> tuple[dict[str, list[str]], bool]:
+    """Save every task's images (downloads without the token); problems go to stderr."""
+    from nbtui.media import ImageFetcher, MediaError, SaveError, save_images
+
+    saved: dict[str, list[str]] = {}
+    failed = False
+    # The demo's images live in the in-process simulator: reach them through its transport,
+    # and keep them out of the user's cache.
+    cache = None if env.demo else env.settings.cache_dir / "images"
+    async with ImageFetcher(
+        cache, timeout=env.settings.timeout, transport=env.transport
+    ) as fetcher:
+        for task in tasks:
+            if not task.image_urls:
+                _error(f"{task.id}: nothing to save ({task.state.label}, no result image)")
+                failed = True
+                continue
+            try:
+                paths = await save_images(task, folder, fetcher=fetcher)
+            except SaveError as exc:
+                paths = exc.saved
+                _error(f"{task.id}: {one_line(exc)}")
+                failed = True
+            except MediaError as exc:
+                _error(f"{task.id}: {one_line(exc)}")
+                failed = True
+                continue
+            saved[task.id] = [str(path) for path in paths]
+    return saved, failed
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    from nbtui.create import CreateRequest, SourceError, resolve_sources
+
+    request = CreateRequest(
+        prompt=args.prompt.strip(),
+        action="edit" if args.edit else "generate",
+        model=args.model,
+        count=args.count,
+        aspect_ratio=args.aspect_ratio,
+        resolution=args.resolution,
+        sources=tuple(args.edit or ()),
+    )
+    problems = request.problems()
+    if problems:
+        raise UsageError(" ".join(problems.values()))
+    try:
+        urls = resolve_sources(request.sources)
+    except SourceError as exc:
+        raise UsageError(str(exc)) from None
+    with _environment(args, needs_token=True) as env:
+        task_id = asyncio.run(_create(env, request, urls))
+        _say(sys.stderr, f"created task {task_id}")
+        _track(env, task_id)
+        if not args.watch:
+            if args.json:
+                fresh = {"id": task_id, "state": TaskState.PENDING.value, "images": []}
+                _print_json([{**fresh, "error": None, "record": None}])
+            else:
+                _say(sys.stdout, task_id)
+            return EXIT_OK
+        outcome = asyncio.run(
+            _watch(
+                env,
+                [task_id],
+                interval=env.settings.poll_interval,
+                give_up_after=args.timeout or None,
+            )
+        )
+    if outcome.fatal is not None:
+        _error(one_line(outcome.fatal))
+        return EXIT_FAILURE
+    if args.json:
+        _print_json([task_json(task) for task in outcome.tasks])
+    else:
+        for task in outcome.tasks:
+            _say(sys.stdout, task_line(task))
+    if outcome.timed_out:
+        _error(f"timed out after {args.timeout:g} s; the task goes on: nbtui watch {task_id}")
+        return EXIT_FAILURE
+    return EXIT_OK if all(t.state is TaskState.SUCCEEDED for t in outcome.tasks) else EXIT_FAILURE
+
+
+async def _create(env: Env, request: CreateRequest, image_urls: list[str]) -> str:
+    """Send the create once (the client never retries it); the new task's id."""
+    async with env.client() as client:
+        try:
+            created = await client.create_images(**request.client_kwargs(image_urls))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    return created.task_id
+
+
+def _track(env: Env, task_id: str) -> None:
+    from nbtui.tracking.store import StoreError
+
+    try:
+        env.open_store().add([task_id], now=time.time())
+    except StoreError as exc:
+        _warn(f"the task was created but could not be tracked: {one_line(exc)}")
 
 
 async def _fetch(env: Env, ids: list[str]) -> list[Task]:
     async with env.client() as client:
         result = await client.retrieve_batch(ids)
-    result.raise_first()
     tasks: list[Task] = []
     for task_id in ids:
         task = result.tasks.get(task_id) or Task.not_found(task_id)
         # Report under the id asked for (normalized), whatever spelling the record used.
         tasks.append(task if task.id == task_id else dataclasses.replace(task, id=task_id))
+    if result.errors:
+        # Output stays all or nothing, but the records that did arrive (the rest of a batch
+        # with one unreadable record, other chunks) still refresh the tracked tasks.
+        answered = [task for task in tasks if task.id in result.tasks]
+        if answered and not env.demo:
+            _remember(env, answered)
+        result.raise_first()
     return tasks
 
 
@@ -758,6 +918,7 @@ def cmd_app(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "get": cmd_get,
     "watch": cmd_watch,
+    "submit": cmd_submit,
     "add": cmd_add,
     "remove": cmd_remove,
     "list": cmd_list,

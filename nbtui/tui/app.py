@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from rich.text import Text
 from textual import on, work
@@ -29,6 +31,7 @@ from textual.widgets import Footer, Input, Static
 from nbtui.api.models import Task, TaskState
 from nbtui.config import Settings
 from nbtui.textsafe import one_line, truncate
+from nbtui.tui.features import FeaturesMixin, FetcherFactory
 from nbtui.tui.formatting import compact_duration, short_id
 from nbtui.tui.links import is_openable, open_in_browser
 from nbtui.tui.screens.add_tasks import AddRequest, AddTasksScreen, describe_rejected
@@ -61,6 +64,21 @@ _PROBE_ID = "00000000-0000-4000-8000-000000000000"
 DEMO_BASE_URL = "http://demo.nbtui.invalid"
 #: Rows read first at start-up, before the full list: more than any screen shows.
 _FIRST_PAGE = 200
+_T = TypeVar("_T")
+
+
+def _in_thread(function: Callable[..., _T], *args: Any) -> Future[_T]:
+    """Run `function(*args)` in a new daemon thread; its result (or error) in a future."""
+    future: Future[_T] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(function(*args))
+        except BaseException as exc:  # handed to whoever awaits the future
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="nbtui-first-page", daemon=True).start()
+    return future
 
 
 # -- messages from the monitor (its callbacks run in the app's loop; these decouple them) --
@@ -161,7 +179,11 @@ def build_demo(settings: Settings, *, serve_images: bool = True) -> DemoEnv:
         state.add_task(prompt="a city skyline made of books", outcome="failed"),
     ]
     demo_settings = settings.model_copy(
-        update={"base_url": DEMO_BASE_URL, "data_dir": Path(tmp.name)}
+        update={
+            "base_url": DEMO_BASE_URL,
+            "data_dir": Path(tmp.name),
+            "cache_dir": Path(tmp.name) / "cache",
+        }
     )
     store = Store.open(Path(tmp.name))
     cleanup.append(store.close)
@@ -220,7 +242,7 @@ class _HelpEntry:
 # -- the app ------------------------------------------------------------------------------
 
 
-class NbtuiApp(App[int]):
+class NbtuiApp(FeaturesMixin):
     """Watch Nano Banana image tasks: see `nbtui.tui.app` for how it is put together."""
 
     TITLE = "nbtui"
@@ -250,6 +272,10 @@ class NbtuiApp(App[int]):
         Binding("c", "copy_json_value", "Copy JSON value", show=False, id="app.copy_value"),
         Binding("C", "copy_json", "Copy whole JSON", show=False, id="app.copy_json"),
         Binding("t", "token", "Token", show=False, id="app.token"),
+        Binding("n", "new_task", "New task", id="app.new"),
+        Binding("S", "save_images", "Save images", show=False, id="app.save"),
+        Binding("i", "toggle_preview", "Image preview on/off", show=False, id="app.preview"),
+        Binding("I", "import_recent", "Import recent tasks", show=False, id="app.import"),
     ]
 
     #: Groups for the help screen, by binding id.
@@ -274,6 +300,10 @@ class NbtuiApp(App[int]):
         "app.slower": "Refresh",
         "app.faster": "Refresh",
         "app.token": "App",
+        "app.new": "Tasks",
+        "app.save": "Tasks",
+        "app.preview": "Record",
+        "app.import": "Tasks",
         "app.help": "App",
         "app.quit": "App",
     }
@@ -290,8 +320,10 @@ class NbtuiApp(App[int]):
         resolve_token: bool = True,
         demo_factory: Callable[[], DemoEnv] | None = None,
         suggested_ids: Sequence[str] = (),
+        fetcher_factory: FetcherFactory | None = None,
     ) -> None:
         super().__init__()
+        self._init_features(fetcher_factory)
         #: Untracked ids the add dialog offers (the demo's spare tasks).
         self.suggested_ids = list(suggested_ids)
         #: Problems found before the app started (a damaged database kept aside, an insecure
@@ -316,6 +348,8 @@ class NbtuiApp(App[int]):
         self.loaded = False
         self._selected: str | None = None
         self._selected_task: Task | None = None
+        # The first screenful is read while Textual starts up, so it is there at mount.
+        self._first_page = _in_thread(store.newest, _FIRST_PAGE)
 
     # -- layout --------------------------------------------------------------------------
 
@@ -385,6 +419,7 @@ class NbtuiApp(App[int]):
         for warning in self.startup_warnings:
             self.notify(one_line(warning), title="Warning", severity="warning", timeout=30)
         self.set_interval(1.0, self._tick)
+        self._mount_features()
         self._load_stored()
 
     @work(exclusive=True, group="load", description="read the stored tasks")
@@ -397,16 +432,18 @@ class NbtuiApp(App[int]):
         """
         import asyncio
 
-        first = await asyncio.to_thread(self.store.newest, _FIRST_PAGE)
+        first = await asyncio.wrap_future(self._first_page)
         if len(first) < _FIRST_PAGE:
             self.model.load(first)
         else:
             self.model.load(first, complete=False)
             self.task_list.rows_changed()
+            # Let the first page reach the screen before the full read competes for the GIL.
+            painted = asyncio.Event()
+            self.call_after_refresh(painted.set)
+            await painted.wait()
             self.model.begin_prepare()
-            prepared = await asyncio.to_thread(
-                lambda: self.model.prepare(self.store.all())
-            )
+            prepared = await asyncio.to_thread(lambda: self.model.prepare(self.store.all()))
             self.model.install(prepared)
         self.loaded = True
         self.task_list.rows_changed()
@@ -434,6 +471,10 @@ class NbtuiApp(App[int]):
     def start_monitor(self, token: str | None) -> None:
         """(Re)start the refresh loop with a client for `token`."""
         self._token = token
+        # The old monitor's problem (e.g. "token rejected") is not the new one's: a fresh
+        # monitor only reports changes, so clear it here or it would stay on screen.
+        self._problem = None
+        self.status.set_info(problem=None)
         self._run_monitor(token)
 
     @work(exclusive=True, group="monitor", description="refresh tracked tasks", exit_on_error=False)
@@ -504,8 +545,10 @@ class NbtuiApp(App[int]):
                 title=f"{len(finished)} tasks finished",
                 timeout=8,
             )
-            if self.settings.notify_bell:
-                self.bell()
+            self.notify_summary(
+                f"{len(finished)} tasks finished",
+                f"{ok} succeeded, {len(finished) - ok} failed or not found",
+            )
         else:
             for update in finished:
                 self._announce_finish(update)
@@ -531,8 +574,7 @@ class NbtuiApp(App[int]):
                 severity="error" if task.state is TaskState.FAILED else "warning",
                 timeout=10,
             )
-        if self.settings.notify_bell:
-            self.bell()
+        self.notify_finished(task.to_task())
 
     def on_tasks_removed(self, message: TasksRemoved) -> None:
         self.model.remove(message.ids)
@@ -598,10 +640,12 @@ class NbtuiApp(App[int]):
             self._selected_task = None
             self.detail.show(None, None)
             self.json_view.show(None, present=False)
+            self.update_preview(None)
             return
         task = row.source.to_task()
         self._selected_task = task
         self.detail.show(task, row)
+        self.update_preview(task)
         self.json_view.show(task.raw, present=True)
 
     def selected_task(self) -> Task | None:
@@ -651,7 +695,9 @@ class NbtuiApp(App[int]):
     def action_filter(self) -> None:
         filter_input = self.query_one("#filter", Input)
         filter_input.add_class("-visible")
-        filter_input.focus()
+        # Focus now, not via `focus()`'s call_later: keys typed right after "/" are already
+        # queued and must reach the filter, not the list (where s, a, d... are bindings).
+        self.screen.set_focus(filter_input)
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -1065,6 +1111,7 @@ def make_app(
     resolve_token: bool = True,
     demo_factory: Callable[[], DemoEnv] | None = None,
     suggested_ids: Sequence[str] = (),
+    fetcher_factory: FetcherFactory | None = None,
 ) -> NbtuiApp:
     """Assemble the app; `run_app` and the tests both come through here.
 
@@ -1081,6 +1128,7 @@ def make_app(
         resolve_token=resolve_token,
         demo_factory=demo_factory,
         suggested_ids=suggested_ids,
+        fetcher_factory=fetcher_factory,
     )
 
 
@@ -1099,6 +1147,13 @@ def open_user_store(data_dir: Path) -> tuple[Store, list[str]]:
         return store, [store.recovered.message] if store.recovered is not None else []
 
 
+def _prepare_graphics() -> None:
+    """Pick Kitty/Sixel image drawing where the terminal has it (must run before `app.run`)."""
+    from nbtui.tui.widgets.preview import graphics_mode, prepare_graphics
+
+    prepare_graphics(graphics_mode())
+
+
 def run_app(settings: Settings, *, demo: bool) -> int:
     """Run the TUI in this terminal (what `nbtui` and `nbtui --demo` do); returns the exit code."""
     if demo:
@@ -1112,17 +1167,19 @@ def run_app(settings: Settings, *, demo: bool) -> int:
                 demo=True,
                 suggested_ids=env.spare_ids,
             )
+            _prepare_graphics()
             app.run()
             return app.return_code or 0
         finally:
             env.close()
 
-    from nbtui.api.client import NanoBananaClient
-
     store, warnings = open_user_store(settings.data_dir)
     try:
 
         def client_factory(token: str | None) -> NanoBananaClient:
+            # Imported here, after the first paint: httpx is ~40 ms of start-up otherwise.
+            from nbtui.api.client import NanoBananaClient
+
             return NanoBananaClient.from_settings(settings, token)
 
         app = make_app(
@@ -1134,6 +1191,7 @@ def run_app(settings: Settings, *, demo: bool) -> int:
             demo_factory=partial(build_demo, settings),
         )
         app.startup_warnings.extend(warnings)
+        _prepare_graphics()
         app.run()
         return app.return_code or 0
     finally:

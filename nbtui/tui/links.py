@@ -1,31 +1,25 @@
-"""The one place the TUI hands URLs to a browser: http(s) only, never on the UI thread."""
+"""The one place the TUI hands URLs to a browser: the rules live in `nbtui.media`.
+
+`is_openable` accepts only http(s) links with a host and without a user name or password
+(`file:`, `javascript:`, `data:` and credential-carrying URLs are refused); `open_in_browser`
+is blocking, so the app calls it from a worker thread. `nbtui.media` (and with it httpx) is
+imported on first use, not when the app starts.
+"""
 
 from __future__ import annotations
-
-import webbrowser
-from urllib.parse import urlsplit
 
 __all__ = ["is_openable", "open_in_browser"]
 
 
 def is_openable(url: str) -> bool:
-    """Only plain web links: a record could carry `file:`, `javascript:` or worse."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+    """See `nbtui.media.is_openable_url`."""
+    from nbtui.media import is_openable_url
+
+    return is_openable_url(url)
 
 
 def open_in_browser(url: str) -> bool:
-    """Ask the system browser to open `url` (blocking: call it from a worker thread).
+    """See `nbtui.media.open_in_browser`: False when refused or no browser could start."""
+    from nbtui import media
 
-    Returns False when the URL is not http(s) or no browser could be started
-    (`webbrowser.open` returns False on a machine without one; it may also raise).
-    """
-    if not is_openable(url):
-        return False
-    try:
-        return bool(webbrowser.open(url.strip(), new=2))
-    except webbrowser.Error:
-        return False
+    return media.open_in_browser(url)

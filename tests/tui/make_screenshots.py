@@ -29,6 +29,9 @@ SHOTS = {
     "add_dialog": "add-dialog",
     "token": "token",
     "help": "help",
+    "create_form": "create-form",
+    "create_errors": "create-form-errors",
+    "preview": "preview",
 }
 
 

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 from textual.pilot import Pilot
-from textual.widgets import Input, TextArea
+from textual.widgets import Input, Select, TextArea
 
 from nbtui.config import Settings
+from nbtui.media import ImageFetcher
 from nbtui.sim import SimConfig
 from nbtui.sim.app import in_process
 from nbtui.tracking.store import Store
@@ -66,6 +68,16 @@ async def ready(pilot: Pilot[Any]) -> None:
     await settle(pilot, lambda: app.loaded and app.cycles >= 1)
 
 
+def preview_settled(pilot: Pilot[Any]) -> bool:
+    """The selected task's images are drawn (or there are none): nothing left loading."""
+    app = pilot.app
+    assert isinstance(app, NbtuiApp)
+    task = app.selected_task()
+    if task is None or not task.image_urls:
+        return True
+    return bool(app.preview.images) or not (app.preview.message or "").startswith("Loading")
+
+
 async def main_screen(pilot: Pilot[Any]) -> None:
     await ready(pilot)
 
@@ -73,13 +85,13 @@ async def main_screen(pilot: Pilot[Any]) -> None:
 async def detail_tree(pilot: Pilot[Any]) -> None:
     await ready(pilot)
     await pilot.press(*"jjjjjjj", "tab", "tab", "down", "down")
-    await settle(pilot, lambda: True)
+    await settle(pilot, lambda: preview_settled(pilot))
 
 
 async def detail_text(pilot: Pilot[Any]) -> None:
     await ready(pilot)
     await pilot.press(*"jjjjjj", "v", "tab", "tab")
-    await settle(pilot, lambda: True)
+    await settle(pilot, lambda: preview_settled(pilot))
 
 
 async def add_dialog(pilot: Pilot[Any]) -> None:
@@ -93,6 +105,37 @@ async def add_dialog(pilot: Pilot[Any]) -> None:
         "not-a-task-id\n"
     )
     await settle(pilot, lambda: True)
+
+
+async def create_form(pilot: Pilot[Any]) -> None:
+    await ready(pilot)
+    await pilot.press("n")
+    app = pilot.app
+    await settle(pilot, lambda: bool(app.screen.query("#create-prompt")))
+    await pilot.press(*"a lighthouse made of sea glass at dusk, soft light")
+    app.screen.query_one("#create-count", Select).value = 2
+    app.screen.query_one("#create-aspect", Select).value = "16:9"
+    await settle(pilot, lambda: True)
+
+
+async def create_errors(pilot: Pilot[Any]) -> None:
+    await ready(pilot)
+    await pilot.press("n")
+    app = pilot.app
+    await settle(pilot, lambda: bool(app.screen.query("#create-prompt")))
+    app.screen.query_one("#create-action", Select).value = "edit"
+    await pilot.pause()
+    app.screen.query_one("#create-sources", TextArea).text = "ftp://example.com/cat.png"
+    app.screen.action_submit()  # type: ignore[attr-defined]
+    await settle(pilot, lambda: True)
+
+
+async def preview(pilot: Pilot[Any]) -> None:
+    await ready(pilot)
+    app = pilot.app
+    assert isinstance(app, NbtuiApp)
+    await pilot.press("G")
+    await settle(pilot, lambda: bool(app.preview.images))
 
 
 async def token_screen(pilot: Pilot[Any]) -> None:
@@ -139,6 +182,9 @@ SCENES = {
         Scene("filtered", filtered),
         Scene("rate_limited", rate_limited, faults=50),
         Scene("narrow", main_screen, size=(80, 24)),
+        Scene("create_form", create_form, size=(120, 40)),
+        Scene("create_errors", create_errors, size=(120, 40)),
+        Scene("preview", preview, size=(120, 44)),
     )
 }
 
@@ -146,4 +192,16 @@ SCENES = {
 def make_scene_app(scene: Scene, data_dir: Path | None = None) -> tuple[NbtuiApp, Harness]:
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="nbtui-scene-"))
     harness = build(data_dir, token=scene.token, faults=scene.faults)
-    return harness.app(token=scene.token), harness
+    return harness.app(token=scene.token, fetcher_factory=sim_fetcher(harness)), harness
+
+
+def sim_fetcher(harness: Harness) -> Callable[[], ImageFetcher]:
+    """Images from the in-process simulator (no network), cached in the scene's data dir."""
+
+    def factory() -> ImageFetcher:
+        return ImageFetcher(
+            harness.settings.cache_dir / "images",
+            transport=httpx.ASGITransport(app=harness.sim.app),
+        )
+
+    return factory

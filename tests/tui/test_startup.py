@@ -83,7 +83,8 @@ async def test_demo_add_dialog_offers_untracked_ids(harness: Harness) -> None:
         assert isinstance(app.screen, AddTasksScreen)
         await pilot.press("ctrl+t")
         assert app.screen.query_one(TextArea).text.split() == spare
-        await pilot.press("ctrl+enter")
+        assert app.screen.focused is app.screen.query_one("#add-ok")
+        await pilot.press("enter")
         await settle(pilot, lambda: len(app.model) == 2)
         assert sorted(harness.store.ids()) == sorted(spare)
 
@@ -109,4 +110,3 @@ async def test_status_bar_never_clips_the_host(harness: Harness) -> None:
             # Either the whole host is there or none of it: never a cut "sim.te…".
             assert host in line or not any(host[:n] in line for n in range(4, len(host)))
         app = harness.app()
-

@@ -83,7 +83,11 @@ class AddTasksScreen(ModalScreen[AddRequest | None]):
                     yield Button("Paste demo ids", id="add-suggest")
                 yield Button("Cancel", id="add-cancel")
             yield Static(
-                Text("tab moves to the buttons · ctrl+enter adds · escape cancels", style="dim"),
+                Text(
+                    "tab moves on (enter in the label field adds) · ctrl+enter adds where "
+                    "the terminal can send it · escape cancels",
+                    style="dim",
+                ),
                 classes="dialog-hint",
             )
 
@@ -133,7 +137,8 @@ class AddTasksScreen(ModalScreen[AddRequest | None]):
         area = self.query_one("#add-ids", TextArea)
         existing = area.text.strip()
         area.text = "\n".join([existing, *self._suggestions] if existing else self._suggestions)
-        area.focus()
+        # The next thing to do is add them: enter now presses "Add".
+        self.query_one("#add-ok", Button).focus()
 
     def action_submit(self) -> None:
         valid, rejected = self._validate()

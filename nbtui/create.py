@@ -1,0 +1,185 @@
+"""What a create request is made of, shared by `nbtui submit` and the TUI's new-task form.
+
+The choices come from API.md §2. Source images for an edit are http(s) URLs, passed through,
+or local files, read and turned into `data:image/...;base64,` URLs after checking that they are
+PNG, JPEG or WebP and no larger than the service accepts (10 MB), so nothing is sent (or
+billed) for a request that cannot work. Reading files blocks: callers in an event loop run
+`resolve_sources` in a thread. `nbtui.media` (httpx) is imported on first use only, so the
+form costs the app nothing at start-up.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+__all__ = [
+    "ACTIONS",
+    "ASPECT_RATIOS",
+    "MAX_SOURCE_BYTES",
+    "MODELS",
+    "RESOLUTIONS",
+    "CreateRequest",
+    "SourceError",
+    "resolve_source",
+    "resolve_sources",
+]
+
+ACTIONS: Final = ("generate", "edit")
+#: The models API.md §2 lists; any other name is let through (the service decides).
+MODELS: Final = (
+    "nano-banana",
+    "nano-banana-2-lite",
+    "nano-banana-2",
+    "nano-banana-2.1",
+    "nano-banana-pro",
+    "nano-banana:official",
+    "nano-banana-2:official",
+    "nano-banana-pro:official",
+)
+ASPECT_RATIOS: Final = ("1:1", "3:2", "2:3", "16:9", "9:16", "4:3", "3:4")
+RESOLUTIONS: Final = ("1K", "2K", "4K")
+#: The service refuses larger source images (API.md §2: up to 10 MB each).
+MAX_SOURCE_BYTES: Final = 10 * 1024 * 1024
+
+
+class SourceError(ValueError):
+    """A source image that cannot be used; `str(err)` says which one and why."""
+
+
+@dataclass(frozen=True)
+class CreateRequest:
+    """One Images API call as the user asked for it (sources not yet read)."""
+
+    prompt: str
+    action: str = "generate"
+    model: str | None = None
+    count: int | None = None
+    aspect_ratio: str | None = None
+    resolution: str | None = None
+    #: As typed: http(s) URLs or local file paths.
+    sources: tuple[str, ...] = field(default_factory=tuple)
+
+    def problems(self) -> dict[str, str]:
+        """Field name -> what is wrong, checked without touching the disk or the network."""
+        found: dict[str, str] = {}
+        if not self.prompt.strip():
+            found["prompt"] = "Write a prompt: it says what the image should show."
+        if self.action not in ACTIONS:
+            found["action"] = "The action is generate or edit."
+        if self.model is not None and (
+            not self.model.strip() or any(c.isspace() for c in self.model)
+        ):
+            found["model"] = "A model name has no spaces (e.g. nano-banana)."
+        if self.count is not None and not 1 <= self.count <= 4:
+            found["count"] = "The count is 1 to 4 images."
+        if self.aspect_ratio is not None and self.aspect_ratio not in ASPECT_RATIOS:
+            found["aspect_ratio"] = f"The aspect ratio is one of {', '.join(ASPECT_RATIOS)}."
+        if self.resolution is not None and self.resolution not in RESOLUTIONS:
+            found["resolution"] = "The resolution is 1K, 2K or 4K."
+        if self.action == "edit" and not self.sources:
+            found["sources"] = "An edit needs at least one source image: a URL or a file."
+        elif self.action == "edit":
+            for source in self.sources:
+                problem = _syntax_problem(source)
+                if problem is not None:
+                    found["sources"] = problem
+                    break
+        return found
+
+    def client_kwargs(self, image_urls: Sequence[str]) -> dict[str, Any]:
+        """Keyword arguments for `NanoBananaClient.create_images` with resolved sources."""
+        return {
+            "prompt": self.prompt,
+            "action": self.action,
+            "model": self.model or None,
+            "image_urls": list(image_urls) if self.action == "edit" else None,
+            "count": self.count,
+            "aspect_ratio": self.aspect_ratio,
+            "resolution": self.resolution,
+        }
+
+
+def _looks_like_url(text: str) -> bool:
+    return "://" in text or text.lower().startswith(("data:", "http:", "https:"))
+
+
+def _syntax_problem(source: str) -> str | None:
+    from nbtui.media import describe_url, is_openable_url
+
+    text = source.strip()
+    if not text:
+        return "A source image is empty."
+    if _looks_like_url(text):
+        scheme = urlsplit(text).scheme.lower()
+        if scheme in ("http", "https") and is_openable_url(text):
+            return None
+        if scheme in ("http", "https"):
+            return f"{describe_url(text, 60)} is not a usable http(s) URL (no host, or a password)."
+        return f"{describe_url(text, 60)}: use an http(s) URL or the path of a local image file."
+    return None
+
+
+def _size(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB" if n >= 1024 * 1024 else f"{max(n // 1024, 1)} KB"
+
+
+def resolve_source(source: str, *, base_dir: Path | None = None) -> str:
+    """An http(s) URL as is, or a local image file as a `data:` URL (blocking: reads the file).
+
+    Raises `SourceError` for a missing, unreadable, non-image or too large file. Relative
+    paths are taken from `base_dir` (default: the current directory).
+    """
+    from nbtui.media import describe_url, sniff_image_type
+
+    text = source.strip()
+    problem = _syntax_problem(text)
+    if problem is not None:
+        raise SourceError(problem)
+    if _looks_like_url(text):
+        return text
+    path = Path(text).expanduser()
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    shown = describe_url(text, 60)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise SourceError(f"{shown}: no such file.") from None
+    except OSError as exc:
+        raise SourceError(f"{shown}: {exc.strerror or type(exc).__name__}.") from None
+    if not path.is_file():
+        raise SourceError(f"{shown} is not a file.")
+    if info.st_size > MAX_SOURCE_BYTES:
+        raise SourceError(
+            f"{shown} is {_size(info.st_size)}; the service accepts source images up to "
+            f"{_size(MAX_SOURCE_BYTES)}."
+        )
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_SOURCE_BYTES + 1)
+    except OSError as exc:
+        raise SourceError(f"{shown}: {exc.strerror or type(exc).__name__}.") from None
+    if len(data) > MAX_SOURCE_BYTES:
+        raise SourceError(f"{shown} is larger than {_size(MAX_SOURCE_BYTES)}.")
+    kind = sniff_image_type(data)
+    if kind is None:
+        raise SourceError(f"{shown} is not a PNG, JPEG or WebP image.")
+    encoded = base64.b64encode(data).decode("ascii")
+    url = f"data:{kind.mime};base64,{encoded}"
+    if len(url) > MAX_SOURCE_BYTES:
+        # The service counts the URL, and base64 adds a third.
+        raise SourceError(
+            f"{shown} is {_size(len(data))}, {_size(len(url))} once encoded for sending; the "
+            f"service accepts up to {_size(MAX_SOURCE_BYTES)}."
+        )
+    return url
+
+
+def resolve_sources(sources: Sequence[str], *, base_dir: Path | None = None) -> list[str]:
+    """Every source resolved (see `resolve_source`); the first problem raises."""
+    return [resolve_source(source, base_dir=base_dir) for source in sources]
