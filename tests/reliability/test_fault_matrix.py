@@ -1,0 +1,542 @@
+"""The fault matrix: every fault the service (or what is in front of it) can throw at nbtui,
+against every surface that polls it, over the simulator.
+
+Surfaces:
+- `get`: `nbtui get` through `main()` in-process, against a loopback simulator (real sockets,
+  real timing, 2 attempts, 0.5 s timeout); `connection refused` points at a dead port.
+- `watch`: `nbtui watch --interval 1` the same way (the shared Monitor inside); refused is run
+  as a real subprocess that must recover once a simulator starts on its port.
+- `monitor`: the Monitor + client + store exactly as the TUI wires them, over ASGI (loopback
+  for refused), with a fake clock: request spacing is read from the recorded sleeps.
+- `app`: a subset through the real Textual app (`App.run_test`), checking the status bar.
+
+Each cell proves: the process keeps going (CLI: documented exit code and one `nbtui: error:`
+line, no traceback), the number of requests is exactly what the retry policy allows and they
+are spaced (never a tight loop), every tracked task and its last good record survive, and
+refreshing resumes by itself once the fault clears (401/403 wait for the user).
+
+| fault               | get (reqs) | watch (reqs)  | monitor (reqs/cycle) | app |
+|---------------------|------------|---------------|----------------------|-----|
+| 429 + Retry-After   | 2, exit 1  | 2+1, exit 0   | 6 (3 chunks x 2)     | yes |
+| 429                 | 2, exit 1  | 2+1, exit 0   | 6                    |     |
+| 500                 | 2, exit 1  | 2+1, exit 0   | 6                    | yes |
+| 502 HTML            | 2, exit 1  | 2+1, exit 0   | 6                    | yes |
+| 503 HTML            | 2, exit 1  | 2+1, exit 0   | 6                    |     |
+| empty body          | 2, exit 1  | 2+1, exit 0   | 6                    |     |
+| truncated JSON      | 2, exit 1  | 2+1, exit 0   | 6                    | yes |
+| items not a list    | 2, exit 1  | 2+1, exit 0   | 6                    |     |
+| record without id   | 1, exit 1  | 1+1, exit 0   | 3, batch kept        | yes |
+| 10 MB answer        | 1, exit 0  | 1, exit 0     | 3                    |     |
+| slow past timeout   | 2, exit 1  | 2+1, exit 0   | 6                    |     |
+| connection refused  | 2 tries    | subprocess    | 2 tries/chunk        |     |
+| reset mid-body      | 2, exit 1  | 2+1, exit 0   | 6                    | yes |
+| 401 mid-session     | 1, exit 1  | 1, exit 1     | halts, ≤3            | yes |
+| 403 used_up         | 1, exit 1  | 1, exit 1     | halts, ≤3            | yes |
+
+The last test writes what was actually run to `.bench-results/fault-matrix.json`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import math
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+
+from nbtui.api.models import TaskState
+from nbtui.sim import SimConfig, SimServer
+from nbtui.sim.state import SimState
+from nbtui.tracking.store import Store
+from tests.cli.conftest import ROOT, CliRunner
+from tests.reliability.conftest import TOKEN, MonitorRig, data_store, free_port
+
+Outcome = Literal["retry", "partial", "ok", "halt"]
+
+#: (fault, surface) -> what was observed; the last test checks and writes it.
+MATRIX: dict[tuple[str, str], str] = {}
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    kind: str | None  # the simulator's fault kind; None: connection refused
+    outcome: Outcome
+    words: str  # in the CLI's one-line reason
+    problem: str | None  # the monitor's problem kind
+    retry_after: float | None = None
+    delay: float = 0.0
+
+    def __str__(self) -> str:
+        return self.name
+
+
+FAULTS = [
+    Fault("429 Retry-After", "429", "retry", "rate limiting", "rate_limited", retry_after=1),
+    Fault("429", "429", "retry", "rate limiting", "rate_limited"),
+    Fault("500", "500", "retry", "temporary problem", "server"),
+    Fault("502 HTML", "502_html", "retry", "HTML page", "protocol"),
+    Fault("503 HTML", "503_html", "retry", "HTML page", "protocol"),
+    Fault("empty body", "empty", "retry", "empty body", "protocol"),
+    Fault("truncated JSON", "truncated", "retry", "not valid JSON", "protocol"),
+    Fault("items not a list", "wrong_shape", "retry", "shape", "protocol"),
+    Fault("record without id", "missing_id", "partial", "without a task id", "protocol"),
+    Fault("10 MB answer", "huge", "ok", "", None),
+    Fault("slow past timeout", "slow", "retry", "within 0.5 s", "network", delay=1.0),
+    Fault("connection refused", None, "retry", "connection refused", "network"),
+    Fault("reset mid-body", "reset", "retry", "connection", "network"),
+    Fault("401 mid-session", "401", "halt", "token", "auth"),
+    Fault("403 used_up", "403_used_up", "halt", "balance", "rejected"),
+]
+SIM_FAULTS = [f for f in FAULTS if f.kind is not None]
+BY_NAME = {f.name: f for f in FAULTS}
+ATTEMPTS = 2  # max_attempts in these tests
+#: Client backoff before the first retry is drawn from [0.25, 0.5] s (equal jitter).
+MIN_RETRY_GAP = 0.25
+EPS = 0.02
+
+
+def inject(state: SimState, fault: Fault, times: int) -> None:
+    assert fault.kind is not None
+    state.inject_fault(fault.kind, times=times, retry_after=fault.retry_after, delay=fault.delay)
+
+
+def one_error_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.startswith("nbtui: error:")]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def gaps(times: list[float]) -> list[float]:
+    return [b - a for a, b in itertools.pairwise(times)]
+
+
+def finished_tasks(state: SimState, n: int) -> list[str]:
+    return [
+        state.add_task(outcome="succeeded", pending_seconds=0, running_seconds=0) for _ in range(n)
+    ]
+
+
+def stored_records() -> dict[str, dict[str, Any] | None]:
+    with data_store() as store:
+        return {row.id: row.raw for row in store.all()}
+
+
+# ============================================================================ nbtui get
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=str)
+def test_get(
+    fault: Fault,
+    cli: CliRunner,
+    fresh_sim: SimServer,
+    fast_config: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    state = fresh_sim.state
+    ids = finished_tasks(state, 3)
+    assert cli("add", *ids).code == 0
+    assert cli("get", *ids).code == 0  # good records first
+    before = stored_records()
+    assert all(raw is not None for raw in before.values())
+    with data_store() as store:
+        refreshed_before = {row.id: row.last_refreshed for row in store.all()}
+    start = len(state.api_requests())
+
+    if fault.kind is None:
+        monkeypatch.setenv("ACEDATACLOUD_API_BASE_URL", f"http://127.0.0.1:{free_port()}")
+        caplog.set_level(logging.INFO, logger="nbtui.api.client")
+    else:
+        inject(state, fault, ATTEMPTS)
+    run = cli("get", *ids)
+    sent = state.api_requests()[start:]
+
+    if fault.outcome == "ok":
+        assert run.code == 0, run.err
+        assert len(run.out.splitlines()) == 3 and "succeeded" in run.out
+        assert len(sent) == 1
+    else:
+        assert run.code == 1
+        assert run.out == ""  # all or nothing on stdout
+        assert fault.words in one_error_line(run.err)
+        if fault.kind is None:
+            retries = [r for r in caplog.records if "retrying" in r.getMessage()]
+            assert len(retries) == ATTEMPTS - 1  # 2 attempts, then the one-line reason
+        else:
+            expected = {"retry": ATTEMPTS, "partial": 1, "halt": 1}[fault.outcome]
+            assert len(sent) == expected
+            spacing = fault.retry_after or MIN_RETRY_GAP
+            assert all(gap >= spacing - EPS for gap in gaps([r.at for r in sent]))
+
+    # Nothing tracked lost, every last good record kept.
+    after = stored_records()
+    assert after.keys() == before.keys()
+    assert after == before
+    if fault.outcome == "partial":
+        # The rest of the batch was read and stored; only the unattributable one waits.
+        with data_store() as store:
+            fresher = [
+                row.id for row in store.all() if row.last_refreshed != refreshed_before[row.id]
+            ]
+        assert len(fresher) == 2
+
+    # The fault cleared: the same command works again.
+    if fault.kind is None:
+        monkeypatch.setenv("ACEDATACLOUD_API_BASE_URL", fresh_sim.base_url)
+    state.clear_faults()
+    again = cli("get", *ids)
+    assert again.code == 0, again.err
+    MATRIX[(fault.name, "get")] = f"{len(sent) if fault.kind else ATTEMPTS} req, exit {run.code}"
+
+
+# ============================================================================ nbtui watch
+
+
+@pytest.mark.parametrize("fault", SIM_FAULTS, ids=str)
+def test_watch(fault: Fault, cli: CliRunner, fresh_sim: SimServer, fast_config: Path) -> None:
+    state = fresh_sim.state
+    ids = finished_tasks(state, 3)
+    assert cli("add", *ids).code == 0
+    assert cli("get", *ids).code == 0
+    before = stored_records()
+    start = len(state.api_requests())
+    inject(state, fault, ATTEMPTS if fault.outcome == "retry" else 1)
+
+    run = cli("watch", "--interval", "1", "--timeout", "60", *ids)
+    sent = state.api_requests()[start:]
+    assert "Traceback" not in run.err
+
+    if fault.outcome == "halt":
+        assert run.code == 1
+        assert fault.words in one_error_line(run.err)
+        assert len(sent) == 1  # stops at once: no retry of a refusal
+    else:
+        assert run.code == 0, run.err
+        assert [line.split()[1] for line in run.out.splitlines()] == ["succeeded"] * 3
+        expected = {"retry": ATTEMPTS + 1, "partial": 2, "ok": 1}[fault.outcome]
+        assert len(sent) == expected
+        if fault.outcome == "retry":
+            # The failed cycle is said on stderr, then the next one waits >= the interval.
+            assert any("retrying in" in line for line in run.err.splitlines())
+            assert gaps([r.at for r in sent])[-1] >= 1.0 - EPS
+        if fault.outcome == "partial":
+            assert "without a task id" in run.err
+    assert stored_records() == before
+    MATRIX[(fault.name, "watch")] = f"{len(sent)} req, exit {run.code}"
+
+
+def test_watch_rides_out_connection_refused_as_a_process(tmp_path: Path) -> None:
+    """A real `nbtui watch` started while nothing listens: it says so, keeps trying at a
+    bounded pace, and finishes once a simulator appears on that port."""
+    port = free_port()
+    state = SimState(SimConfig(token=TOKEN, failure_ratio=0.0, moderation_ratio=0.0))
+    task = state.add_task(outcome="succeeded", pending_seconds=0, running_seconds=0)
+    env = dict(os.environ)
+    env.update(
+        {
+            "ACEDATACLOUD_API_TOKEN": TOKEN,
+            "ACEDATACLOUD_API_BASE_URL": f"http://127.0.0.1:{port}",
+            "NBTUI_DATA_DIR": str(tmp_path / "data"),
+        }
+    )
+    config = tmp_path / "config.toml"
+    config.write_text("max_attempts = 2\ntimeout = 0.5\n", encoding="utf-8")
+    env["NBTUI_CONFIG"] = str(config)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nbtui", "watch", "--interval", "1", "--timeout", "60", task],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        assert proc.stderr is not None
+        seen: list[str] = []
+        for line in proc.stderr:  # progress lines: one per change (not a terminal)
+            seen.append(line)
+            if "connection refused" in line:
+                break
+        assert any("connection refused" in line for line in seen), seen
+        assert proc.poll() is None  # still running, waiting for the network
+        with SimServer(state=state, port=port):
+            out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, "".join(seen) + err
+    assert "succeeded" in out
+    assert "Traceback" not in "".join(seen) + err
+    assert len(state.api_requests()) == 1  # the first request that could reach it succeeded
+    MATRIX[("connection refused", "watch")] = "subprocess, recovered, exit 0"
+
+
+# ============================================================================ the monitor
+
+
+def track_batch(rig: MonitorRig) -> tuple[list[str], list[str]]:
+    """120 tasks (3 chunks of 50): 110 never finish, 10 finish 5 s from now."""
+    forever = [rig.sim.add_task(outcome="never", pending_seconds=0) for _ in range(110)]
+    soon = [
+        rig.sim.add_task(outcome="succeeded", pending_seconds=0, running_seconds=5)
+        for _ in range(10)
+    ]
+    rig.store.add(forever + soon, now=rig.time.now)
+    return forever, soon
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=str)
+async def test_monitor(fault: Fault, tmp_path: Path) -> None:
+    server: SimServer | None = None
+    port = free_port()
+    rig = MonitorRig(tmp_path, base_url=f"http://127.0.0.1:{port}" if fault.kind is None else None)
+    try:
+        if fault.kind is None:
+            server = SimServer(state=rig.sim, port=port).start()
+        forever, soon = track_batch(rig)
+        everyone = forever + soon
+        chunks = math.ceil(len(everyone) / 50)
+        first = await rig.monitor.refresh_once()
+        assert first.failed == 0 and first.requested == len(everyone)
+        good = {row.id: row.raw for row in rig.store.all()}
+        assert all(raw is not None for raw in good.values())
+        start = len(rig.api_requests())
+        sleeps_before = len(rig.time.sleeps)
+
+        if fault.kind is None:
+            assert server is not None
+            server.stop()
+        else:
+            times = {"retry": chunks * ATTEMPTS, "partial": 1, "ok": chunks, "halt": 1}
+            inject(rig.sim, fault, times[fault.outcome])
+        report = await rig.monitor.refresh_once()
+        sent = rig.api_requests()[start:]
+        retry_sleeps = rig.time.sleeps[sleeps_before:]
+
+        # Bounded: at most chunks x attempts, retries spaced by the backoff or Retry-After.
+        if fault.kind is not None:
+            expected = {
+                "retry": chunks * ATTEMPTS,
+                "partial": chunks,
+                "ok": chunks,
+                "halt": None,
+            }[fault.outcome]
+            if expected is None:
+                assert 1 <= len(sent) <= chunks  # no retry of a refusal
+            else:
+                assert len(sent) == expected
+        floor = fault.retry_after or MIN_RETRY_GAP
+        assert all(delay >= floor - 1e-9 for delay in retry_sleeps)
+        if fault.outcome == "retry":
+            assert len(retry_sleeps) == chunks * (ATTEMPTS - 1)
+
+        # Said, and the next cycle planned no sooner than the interval (or never, for a halt).
+        problem = rig.monitor.problem
+        if fault.problem is None:
+            assert problem is None and report.failed == 0
+        else:
+            assert problem is not None and problem.kind == fault.problem
+        if fault.outcome == "halt":
+            assert report.next_at is None and rig.monitor.halted
+        else:
+            assert report.next_at is not None
+            assert report.next_at - report.finished >= rig.monitor.interval
+            if fault.retry_after:
+                assert report.next_at - report.finished >= fault.retry_after
+        if fault.outcome == "partial":
+            assert report.failed == 1  # one unattributable record, the other 119 read
+
+        # Nothing lost, no good record replaced by a bad answer, nothing marked not found.
+        rows = {row.id: row for row in rig.store.all()}
+        assert rows.keys() == good.keys()
+        assert {i: row.raw for i, row in rows.items()} == good
+        assert not any(row.state is TaskState.NOT_FOUND for row in rows.values())
+        failed_ids = [i for i, row in rows.items() if row.last_error]
+        if fault.outcome == "retry":
+            assert len(failed_ids) == len(everyone)
+        elif fault.outcome == "partial":
+            assert len(failed_ids) == 1
+
+        # The fault clears: the loop resumes by itself (401/403 wait for the user).
+        if fault.kind is None:
+            server = SimServer(state=rig.sim, port=port).start()
+        rig.sim.clear_faults()
+        cycles_before = len(rig.reports)
+        if fault.outcome == "halt":
+            quiet = len(rig.api_requests())
+            rig.time.now += 3600  # an hour later, still nothing sent
+            assert not rig.monitor._due()
+            assert rig.monitor._time_to_next() is None
+            assert len(rig.api_requests()) == quiet
+            rig.monitor.resume()  # the user: a new token, a topped-up balance
+        await rig.run_cycles(1)
+        last = rig.reports[-1]
+        assert len(rig.reports) == cycles_before + 1
+        assert last.failed == 0 and rig.monitor.problem is None
+        rows = {row.id: row for row in rig.store.all()}
+        assert rows.keys() == good.keys()
+        assert all(rows[i].state is TaskState.SUCCEEDED for i in soon)
+        assert all(rows[i].state is TaskState.RUNNING and rows[i].raw for i in forever)
+        assert not any(row.last_error for row in rows.values())
+        MATRIX[(fault.name, "monitor")] = (
+            f"{len(sent) if fault.kind else chunks * ATTEMPTS} req/cycle, "
+            f"next >= {report.next_at - report.finished if report.next_at else 0:.0f}s"
+            if fault.outcome != "halt"
+            else f"{len(sent)} req, halted until resume"
+        )
+    finally:
+        if server is not None:
+            server.stop()
+        await rig.close()
+
+
+# ============================================================================ the app
+
+APP_FAULTS = [
+    "429 Retry-After",
+    "500",
+    "502 HTML",
+    "truncated JSON",
+    "reset mid-body",
+    "record without id",
+]
+STATUS_WORDS = {
+    "rate_limited": "rate limited",
+    "server": "server error",
+    "protocol": "unexpected answer",
+    "network": "network problem",
+    "auth": "token rejected",
+    "rejected": "request refused",
+}
+
+
+async def test_app_rides_out_faults_and_says_so(tmp_path: Path) -> None:
+    """The real app: each fault shows in the status bar, the app keeps answering keys, the
+    stored records stay, and the status clears by itself once the fault is gone."""
+    from tests.tui.conftest import FakeClock, settle
+    from tests.tui.test_app import SIZE
+
+    clock = FakeClock()
+    app, sim, store = _app(tmp_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: app.loaded and app.cycles >= 1)
+        good = {row.id: row.raw for row in store.all()}
+        assert all(good.values()) and len(good) == 60
+        for name in APP_FAULTS:
+            fault = BY_NAME[name]
+            assert fault.kind is not None and fault.problem is not None
+            inject(sim, fault, 2 if fault.outcome == "retry" else 1)  # 2 chunks, 1 attempt
+            cycles = app.cycles
+            start = len(sim.api_requests())
+            await pilot.press("R")  # refresh all, by key: the app takes input mid-fault
+            await settle(pilot, lambda c=cycles: app.cycles > c)
+            words = STATUS_WORDS[fault.problem]
+            assert words in app.status.render().plain, name
+            assert len(sim.api_requests()) - start == 2  # one request per chunk, no loop
+            assert {row.id: row.raw for row in store.all()} == good
+            assert app.monitor is not None and app.monitor.next_refresh_at is not None
+            # Cleared: move the clock past the planned retry; the app retries by itself.
+            sim.clear_faults()
+            cycles = app.cycles
+            clock.advance(app.monitor.next_refresh_at - clock() + 1)
+            await settle(pilot, lambda c=cycles: app.cycles > c)
+            await settle(pilot, lambda: app.status.info.problem is None)
+            assert words not in app.status.render().plain
+            MATRIX[(name, "app")] = "status bar said it, cleared by itself"
+        assert {row.id: row.raw for row in store.all()} == good
+
+
+async def test_app_waits_for_the_user_after_401_and_403(tmp_path: Path) -> None:
+    from tests.tui.conftest import FakeClock, settle
+    from tests.tui.test_app import SIZE
+
+    clock = FakeClock()
+    app, sim, store = _app(tmp_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: app.loaded and app.cycles >= 1)
+        good = {row.id: row.raw for row in store.all()}
+        for name in ("401 mid-session", "403 used_up"):
+            fault = BY_NAME[name]
+            assert fault.kind is not None and fault.problem is not None
+            inject(sim, fault, 1)
+            cycles = app.cycles
+            await pilot.press("R")
+            await settle(pilot, lambda c=cycles: app.cycles > c)
+            words = STATUS_WORDS[fault.problem]
+            assert words in app.status.render().plain
+            monitor = app.monitor
+            assert monitor is not None and monitor.halted
+            quiet = len(sim.api_requests())
+            clock.advance(3600)
+            await pilot.pause(1.2)  # past the monitor's 1 s store check: still nothing sent
+            assert len(sim.api_requests()) == quiet
+            assert words in app.status.render().plain
+            assert {row.id: row.raw for row in store.all()} == good
+            if name.startswith("401"):
+                app.start_monitor("sim-token-0123456789abcd")  # what a saved new token does
+            else:
+                await pilot.press("p", "p")  # pause, resume: the user says "try again"
+            await settle(pilot, lambda c=cycles: app.status.info.problem is None and app.cycles > c)
+            MATRIX[(name, "app")] = "status bar said it, waited for the user"
+
+
+def _app(tmp_path: Path, clock: Any) -> tuple[Any, SimState, Store]:
+    import httpx
+
+    from nbtui.api.client import NanoBananaClient
+    from nbtui.config import Settings
+    from nbtui.sim.app import in_process
+    from nbtui.tui.app import make_app
+
+    token = "sim-token-0123456789abcd"
+    sim = in_process(SimConfig(token=token, clock=clock, seed=7))
+    ids = [sim.state.add_task(outcome="never", pending_seconds=0) for _ in range(60)]
+    store = Store.open(tmp_path / "data")
+    store.add(ids, now=clock())
+    settings = Settings(
+        base_url=sim.base_url,
+        data_dir=tmp_path / "data",
+        cache_dir=tmp_path / "cache",
+        poll_interval=5,
+    )
+
+    def client_factory(tok: str | None) -> NanoBananaClient:
+        return NanoBananaClient.from_settings(
+            settings,
+            tok,
+            transport=httpx.ASGITransport(app=sim.app),
+            max_attempts=1,
+            batch_size=30,
+        )
+
+    app = make_app(settings, store=store, client_factory=client_factory, clock=clock, token=token)
+    return app, sim.state, store
+
+
+# ============================================================================ summary
+
+
+def test_matrix_summary() -> None:
+    """Every cell that ran is recorded; written out so the figures can be quoted."""
+    if not MATRIX:
+        pytest.skip("run with the rest of the module to fill the matrix")
+    surfaces = ["get", "watch", "monitor", "app"]
+    table = {f.name: {s: MATRIX.get((f.name, s), "") for s in surfaces} for f in FAULTS}
+    for fault in FAULTS:
+        for surface in ("get", "watch", "monitor"):
+            assert table[fault.name][surface], (fault.name, surface)
+    out = ROOT / ".bench-results" / "fault-matrix.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
+    cells = sum(1 for row in table.values() for cell in row.values() if cell)
+    print(f"\nfault matrix: {len(FAULTS)} faults x {len(surfaces)} surfaces, {cells} cells run")
