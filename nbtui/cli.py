@@ -136,6 +136,16 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     )
 
 
+def _timeout_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--timeout",
+        type=_non_negative_float,
+        default=DEFAULT_WATCH_TIMEOUT,
+        metavar="S",
+        help=f"{what} (default {DEFAULT_WATCH_TIMEOUT:.0f}; 0 waits forever)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; `--help` works at every level."""
     parser = argparse.ArgumentParser(
@@ -161,7 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
         "count, first image URL or the error. Exits 0 when the service answered, whatever "
         "the tasks' states; tracked tasks get their stored record updated.",
     )
-    get.add_argument("ids", nargs="+", metavar="ID", help="task ids (UUIDs)")
+    get.add_argument(
+        "ids", nargs="+", metavar="ID", help="task ids (UUIDs), or - to read them from stdin"
+    )
     get.add_argument("--json", action="store_true", help="print a JSON array instead")
     get.add_argument(
         "--save",
@@ -178,20 +190,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Poll the tasks (batched) until all have finished, showing progress on "
         "stderr. Exits 0 if all succeeded, 1 if any failed, was not found or timed out.",
     )
-    watch.add_argument("ids", nargs="+", metavar="ID", help="task ids (UUIDs)")
+    watch.add_argument(
+        "ids", nargs="+", metavar="ID", help="task ids (UUIDs), or - to read them from stdin"
+    )
     watch.add_argument(
         "--interval",
         type=_positive_float,
         metavar="S",
         help="seconds between polls (default: the configured poll interval, 5; minimum 1)",
     )
-    watch.add_argument(
-        "--timeout",
-        type=_non_negative_float,
-        default=DEFAULT_WATCH_TIMEOUT,
-        metavar="S",
-        help=f"give up after S seconds (default {DEFAULT_WATCH_TIMEOUT:.0f}; 0 waits forever)",
-    )
+    _timeout_option(watch, "give up after S seconds")
     watch.add_argument("--json", action="store_true", help="print the final states as JSON")
 
     submit = sub.add_parser(
@@ -214,13 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--aspect-ratio", metavar="R", help="1:1 3:2 2:3 16:9 9:16 4:3 3:4")
     submit.add_argument("--resolution", metavar="R", help="1K, 2K or 4K")
     submit.add_argument("--watch", action="store_true", help="wait until the task finishes")
-    submit.add_argument(
-        "--timeout",
-        type=_non_negative_float,
-        default=DEFAULT_WATCH_TIMEOUT,
-        metavar="S",
-        help=f"with --watch: give up after S seconds (default {DEFAULT_WATCH_TIMEOUT:.0f})",
-    )
+    _timeout_option(submit, "with --watch: give up after S seconds")
     submit.add_argument("--json", action="store_true", help="print a JSON array instead")
 
     add = sub.add_parser(
@@ -343,6 +345,15 @@ def _print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+def _print_tasks(tasks: Sequence[Task], *, as_json: bool) -> None:
+    """The result of `watch` and `submit --watch`: a JSON array or a line per task."""
+    if as_json:
+        _print_json([task_json(task) for task in tasks])
+    else:
+        for task in tasks:
+            _say(sys.stdout, task_line(task))
+
+
 def task_line(task: Task) -> str:
     """One human line: id, state word, image count, first URL or the error."""
     count = len(task.image_urls)
@@ -391,7 +402,9 @@ def _require_token(settings: Settings) -> str:
     return info.token
 
 
-def _valid_ids(texts: Sequence[str], *, allow_stdin: bool = False) -> tuple[list[str], bool]:
+def _valid_ids(
+    texts: Sequence[str], *, allow_stdin: bool = False, unique: bool = True
+) -> tuple[list[str], bool]:
     """Validated ids, and whether any were bad (each bad one is named on stderr)."""
     sources: list[str] = []
     for text in texts:
@@ -399,10 +412,26 @@ def _valid_ids(texts: Sequence[str], *, allow_stdin: bool = False) -> tuple[list
             sources.append(sys.stdin.read())
         else:
             sources.append(text)
-    valid, rejected = parse_task_ids(sources)
+    valid, rejected = parse_task_ids(sources, unique=unique)
     for token in rejected:
         _error(f"not a task id (expected a UUID): {truncate(one_line(token), 80)!r}")
     return valid, bool(rejected)
+
+
+def _requested_ids(texts: Sequence[str]) -> tuple[list[str], bool]:
+    """The ids `get`/`watch` answer for, one per id asked for (repeats kept, `-` reads stdin).
+
+    Empty input (`""`, an empty stdin) is named as a usage error rather than exiting silently.
+    """
+    requested, had_bad = _valid_ids(texts, allow_stdin=True, unique=False)
+    if not requested and not had_bad:
+        _error("no task ids given")
+    return requested, had_bad
+
+
+def _in_requested_order(tasks: Sequence[Task], requested: Sequence[str]) -> list[Task]:
+    by_id = {task.id: task for task in tasks}
+    return [by_id[task_id] for task_id in requested]
 
 
 @dataclass
@@ -477,9 +506,10 @@ def _environment(args: argparse.Namespace, *, needs_token: bool) -> Iterator[Env
 
 
 def cmd_get(args: argparse.Namespace) -> int:
-    ids, had_bad = _valid_ids(args.ids)
-    if not ids:
+    requested, had_bad = _requested_ids(args.ids)
+    if not requested:
         return EXIT_USAGE
+    ids = list(dict.fromkeys(requested))
     with _environment(args, needs_token=True) as env:
         tasks = asyncio.run(_fetch(env, ids))
         _remember(env, tasks)
@@ -487,6 +517,7 @@ def cmd_get(args: argparse.Namespace) -> int:
         save_failed = False
         if args.save is not None:
             saved, save_failed = asyncio.run(_save_all(env, tasks, args.save))
+    tasks = _in_requested_order(tasks, requested)
     if args.json:
         objects = [task_json(task) for task in tasks]
         if args.save is not None:
@@ -578,11 +609,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
     if outcome.fatal is not None:
         _error(one_line(outcome.fatal))
         return EXIT_FAILURE
-    if args.json:
-        _print_json([task_json(task) for task in outcome.tasks])
-    else:
-        for task in outcome.tasks:
-            _say(sys.stdout, task_line(task))
+    _print_tasks(outcome.tasks, as_json=args.json)
     if outcome.timed_out:
         _error(f"timed out after {args.timeout:g} s; the task goes on: nbtui watch {task_id}")
         return EXIT_FAILURE
@@ -678,9 +705,10 @@ class _Progress:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    ids, had_bad = _valid_ids(args.ids)
-    if not ids:
+    requested, had_bad = _requested_ids(args.ids)
+    if not requested:
         return EXIT_USAGE
+    ids = list(dict.fromkeys(requested))
     with _environment(args, needs_token=True) as env:
         interval = args.interval if args.interval is not None else env.settings.poll_interval
         outcome = asyncio.run(
@@ -689,11 +717,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     if outcome.fatal is not None:
         _error(one_line(outcome.fatal))
         return EXIT_FAILURE
-    if args.json:
-        _print_json([task_json(task) for task in outcome.tasks])
-    else:
-        for task in outcome.tasks:
-            _say(sys.stdout, task_line(task))
+    _print_tasks(_in_requested_order(outcome.tasks, requested), as_json=args.json)
     if outcome.timed_out:
         waiting = sum(1 for task in outcome.tasks if not task.state.is_finished)
         _error(f"timed out after {args.timeout:g} s with {waiting} task(s) not finished")
@@ -735,10 +759,13 @@ async def _watch(
             done.set()
 
     def on_problem(problem: MonitorProblem | None) -> None:
-        current_problem[0] = problem
         if problem is not None and problem.kind in ("auth", "rejected"):
+            # Fatal: reported once as the error line (the monitor's words are the app's,
+            # "press t ...", which mean nothing here).
             fatal.append(str(problem.error) if problem.error is not None else problem.message)
             done.set()
+            return
+        current_problem[0] = problem
 
     with tempfile.TemporaryDirectory(prefix="nbtui-watch-") as tmp:
         store = await asyncio.to_thread(Store.open, Path(tmp))
@@ -881,7 +908,8 @@ def cmd_sim(args: argparse.Namespace) -> int:
             _say(sys.stdout, f"{len(info.task_ids)} seeded task(s):")
             for task_id in info.task_ids:
                 _say(sys.stdout, f"  {task_id}")
-        token_hint = f"{ENV_TOKEN}={info.token} " if info.token else ""
+        # nbtui itself always wants a token: with none required, any value will do.
+        token_hint = f"{ENV_TOKEN}={info.token or 'any'} "
         _say(sys.stdout, f"try: {token_hint}nbtui --base-url {info.base_url} get ID")
         _say(sys.stdout, "Press Ctrl-C to stop.")
 

@@ -87,9 +87,25 @@ class Settings(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str) -> str:
+        """Reject here, with the key and its source named, what the HTTP client would choke on."""
+        from urllib.parse import urlsplit
+
         value = value.strip().rstrip("/")
-        if not value.startswith(("http://", "https://")):
+        scheme, sep, rest = value.partition("://")
+        if not sep or scheme.lower() not in ("http", "https"):
             raise ValueError("must start with http:// or https://")
+        value = f"{scheme.lower()}://{rest}"
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 (raises ValueError when out of range)
+        except ValueError as exc:
+            raise ValueError(f"is not a valid URL ({exc})") from None
+        if not parts.hostname or any(ch.isspace() for ch in value):
+            raise ValueError("must name a host, e.g. https://api.acedata.cloud")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("must not contain a user name or password")
+        if parts.query or parts.fragment or value.endswith(("?", "#")):
+            raise ValueError("must not contain a query (?...) or fragment (#...)")
         return value
 
     @field_validator("data_dir", "cache_dir", "save_dir")

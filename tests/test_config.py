@@ -217,3 +217,37 @@ def test_api_host_and_insecure_remote(url: str, host: str, insecure: bool) -> No
 def test_real_environment_is_read_by_default(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NBTUI_POLL_INTERVAL", "9")
     assert load_settings(config_path=config).poll_interval == 9.0
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://user:secret@127.0.0.1:8787", "user name or password"),
+        ("http:///nano", "must name a host"),
+        ("http://[bad", "not a valid URL"),
+        ("http://a b", "must name a host"),
+        ("http://127.0.0.1:99999", "not a valid URL"),
+        ("http://127.0.0.1:8787?x=1", "query"),
+        ("http://127.0.0.1:8787#frag", "fragment"),
+    ],
+)
+def test_base_urls_the_client_would_refuse_are_config_errors(
+    config: Path, url: str, problem: str
+) -> None:
+    # Each of these used to pass validation and then crash the client with a traceback.
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={"ACEDATACLOUD_API_BASE_URL": url}, config_path=config)
+    text = str(caught.value)
+    assert problem in text
+    assert "ACEDATACLOUD_API_BASE_URL" in text
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("HTTP://127.0.0.1:8787/", "http://127.0.0.1:8787"),
+        ("  https://proxy.example/prefix//  ", "https://proxy.example/prefix"),
+    ],
+)
+def test_base_url_is_normalised(url: str, expected: str) -> None:
+    assert Settings(base_url=url).base_url == expected

@@ -444,7 +444,10 @@ class NanoBananaClient:
         items = await self._read(
             TASKS_PATH, {"ids": chunk, "action": "retrieve_batch"}, self._items
         )
-        wanted = {task_id.lower(): task_id for task_id in chunk}
+        # Ids match whatever their case; two spellings of one id both get its record.
+        wanted: dict[str, list[str]] = {}
+        for task_id in chunk:
+            wanted.setdefault(task_id.lower(), []).append(task_id)
         tasks: dict[str, Task] = {}
         unreadable = 0
         for item in items:
@@ -452,9 +455,9 @@ class NanoBananaClient:
             if not isinstance(item_id, str) or not item_id.strip():
                 unreadable += 1
                 continue
-            asked = wanted.get(item_id.strip().lower())
-            if asked is not None and asked not in tasks:
-                tasks[asked] = Task.from_raw(item)
+            for asked in wanted.get(item_id.strip().lower(), ()):
+                if asked not in tasks:
+                    tasks[asked] = Task.from_raw(item)
         missing = [task_id for task_id in chunk if task_id not in tasks]
         if not unreadable:
             tasks.update({task_id: Task.not_found(task_id) for task_id in missing})

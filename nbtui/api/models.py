@@ -140,7 +140,8 @@ def derive_state(record: Mapping[str, Any] | None) -> TaskState:
             return TaskState.SUCCEEDED
         if success is False:
             return TaskState.FAILED
-        if response.get("error"):
+        error = response.get("error")
+        if isinstance(error, Mapping) or error:  # the legacy shape, even `"error": {}`
             return TaskState.FAILED
     word = _status_word(record)
     if word in FAILURE_WORDS:
@@ -246,10 +247,11 @@ def is_valid_task_id(text: str) -> bool:
     return bool(_UUID_RE.match(normalize_task_id(text)))
 
 
-def parse_task_ids(texts: Iterable[str]) -> tuple[list[str], list[str]]:
+def parse_task_ids(texts: Iterable[str], *, unique: bool = True) -> tuple[list[str], list[str]]:
     """Split pasted text into (valid ids, rejected tokens), separated by spaces, commas or lines.
 
-    Valid ids are normalized and de-duplicated, keeping their first order.
+    Valid ids are normalized and, unless `unique` is false, de-duplicated keeping their
+    first order (the CLI answers once per id asked for, repeats included).
     """
     valid: list[str] = []
     rejected: list[str] = []
@@ -260,7 +262,7 @@ def parse_task_ids(texts: Iterable[str]) -> tuple[list[str], list[str]]:
                 continue
             if is_valid_task_id(token):
                 task_id = normalize_task_id(token)
-                if task_id not in seen:
+                if task_id not in seen or not unique:
                     seen.add(task_id)
                     valid.append(task_id)
             else:

@@ -348,7 +348,10 @@ class SimState:
         with self._lock:
             stored = copy.deepcopy(dict(record))
             key = stored.get("id")
-            if not isinstance(key, str):
+            if isinstance(key, str):
+                # Found by any spelling of its id, as every other task is; served verbatim.
+                key = key.strip().lower()
+            else:
                 self._raw_counter += 1
                 key = f"\x00raw-{self._raw_counter}"
             created = stored.get("created_at")

@@ -410,6 +410,16 @@ async def test_batch_chunks_and_merges(env: SimEnv) -> None:
     assert all(result.tasks[i].state is TaskState.NOT_FOUND for i in missing)
 
 
+async def test_batch_two_spellings_of_one_id_both_get_its_record(env: SimEnv) -> None:
+    # Ids match case-insensitively; the upper-case spelling used to come back not found
+    # when the lower-case one was asked in the same call.
+    task_id = finished_task(env)
+    result = await env.client().retrieve_batch([task_id.upper(), task_id])
+    assert set(result.tasks) == {task_id.upper(), task_id}
+    assert all(t.state is TaskState.SUCCEEDED for t in result.tasks.values())
+    assert result.errors == {}
+
+
 async def test_batch_concurrency_is_bounded(env: SimEnv) -> None:
     env.state.config.latency = 0.02
     ids = env.state.seed(50)

@@ -81,6 +81,12 @@ STATE_TABLE: list[tuple[str, dict[str, Any] | None, TaskState]] = [
         record(response={"error": "upstream exploded"}),
         TaskState.FAILED,
     ),
+    (
+        "legacy failure with an empty error object (a response.error is there)",
+        record(response={"error": {}}),
+        TaskState.FAILED,
+    ),
+    ("error: null is no error", record(response={"error": None}), TaskState.PENDING),
     # failed (moderation)
     (
         "moderation: forbidden",

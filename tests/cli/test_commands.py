@@ -189,6 +189,45 @@ def test_get_only_bad_ids_sends_nothing(cli: CliRunner, api: SimServer) -> None:
     assert api.state.api_requests() == []
 
 
+def test_get_answers_once_per_id_asked_for_repeats_included(cli: CliRunner, api: SimServer) -> None:
+    a = api.state.add_task(outcome="succeeded", pending_seconds=0, running_seconds=0)
+    b = api.state.add_task(outcome="failed", pending_seconds=0, running_seconds=0)
+    run = cli("get", "--json", a, b, f" {a.upper()} ")
+    assert run.code == 0, run.err
+    data = json.loads(run.out)
+    # One object per requested id, in order: a script can zip its input with the output.
+    assert [item["id"] for item in data] == [a, b, a]
+    assert [item["state"] for item in data] == ["succeeded", "failed", "succeeded"]
+    # ...while each id is fetched once.
+    (request,) = api.state.api_requests()
+    assert request.body["ids"] == [a, b]
+
+
+def test_get_and_watch_read_ids_from_stdin(
+    cli: CliRunner, api: SimServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = api.state.add_task(outcome="succeeded", pending_seconds=0, running_seconds=0)
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{a}\n{UNKNOWN}\n"))
+    run = cli("get", "--json", "-")
+    assert run.code == 0, run.err
+    assert [item["id"] for item in json.loads(run.out)] == [a, UNKNOWN]
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{a}\n"))
+    assert cli("watch", "-").code == 0
+
+
+@pytest.mark.parametrize("command", ["get", "watch"])
+def test_get_and_watch_with_no_ids_say_so(
+    cli: CliRunner, api: SimServer, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    # Used to exit 2 without a word.
+    assert one_error_line(cli(command, "").err) == "nbtui: error: no task ids given"
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    run = cli(command, "-")
+    assert run.code == 2
+    assert one_error_line(run.err) == "nbtui: error: no task ids given"
+    assert api.state.api_requests() == []
+
+
 def test_get_without_a_token_is_a_usage_error(
     cli: CliRunner, sim_server: SimServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -330,6 +369,19 @@ def test_invalid_config_is_a_usage_error(cli: CliRunner, config_file: Path) -> N
     assert_no_traceback(run.err)
 
 
+@pytest.mark.parametrize(
+    "url", ["http://user:pw@127.0.0.1:9", "http:///x", "http://[bad", "http://127.0.0.1:99999"]
+)
+def test_unusable_base_url_is_a_usage_error_not_a_traceback(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv("ACEDATACLOUD_API_TOKEN", TOKEN)
+    run = cli("--base-url", url, "get", UNKNOWN)
+    assert run.code == 2
+    assert "base_url" in run.err
+    assert_no_traceback(run.err)
+
+
 def test_corrupt_database_exits_1_naming_the_file(cli: CliRunner) -> None:
     data = Path(os.environ["NBTUI_DATA_DIR"])
     data.mkdir(parents=True, exist_ok=True)
@@ -373,6 +425,14 @@ def test_watch_until_all_succeed(cli: CliRunner, api: SimServer) -> None:
     assert 1 <= len(requests) <= 3
 
 
+def test_watch_answers_once_per_id_asked_for(cli: CliRunner, api: SimServer) -> None:
+    a = api.state.add_task(outcome="succeeded", pending_seconds=0, running_seconds=0)
+    b = api.state.add_task(outcome="succeeded", pending_seconds=0, running_seconds=0)
+    run = cli("watch", "--json", b, a, b)
+    assert run.code == 0, run.err
+    assert [item["id"] for item in json.loads(run.out)] == [b, a, b]
+
+
 def test_watch_exits_1_when_a_task_fails_or_is_unknown(cli: CliRunner, api: SimServer) -> None:
     ok = api.state.add_task(outcome="succeeded", pending_seconds=0, running_seconds=0)
     failed = api.state.add_task(outcome="failed", pending_seconds=0, running_seconds=0)
@@ -398,6 +458,7 @@ def test_watch_stops_at_once_on_401(
     assert run.code == 1
     assert run.out == ""
     assert "401" in next(line for line in run.err.splitlines() if line.startswith("nbtui: error"))
+    assert "press t to" not in run.err  # the app's wording stays in the app
     assert len(api.state.api_requests()) == 1
 
 
@@ -554,3 +615,22 @@ def test_demo_commands_need_no_token_and_keep_nothing(cli: CliRunner) -> None:
 
 def test_demo_does_not_apply_to_tokens(cli: CliRunner) -> None:
     assert cli("--demo", "token", "status").code == 2
+
+
+def test_sim_without_a_token_hints_a_command_that_works(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # nbtui always wants a token, so the printed `try:` line must set one even when the
+    # simulator accepts anything (it used to print a command that exits 2 "no token").
+    from nbtui.sim import SimState
+    from nbtui.sim.server import SimInfo
+
+    def fake_run_sim(*_args: Any, on_ready: Any = None, **_kw: Any) -> None:
+        state = SimState()
+        on_ready(SimInfo("http://127.0.0.1:9", None, [], state, lambda: None))
+
+    monkeypatch.setattr("nbtui.sim.server.run_sim", fake_run_sim)
+    run = cli("sim", "--token", "")
+    assert run.code == 0
+    assert "token: (none required)" in run.lines
+    assert "try: ACEDATACLOUD_API_TOKEN=any nbtui --base-url http://127.0.0.1:9 get ID" in run.lines

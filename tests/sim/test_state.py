@@ -274,3 +274,16 @@ def test_reset_forgets_everything_but_the_config(clock: FakeClock) -> None:
     state.reset()
     assert len(state) == 0 and state.pending_faults == [] and state.requests == []
     assert state.config.token == "other"
+
+
+def test_a_raw_record_with_an_uppercase_id_is_found_by_its_lowercase_id(
+    clock: FakeClock,
+) -> None:
+    # nbtui normalizes ids to lowercase before asking; a raw record was only found by the
+    # exact spelling it was stored with, so `nbtui get` reported it as not found.
+    state = make_state(clock)
+    upper = "ABCDEF12-2222-4333-8444-555555555555"
+    state.add_raw({"id": upper, "response": {"success": True, "data": []}})
+    (record,) = state.records([upper.lower()])
+    assert record["id"] == upper  # still served verbatim
+    assert state.record(upper) is not None
