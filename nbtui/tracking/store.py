@@ -108,8 +108,13 @@ _COLUMNS = (
     "updated_at, seq, prompt, model, action, image_count, created_at, started_at, finished_at, "
     "error_code, error_message"
 )
+#: The same columns with the record replaced by whether there is one (`with_raw=False`).
+_LIST_COLUMNS = _COLUMNS.replace("raw_json", "raw_json IS NOT NULL")
 _UNFINISHED = tuple(state.value for state in TaskState if not state.is_finished)
 _MISSING: Any = object()
+#: `_raw` of a row read without its record (`Store.all(with_raw=False)`); `_raw_json` then
+#: holds only whether a record is stored.
+_NOT_LOADED: Any = object()
 
 
 class StoreError(Exception):
@@ -268,6 +273,8 @@ class TrackedTask:
     def raw(self) -> dict[str, Any] | None:
         """The last good raw record the service sent, or None if none yet."""
         raw: Any = self._raw
+        if raw is _NOT_LOADED:
+            return None
         if raw is _MISSING:
             try:
                 parsed = json.loads(self._raw_json) if self._raw_json is not None else None
@@ -280,9 +287,17 @@ class TrackedTask:
     @property
     def has_raw(self) -> bool:
         """Whether a record is stored, without parsing it."""
+        if self._raw is _NOT_LOADED:
+            return bool(self._raw_json)
         if self._raw is _MISSING:
             return self._raw_json is not None
         return self._raw is not None
+
+    @property
+    def record_loaded(self) -> bool:
+        """False for a row read without its record (`raw` is then None whatever is stored):
+        ask `Store.get(id)` for the whole row."""
+        return self._raw is not _NOT_LOADED
 
     @property
     def is_finished(self) -> bool:
@@ -312,12 +327,15 @@ class TrackedTask:
         if "raw" in changes or "raw_json" in changes:
             fields.pop("raw", None)
             fields.pop("raw_json", None)
+            fields.pop("_unloaded", None)
         fields.update(changes)
-        return TrackedTask(**fields)
+        return _rebuild(fields)
 
     def _fields(self) -> dict[str, Any]:
         fields = {name: getattr(self, name) for name in self.__slots__ if not name.startswith("_")}
-        if self._raw is _MISSING:
+        if self._raw is _NOT_LOADED:
+            fields["_unloaded"] = bool(self._raw_json)
+        elif self._raw is _MISSING:
             fields["raw_json"] = self._raw_json
         else:
             fields["raw"] = self._raw
@@ -359,7 +377,13 @@ class TrackedTask:
 
 
 def _rebuild(fields: dict[str, Any]) -> TrackedTask:
-    return TrackedTask(**fields)
+    fields = dict(fields)
+    unloaded = fields.pop("_unloaded", None)
+    task = TrackedTask(**fields)
+    if unloaded is not None:
+        object.__setattr__(task, "_raw", _NOT_LOADED)
+        object.__setattr__(task, "_raw_json", unloaded)
+    return task
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,6 +416,13 @@ def _row_to_task(row: Sequence[Any]) -> TrackedTask:
         setter(task, value)
     _SET_STATE(task, _state(row[4]))
     _SET_RAW(task, _MISSING)
+    return task
+
+
+def _row_to_listed(row: Sequence[Any]) -> TrackedTask:
+    """`_row_to_task` for `_LIST_COLUMNS`: the record is left in the database."""
+    task = _row_to_task(row)
+    _SET_RAW(task, _NOT_LOADED)
     return task
 
 
@@ -508,22 +539,37 @@ class Store:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def all(self) -> list[TrackedTask]:
-        """Every tracked task, newest `first_seen` first (a pasted batch keeps its order)."""
-        rows = self._read(
-            f"SELECT {_COLUMNS} FROM tasks ORDER BY first_seen DESC, rowid ASC"  # noqa: S608
-        )
-        return [_row_to_task(row) for row in rows]
+    def all(self, *, with_raw: bool = True) -> list[TrackedTask]:
+        """Every tracked task, newest `first_seen` first (a pasted batch keeps its order).
 
-    def newest(self, limit: int) -> list[TrackedTask]:
+        `with_raw=False` leaves the records (about 2 KB each) in the database: enough for a
+        list, which shows only the derived columns (`record_loaded` is then False).
+        """
+        columns = _COLUMNS if with_raw else _LIST_COLUMNS
+        build = _row_to_task if with_raw else _row_to_listed
+        return self._read_rows(
+            f"SELECT {columns} FROM tasks ORDER BY first_seen DESC, rowid ASC",  # noqa: S608
+            (),
+            build,
+        )
+
+    def newest(self, limit: int, *, with_raw: bool = True) -> list[TrackedTask]:
         """The `limit` most recently created tasks (creation time, else `first_seen`; ties by
         id): the list's first screen at start-up, read in a few ms whatever the total."""
-        rows = self._read(
-            f"SELECT {_COLUMNS} FROM tasks "  # noqa: S608
+        columns = _COLUMNS if with_raw else _LIST_COLUMNS
+        build = _row_to_task if with_raw else _row_to_listed
+        return self._read_rows(
+            f"SELECT {columns} FROM tasks "  # noqa: S608
             "ORDER BY COALESCE(created_at, first_seen) DESC, id ASC LIMIT ?",
             (max(0, int(limit)),),
+            build,
         )
-        return [_row_to_task(row) for row in rows]
+
+    def states(self) -> dict[str, TaskState]:
+        """Every tracked id and its state (what the monitor needs; no records, no rows)."""
+        return {
+            task_id: _state(state) for task_id, state in self._read("SELECT id, state FROM tasks")
+        }
 
     def get(self, task_id: str) -> TrackedTask | None:
         rows = self._read(
@@ -815,6 +861,17 @@ class Store:
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._lock, _translated(self.path):
             return self._connection().execute(sql, params).fetchall()
+
+    def _read_rows(
+        self,
+        sql: str,
+        params: Sequence[Any],
+        build: Callable[[Sequence[Any]], TrackedTask],
+    ) -> list[TrackedTask]:
+        """Rows built as they come from the cursor: no list of every tuple (about 10 MB at
+        50,000 tasks) alongside the list of tasks."""
+        with self._lock, _translated(self.path):
+            return [build(row) for row in self._connection().execute(sql, params)]
 
     def _snapshot(self, read: Callable[[sqlite3.Connection], _T]) -> _T:
         """Several reads that must agree with each other: one read transaction."""

@@ -39,7 +39,7 @@ from nbtui.tui.screens.choose_url import ChooseUrlScreen
 from nbtui.tui.screens.confirm import ConfirmScreen
 from nbtui.tui.screens.help import HelpRow, HelpScreen
 from nbtui.tui.screens.token import TokenOutcome, TokenScreen
-from nbtui.tui.tasklist_model import SortKey, TaskListModel
+from nbtui.tui.tasklist_model import SortKey, TaskListModel, TaskRow
 from nbtui.tui.widgets.detail import TaskDetail
 from nbtui.tui.widgets.json_view import JsonView
 from nbtui.tui.widgets.status_bar import StatusBar
@@ -114,6 +114,11 @@ class ProblemChanged(Message):
     def __init__(self, problem: MonitorProblem | None) -> None:
         super().__init__()
         self.problem = problem
+
+
+#: The filter field's title says whether keys go to it or back to the list.
+_FILTER_EDITING = "filter · enter keeps it · escape clears"
+_FILTER_KEPT = "filter · / edits it · escape clears"
 
 
 # -- demo ---------------------------------------------------------------------------------
@@ -443,7 +448,11 @@ class NbtuiApp(FeaturesMixin):
             self.call_after_refresh(painted.set)
             await painted.wait()
             self.model.begin_prepare()
-            prepared = await asyncio.to_thread(lambda: self.model.prepare(self.store.all()))
+            # Without the records (~2 KB each): the list shows only the store's columns, and
+            # the detail reads the selected task's record when it is shown.
+            prepared = await asyncio.to_thread(
+                lambda: self.model.prepare(self.store.all(with_raw=False))
+            )
             self.model.install(prepared)
         self.loaded = True
         self.task_list.rows_changed()
@@ -642,11 +651,31 @@ class NbtuiApp(FeaturesMixin):
             self.json_view.show(None, present=False)
             self.update_preview(None)
             return
-        task = row.source.to_task()
+        if not row.source.record_loaded:
+            # Listed without its record: read it off the UI thread, then show it.
+            self._selected_task = None
+            self._load_selected(row.id)
+            return
+        self._display_selected(row, row.source.to_task())
+
+    def _display_selected(self, row: TaskRow, task: Task) -> None:
         self._selected_task = task
         self.detail.show(task, row)
         self.update_preview(task)
         self.json_view.show(task.raw, present=True)
+
+    @work(exclusive=True, group="selected", description="read the selected task")
+    async def _load_selected(self, task_id: str) -> None:
+        import asyncio
+
+        stored = await asyncio.to_thread(self.store.get, task_id)
+        row = self.model.rows.get(task_id)
+        if self._selected != task_id or row is None:
+            return  # the cursor moved on (or the task went) meanwhile
+        if stored is None:
+            self._selected_task = None
+            return
+        self._display_selected(row, stored.to_task())
 
     def selected_task(self) -> Task | None:
         """The task under the cursor, as last stored."""
@@ -695,6 +724,7 @@ class NbtuiApp(FeaturesMixin):
     def action_filter(self) -> None:
         filter_input = self.query_one("#filter", Input)
         filter_input.add_class("-visible")
+        filter_input.border_title = _FILTER_EDITING
         # Focus now, not via `focus()`'s call_later: keys typed right after "/" are already
         # queued and must reach the filter, not the list (where s, a, d... are bindings).
         self.screen.set_focus(filter_input)
@@ -710,6 +740,7 @@ class NbtuiApp(FeaturesMixin):
         if not event.value.strip():
             self._clear_filter()
         else:
+            event.input.border_title = _FILTER_KEPT
             self.task_list.focus()
 
     def _clear_filter(self) -> None:

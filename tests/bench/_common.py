@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shlex
 import shutil
 import statistics
@@ -152,6 +153,10 @@ class Tmux:
 
     def capture(self, session: str) -> str:
         return self._run("capture-pane", "-p", "-t", session, check=False)
+
+    def capture_escaped(self, session: str) -> str:
+        """The screen with its colours (SGR sequences): shows where the cursor is."""
+        return self._run("capture-pane", "-p", "-e", "-t", session, check=False)
 
     def send(self, session: str, *keys: str) -> None:
         self._run("send-keys", "-t", session, *keys)
@@ -310,3 +315,107 @@ def report(bench: str, title: str, rows: list[Row], notes: Sequence[str] = ()) -
 
 def median(values: Sequence[float]) -> float:
     return statistics.median(values)
+
+
+# -- tasks that finish when the harness says so (B3, B6) ---------------------------------------
+
+NEVER = 1e9  # seconds: a task held "running" until `finish_at` moves its end
+
+
+def populate_with_running(
+    data_dir: Path, background: int, running: int, sim_state: Any, *, newest: bool = False
+) -> tuple[list[str], list[str]]:
+    """Track `background` finished tasks plus `running` ones held running in the simulator.
+
+    The running tasks are stored as already refreshed (so the app announces their finish like
+    a user would see it). `newest=True` makes them the newest tasks (the list's top rows);
+    otherwise they are ten minutes old, spread among the others. Returns (background ids,
+    running ids). `sim_state` must have been made with zero pending/running seconds, so every
+    background task is finished from the start.
+    """
+    from nbtui.api.models import Task
+    from nbtui.tracking.store import Store
+
+    background_ids = sim_state.seed(background)
+    now = time.time()
+    running_ids = [
+        sim_state.add_task(
+            prompt=f"held until the benchmark lets it finish #{index}",
+            outcome="succeeded",
+            model="nano-banana",
+            pending_seconds=0.0,
+            running_seconds=NEVER,
+            created_at=(now + 0.001 * index) if newest else (now - 600 - 0.01 * index),
+        )
+        for index in range(running)
+    ]
+    ids = background_ids + running_ids
+    with Store.open(data_dir) as store:
+        store.add(ids, now=now - 3600)
+        records = sim_state.records(ids)
+        for start in range(0, len(records), 5000):
+            store.apply([Task.from_raw(raw) for raw in records[start : start + 5000]], {}, now)
+    return background_ids, running_ids
+
+
+def hold_running(sim_state: Any, ids: Sequence[str]) -> None:
+    """Keep these simulated tasks running until `finish_at`."""
+    for task_id in ids:
+        sim_state.task(task_id).running_seconds = NEVER
+
+
+def finish_at(sim_state: Any, ids: Sequence[str], when: float) -> None:
+    """Make these simulated tasks finish at `when` (`time.time()` seconds)."""
+    for task_id in ids:
+        task = sim_state.task(task_id)
+        task.running_seconds = max(0.0, when - task.started_at)
+
+
+# -- key round trips (B3) -------------------------------------------------------------------
+
+#: The list cursor's background (Textual's default theme, DataTable and nbtui's list alike).
+CURSOR_BG = "48;2;1;120;212"
+_ESCAPES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def cursor_key(screen_with_escapes: str, key_pattern: Any) -> str | None:
+    """The key (task id / row name) on the line the cursor highlights, or None."""
+    for line in screen_with_escapes.splitlines():
+        if CURSOR_BG in line:
+            match = key_pattern.search(_ESCAPES.sub("", line))
+            if match:
+                return str(match.group(0))
+    return None
+
+
+@dataclass
+class Press:
+    """One key press: when it was sent and when its effect was first on screen."""
+
+    sent: float
+    seen: float
+    screen: str  # plain text of the screen that showed the effect
+
+    @property
+    def round_trip(self) -> float:
+        return self.seen - self.sent
+
+
+def press_and_wait(
+    server: Tmux, session: str, key: str, key_pattern: Any, *, timeout: float = 10.0
+) -> Press:
+    """Send `key` and poll (every capture, no sleep) until the cursor's row changes."""
+    before = cursor_key(server.capture_escaped(session), key_pattern)
+    if before is None:
+        raise RuntimeError("no cursor row on screen:\n" + server.capture(session))
+    sent = time.perf_counter()
+    server.send(session, key)
+    deadline = sent + timeout
+    while True:
+        screen = server.capture_escaped(session)
+        now = time.perf_counter()
+        current = cursor_key(screen, key_pattern)
+        if current is not None and current != before:
+            return Press(sent, now, _ESCAPES.sub("", screen))
+        if now > deadline:
+            raise TimeoutError(f"the cursor did not move in {timeout} s")

@@ -11,10 +11,26 @@ import time
 import traceback
 from typing import Any
 
-from tests.bench import bench_apply, bench_imports, bench_launch, bench_memory, bench_requests
+from tests.bench import (
+    bench_apply,
+    bench_finish,
+    bench_imports,
+    bench_keys,
+    bench_launch,
+    bench_memory,
+    bench_requests,
+)
 from tests.bench._common import RESULTS_DIR, quick
 
-BENCHES = (bench_imports, bench_requests, bench_apply, bench_launch, bench_memory)
+BENCHES = (
+    bench_imports,
+    bench_requests,
+    bench_apply,
+    bench_launch,
+    bench_keys,
+    bench_memory,
+    bench_finish,
+)
 
 
 def main() -> int:

@@ -50,7 +50,8 @@ def test_demo_end_to_end_with_the_keyboard(terminal: Terminal, browser_log: Path
     terminal.wait_for(
         lambda s: "siamese" in s and "lighthouse" not in s, "the list filtered to 'siamese'"
     )
-    terminal.press_and_wait_for_focus_move("Enter")  # back to the list, filter kept
+    terminal.keys("Enter")  # keep the filter, back to the list
+    terminal.wait_text("/ edits it")
     terminal.keys("o")
     wait_until(browser_log.exists, "the URL reaching $BROWSER")
     urls = browser_log.read_text().split()

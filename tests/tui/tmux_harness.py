@@ -50,10 +50,6 @@ class Terminal:
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p", "-t", self.session)
 
-    def coloured_screen(self) -> str:
-        """The screen with its colours: a focus move shows only there."""
-        return self.tmux("capture-pane", "-e", "-p", "-t", self.session)
-
     def wait_for(self, condition: Callable[[str], bool], what: str) -> str:
         deadline = time.monotonic() + PATIENCE
         screen = ""
@@ -66,12 +62,6 @@ class Terminal:
 
     def wait_text(self, text: str) -> str:
         return self.wait_for(lambda screen: text in screen, repr(text))
-
-    def press_and_wait_for_focus_move(self, key: str) -> None:
-        """Press a key whose only visible effect is moving the focus (colours change)."""
-        before = self.coloured_screen()
-        self.keys(key)
-        wait_until(lambda: self.coloured_screen() != before, f"the focus moving after {key}")
 
     def exit_status(self) -> str:
         """Wait for nbtui to end; its exit status as the shell saw it.

@@ -12,12 +12,14 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
+from textual.widget import Widget
 from textual.widgets import Button, Input, Select, Static, TextArea
 
 from nbtui.create import ASPECT_RATIOS, MODELS, RESOLUTIONS, CreateRequest
@@ -144,10 +146,12 @@ class CreateTaskScreen(ModalScreen[str | None]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Create", variant="primary", id="create-ok")
                 yield Button("Cancel", id="create-cancel")
-            hint = "ctrl+enter (or enter in Model) creates · tab moves · escape cancels"
+            yield Static(Text(_field_hint(None), style="dim"), id="create-hint")
             if self._demo:
-                hint += "\ndemo: put sim:fail in the prompt to see a failure"
-            yield Static(Text(hint, style="dim"), classes="dialog-hint")
+                yield Static(
+                    Text("demo: put sim:fail in the prompt to see a failure", style="dim"),
+                    classes="dialog-hint",
+                )
 
     def on_mount(self) -> None:
         self._show_sources(False)
@@ -239,6 +243,10 @@ class CreateTaskScreen(ModalScreen[str | None]):
 
     # -- events --------------------------------------------------------------------------
 
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """Say what enter does where the focus is: most terminals cannot send ctrl+enter."""
+        self.query_one("#create-hint", Static).update(Text(_field_hint(event.widget), style="dim"))
+
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "create-action":
             self._show_sources(event.value == "edit")
@@ -291,3 +299,22 @@ class CreateTaskScreen(ModalScreen[str | None]):
             )
             return
         self.dismiss(None)
+
+
+def _field_hint(widget: Widget | None) -> str:
+    """What enter does in the focused field (most terminals cannot send ctrl+enter).
+
+    One short line whatever the field: a hint that changed height would move the buttons
+    under the pointer between a click's press and release.
+    """
+    if isinstance(widget, TextArea):
+        where = "enter adds a line · tab, then enter, creates"
+    elif isinstance(widget, Input):
+        where = "enter creates the task · tab moves on"
+    elif isinstance(widget, Select):
+        where = "enter opens the choices · tab moves on"
+    elif isinstance(widget, Button):
+        where = f"enter: {widget.label} · tab moves on"
+    else:
+        where = "enter in Model creates · tab moves on"
+    return f"{where} · escape cancels"
