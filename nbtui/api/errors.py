@@ -57,7 +57,7 @@ class ApiError(Exception):
         if details:
             parts[0] = f"{self.message} ({', '.join(details)})"
         if self.trace_id:
-            parts.append(f"trace id {self.trace_id}")
+            parts.append(f"Trace id {self.trace_id}")
         if self.hint:
             parts.append(self.hint)
         return ". ".join(p.rstrip(".") for p in parts) + "."
@@ -84,9 +84,14 @@ class RateLimited(ApiError):
     """429: too many requests. `retry_after` is the wait the service asked for, if any."""
 
     retryable = True
-    default_hint = "nbtui backs off and retries by itself"
+    default_hint = (
+        "Wait a little before trying again; the app and `nbtui watch` back off by themselves"
+    )
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
+        if retry_after is not None and kwargs.get("hint") is None:
+            # Said by the service: more useful than a generic "wait a little".
+            kwargs["hint"] = f"The service asks to wait {retry_after:.0f} s before trying again"
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
         self.retry_after = retry_after
 

@@ -62,7 +62,7 @@ async def test_4xx_rows_are_typed_and_never_retried(
     assert (error.status, error.code, error.trace_id) == (status, code, "trace-123")
     assert words in str(error)
     assert "server words here" in str(error)
-    assert f"HTTP {status}" in str(error) and "trace id trace-123" in str(error)
+    assert f"HTTP {status}" in str(error) and "Trace id trace-123" in str(error)
     assert error.hint  # says what to do
     assert len(script.seen) == 1 and client.request_count == 1
     assert client.fake_sleep.delays == []  # type: ignore[attr-defined]
