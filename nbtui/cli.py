@@ -55,6 +55,9 @@ EXIT_INTERRUPTED = 130
 
 #: `watch` gives up after this many seconds unless `--timeout` says otherwise (0: never).
 DEFAULT_WATCH_TIMEOUT = 600.0
+#: Seconds during which `submit --watch` keeps asking for a task the service does not list
+#: yet (it was created a moment ago); plain `watch` takes "not found" at once.
+SUBMIT_NOT_FOUND_GRACE = 60.0
 DEMO_BASE_URL = "http://demo.nbtui.invalid"
 
 
@@ -604,6 +607,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
                 [task_id],
                 interval=env.settings.poll_interval,
                 give_up_after=args.timeout or None,
+                not_found_grace=SUBMIT_NOT_FOUND_GRACE,
             )
         )
     if outcome.fatal is not None:
@@ -737,9 +741,18 @@ class _WatchOutcome:
 
 
 async def _watch(
-    env: Env, ids: list[str], *, interval: float, give_up_after: float | None
+    env: Env,
+    ids: list[str],
+    *,
+    interval: float,
+    give_up_after: float | None,
+    not_found_grace: float = 0.0,
 ) -> _WatchOutcome:
-    """Run the shared Monitor over a private store holding just these ids."""
+    """Run the shared Monitor over a private store holding just these ids.
+
+    `not_found_grace`: for that many seconds, "not found" is not an answer to stop on (a
+    task created a moment ago may not be listed yet); 0 stops on it at once (a typo).
+    """
     from nbtui.tracking.monitor import Monitor
     from nbtui.tracking.store import Store
 
@@ -753,9 +766,16 @@ async def _watch(
         for update in updates:
             states[update.task.id] = update.task.state
 
+    started = time.monotonic()
+
+    def settled(state: TaskState) -> bool:
+        if state is TaskState.NOT_FOUND:
+            return time.monotonic() - started >= not_found_grace
+        return state.is_finished
+
     def on_cycle(_report: object) -> None:
         progress.show(states, current_problem[0])
-        if all(state.is_finished for state in states.values()):
+        if all(settled(state) for state in states.values()):
             done.set()
 
     def on_problem(problem: MonitorProblem | None) -> None:
@@ -780,6 +800,7 @@ async def _watch(
                     on_cycle=on_cycle,
                     on_problem=on_problem,
                     store_check_every=None,
+                    not_found_grace=not_found_grace,
                 )
                 runner = asyncio.create_task(monitor.run())
                 timed_out = False

@@ -116,6 +116,9 @@ class SimConfig:
     fault_kinds: tuple[str, ...] = TRANSIENT_FAULT_KINDS
     slow_delay: float = 0.5
     image_size: int = 64
+    #: Seconds after creation during which the Tasks API does not know a task yet, as an
+    #: eventually consistent service might answer right after an async create.
+    listing_delay: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -591,6 +594,9 @@ class SimState:
         entry = self._tasks.get(task_id)
         if entry is None:
             entry = self._tasks.get(task_id.strip().lower())
+        delay = self.config.listing_delay
+        if isinstance(entry, SimTask) and delay > 0 and self.now() < entry.created_at + delay:
+            return None  # created, but not listed yet
         return entry
 
     def record(self, task_id: str, *, base_url: str | None = None) -> dict[str, Any] | None:

@@ -47,6 +47,9 @@ __all__ = [
 
 #: The shortest interval between two cycles: polling faster only earns 429s.
 MIN_INTERVAL = 1.0
+#: Seconds after a task is tracked during which "not found" is not taken as final: the
+#: service may not list a task it created a moment ago.
+NOT_FOUND_GRACE = 120.0
 
 ProblemKind = Literal[
     "rate_limited", "server", "network", "protocol", "auth", "rejected", "store", "internal"
@@ -95,7 +98,7 @@ class TaskStore(Protocol):
 
     def ids(self) -> list[str]: ...
 
-    def unfinished_ids(self) -> list[str]: ...
+    def unfinished_ids(self, *, not_found_since: float | None = None) -> list[str]: ...
 
     def all(self) -> list[TrackedTask]: ...
 
@@ -145,8 +148,10 @@ class Monitor:
         backoff: Backoff | None = None,
         rng: random.Random | None = None,
         store_check_every: float | None = 1.0,
+        not_found_grace: float = NOT_FOUND_GRACE,
     ) -> None:
         self._client = client
+        self._not_found_grace = not_found_grace
         self._store = store
         self._interval = max(MIN_INTERVAL, float(interval))
         self._clock = clock
@@ -400,7 +405,11 @@ class Monitor:
         elif ids is not None:
             due = [task_id for task_id in ids if task_id in tracked_set]
         else:
-            due = self._store.unfinished_ids()
+            due = self._store.unfinished_ids(
+                not_found_since=self._clock() - self._not_found_grace
+                if self._not_found_grace > 0
+                else None
+            )
         for task_id in due:
             chosen[task_id] = None
         return list(chosen)

@@ -581,12 +581,22 @@ class Store:
     def ids(self) -> list[str]:
         return [row[0] for row in self._read("SELECT id FROM tasks ORDER BY first_seen, rowid")]
 
-    def unfinished_ids(self) -> list[str]:
-        """Ids still pending or running: the only ones polled without being asked."""
+    def unfinished_ids(self, *, not_found_since: float | None = None) -> list[str]:
+        """Ids still pending or running: the only ones polled without being asked.
+
+        With `not_found_since`, tasks reported not found that were tracked at or after that
+        time count as unfinished too: a task created or added a moment ago may not be listed
+        by the service yet, and must not be given up on after one answer.
+        """
         marks = ",".join("?" * len(_UNFINISHED))
+        where = f"state IN ({marks})"
+        params: tuple[Any, ...] = _UNFINISHED
+        if not_found_since is not None:
+            where += " OR (state = ? AND first_seen >= ?)"
+            params = (*_UNFINISHED, TaskState.NOT_FOUND.value, not_found_since)
         rows = self._read(
-            f"SELECT id FROM tasks WHERE state IN ({marks}) ORDER BY first_seen, rowid",  # noqa: S608
-            _UNFINISHED,
+            f"SELECT id FROM tasks WHERE {where} ORDER BY first_seen, rowid",  # noqa: S608
+            params,
         )
         return [row[0] for row in rows]
 

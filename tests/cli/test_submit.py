@@ -158,3 +158,18 @@ def test_get_save_in_the_demo(cli: CliRunner, tmp_path: Path) -> None:
     assert run.code == 0, run.err
     assert any(line.startswith("saved ") for line in run.lines)
     assert list(tmp_path.glob(f"{done[0]}-1.*"))
+
+
+def test_submit_watch_waits_for_a_task_the_service_lists_late(
+    cli: CliRunner, api: SimServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Right after an async create the service may not know the task yet: "not found" then
+    # must not end the watch (plain `watch` of an unknown id still ends at once).
+    api.state.config.listing_delay = 1.5
+    monkeypatch.setenv("NBTUI_POLL_INTERVAL", "1")
+    run = cli("submit", "sim:succeed a late kite", "--watch", "--json")
+    assert run.code == 0, run.err
+    [obj] = json.loads(run.out)
+    assert obj["state"] == "succeeded"
+    asked = [r for r in api.state.api_requests() if r.body.get("action") == "retrieve_batch"]
+    assert len(asked) >= 2  # at least one "not found" answer was waited through

@@ -610,3 +610,36 @@ async def test_ids_added_by_another_process_are_picked_up(h: Harness, tmp_path: 
     assert h.store.get(added).state is TaskState.SUCCEEDED  # type: ignore[union-attr]
     monitor.stop()
     await asyncio.wait_for(runner, 5)
+
+
+# -- a task the service does not list yet ---------------------------------------------------
+
+
+async def test_a_just_tracked_task_not_found_is_asked_for_again_until_listed(h: Harness) -> None:
+    late = "0b1c2d3e-4f50-4617-8899-aabbccddeeff"
+    h.track(late)  # e.g. created a moment ago: the service does not list it yet
+    monitor = h.monitor(interval=5, not_found_grace=60)
+    await monitor.refresh_once()
+    assert h.store.get(late).state is TaskState.NOT_FOUND  # type: ignore[union-attr]
+    h.sim.add_task(task_id=late, outcome="succeeded", pending_seconds=0, running_seconds=0)
+    h.time.now += 5
+    await monitor.refresh_once()  # still within the grace, so asked for again
+    assert h.requested_ids() == [[late], [late]]
+    assert h.store.get(late).state is TaskState.SUCCEEDED  # type: ignore[union-attr]
+
+
+async def test_not_found_is_final_once_the_grace_is_over(h: Harness) -> None:
+    typo = "0b1c2d3e-4f50-4617-8899-aabbccddee00"
+    h.track(typo)
+    h.monitor(interval=20, not_found_grace=30)
+    await h.run_cycles(4)  # t = 0, 20, 40, 60: tracked at 0, so asked at 0 and 20 only
+    assert h.requested_ids() == [[typo], [typo]]
+    assert [r.requested for r in h.reports] == [1, 1, 0, 0]
+
+
+async def test_without_a_grace_not_found_is_final_at_once(h: Harness) -> None:
+    typo = "0b1c2d3e-4f50-4617-8899-aabbccddee01"
+    h.track(typo)
+    h.monitor(interval=5, not_found_grace=0)
+    await h.run_cycles(3)
+    assert h.requested_ids() == [[typo]]

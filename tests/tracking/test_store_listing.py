@@ -115,3 +115,15 @@ def test_rows_without_records_copy_and_pickle_as_such(tmp_path: Path) -> None:
     relabelled = light.replace(label="x")
     assert relabelled.label == "x" and not relabelled.record_loaded
     assert light.replace(raw={"id": done}).raw == {"id": done}
+
+
+def test_unfinished_ids_can_include_recent_not_found(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "grace")
+    old, new = "0b1c2d3e-4f50-4617-8899-000000000001", "0b1c2d3e-4f50-4617-8899-000000000002"
+    store.add([old], now=100.0)
+    store.add([new], now=200.0)
+    store.apply([Task.not_found(old), Task.not_found(new)], {}, now=210.0)
+    assert store.unfinished_ids() == []
+    assert store.unfinished_ids(not_found_since=150.0) == [new]
+    assert store.unfinished_ids(not_found_since=50.0) == [old, new]
+    store.close()
