@@ -75,3 +75,18 @@ async def test_image_app_serves_only_images_and_shares_the_log() -> None:
     assert struct.unpack(">II", chunks(image.content)[0][1][:8]) == (8, 8)
     assert api.status_code == 404
     assert [r.host for r in state.requests] == ["cdn.test"]
+
+
+def test_served_images_are_scenes_not_swatches() -> None:
+    import zlib
+
+    png = png_for_name("scene-check-0", 32)
+    assert png.startswith(PNG_SIGNATURE)
+    start = png.index(b"IDAT") + 4
+    length = int.from_bytes(png[start - 8 : start - 4], "big")
+    raw = zlib.decompress(png[start : start + length])
+    stride = 1 + 32 * 3
+    pixels = {
+        raw[row * stride + 1 + i : row * stride + 4 + i] for row in range(32) for i in (0, 45)
+    }
+    assert len(pixels) > 8  # sky gradient, sun or hills: many colours, not one
