@@ -64,6 +64,9 @@ _PROBE_ID = "00000000-0000-4000-8000-000000000000"
 DEMO_BASE_URL = "http://demo.nbtui.invalid"
 #: Rows read first at start-up, before the full list: more than any screen shows.
 _FIRST_PAGE = 200
+#: The detail, JSON and preview panes follow the cursor once it has rested this long: a held
+#: `j` moves only the list (redrawing the panes re-lays out the whole screen, ~20-40 ms).
+_PANE_DELAY = 0.06
 _T = TypeVar("_T")
 
 
@@ -353,8 +356,16 @@ class NbtuiApp(FeaturesMixin):
         self.loaded = False
         self._selected: str | None = None
         self._selected_task: Task | None = None
+        #: When the panes may be redrawn for the selection (None: they show it already).
+        self._panes_due: float | None = None
+        self._panes_timer_set = False
         # The first screenful is read while Textual starts up, so it is there at mount.
         self._first_page = _in_thread(store.newest, _FIRST_PAGE)
+
+    _task_list: TaskList
+    _detail: TaskDetail
+    _json_view: JsonView
+    _status: StatusBar
 
     # -- layout --------------------------------------------------------------------------
 
@@ -369,15 +380,19 @@ class NbtuiApp(FeaturesMixin):
             )
             task_list = TaskList(self.model, self.clock, id="tasks")
             task_list.border_title = "Tasks"
+            self._task_list = task_list
             yield task_list
             with Horizontal(id="lower"):
                 detail = TaskDetail(self.clock, id="detail")
                 detail.border_title = "Detail"
+                self._detail = detail
                 yield detail
                 json_view = JsonView(id="json")
                 json_view.border_title = "JSON · tree (v: text)"
+                self._json_view = json_view
                 yield json_view
-            yield StatusBar(self.clock, id="status")
+            self._status = StatusBar(self.clock, id="status")
+            yield self._status
         yield Footer()
 
     def _topbar_text(self) -> Text:
@@ -388,21 +403,24 @@ class NbtuiApp(FeaturesMixin):
         text.append(one_line(self.settings.api_host), style="dim")
         return text
 
+    # The main screen's widgets, kept from `compose`: a query would search only the active
+    # screen, and a pane redraw may come due while a dialog is open.
+
     @property
     def task_list(self) -> TaskList:
-        return self.query_one("#tasks", TaskList)
+        return self._task_list
 
     @property
     def detail(self) -> TaskDetail:
-        return self.query_one("#detail", TaskDetail)
+        return self._detail
 
     @property
     def json_view(self) -> JsonView:
-        return self.query_one("#json", JsonView)
+        return self._json_view
 
     @property
     def status(self) -> StatusBar:
-        return self.query_one("#status", StatusBar)
+        return self._status
 
     # -- start-up ------------------------------------------------------------------------
 
@@ -538,7 +556,7 @@ class NbtuiApp(FeaturesMixin):
         self.task_list.rows_changed()
         self._update_counts()
         if self._selected is not None and any(u.task.id == self._selected for u in updates):
-            self._show_selected(force=True)
+            self._select_current()
         finished = [
             update
             for update in updates
@@ -618,8 +636,9 @@ class NbtuiApp(FeaturesMixin):
             self.status.set_info(next_at=monitor.next_refresh_at, paused=monitor.paused)
         else:
             self.status.refresh()
-        if self._selected_task is not None and not self._selected_task.state.is_finished:
-            self.detail.redraw()
+        shown = self.detail.shown_task
+        if self._panes_due is None and shown is not None and not shown.state.is_finished:
+            self.detail.redraw(same_task=True)
 
     def _update_counts(self) -> None:
         self.status.set_info(
@@ -631,7 +650,7 @@ class NbtuiApp(FeaturesMixin):
     @on(TaskList.Highlighted)
     def _highlighted(self, message: TaskList.Highlighted) -> None:
         self._selected = message.task_id
-        self._show_selected(force=True)
+        self._select_current()
 
     @on(TaskList.Selected)
     def _selected_row(self, message: TaskList.Selected) -> None:
@@ -642,7 +661,55 @@ class NbtuiApp(FeaturesMixin):
         self.model.set_sort(message.key)
         self.task_list.rows_changed()
 
-    def _show_selected(self, *, force: bool = False) -> None:
+    def _select_current(self) -> None:
+        """Take the selection's task at once (key actions use it); draw the panes later.
+
+        A task listed without its record gets no `_selected_task` until the panes read it
+        (or an action needs it, see `_current_task`).
+        """
+        task_id = self._selected
+        row = self.model.rows.get(task_id) if task_id else None
+        if row is None:
+            self._selected_task = None
+        elif row.source.record_loaded:
+            self._selected_task = row.source.to_task()
+        else:
+            self._selected_task = None
+        self._schedule_panes()
+
+    def _schedule_panes(self) -> None:
+        """Redraw the panes once the cursor has rested `_PANE_DELAY` (coalescing presses)."""
+        self._panes_due = time.monotonic() + _PANE_DELAY
+        if not self._panes_timer_set:
+            self._panes_timer_set = True
+            self.set_timer(_PANE_DELAY, self._panes_timer, name="panes")
+
+    def _panes_timer(self) -> None:
+        self._panes_timer_set = False
+        due = self._panes_due
+        if due is None or self._exit or self._closing or self._closed:  # shutting down
+            return
+        wait = due - time.monotonic()
+        if wait > 0.002:  # the cursor moved since: wait for it to rest
+            self._panes_timer_set = True
+            self.set_timer(wait, self._panes_timer, name="panes")
+            return
+        self._show_selected()
+
+    def panes_settled(self) -> bool:
+        """True when the panes show the task under the cursor (tests and scenes wait for it)."""
+        if self._panes_due is not None:
+            return False
+        shown = self.detail.shown_task
+        return (shown.id if shown is not None else None) == self.task_list.cursor_id
+
+    def flush_panes(self) -> None:
+        """Draw the panes for the selection now if they are behind (before reading them)."""
+        if self._panes_due is not None:
+            self._show_selected()
+
+    def _show_selected(self) -> None:
+        self._panes_due = None
         task_id = self._selected
         row = self.model.rows.get(task_id) if task_id else None
         if row is None:
@@ -651,12 +718,12 @@ class NbtuiApp(FeaturesMixin):
             self.json_view.show(None, present=False)
             self.update_preview(None)
             return
-        if not row.source.record_loaded:
+        task = self._selected_task
+        if task is None or task.id != row.id:
             # Listed without its record: read it off the UI thread, then show it.
-            self._selected_task = None
             self._load_selected(row.id)
             return
-        self._display_selected(row, row.source.to_task())
+        self._display_selected(row, task)
 
     def _display_selected(self, row: TaskRow, task: Task) -> None:
         self._selected_task = task
@@ -672,14 +739,29 @@ class NbtuiApp(FeaturesMixin):
         row = self.model.rows.get(task_id)
         if self._selected != task_id or row is None:
             return  # the cursor moved on (or the task went) meanwhile
+        if self._panes_due is not None:
+            return  # the selection changed meanwhile: the coming redraw reads it again
         if stored is None:
             self._selected_task = None
             return
         self._display_selected(row, stored.to_task())
 
+    def _current_task(self) -> Task | None:
+        """The task under the cursor, read now if its record was not loaded yet.
+
+        For key actions right after a move: one row by its key, which is quick.
+        """
+        task = self._selected_task
+        task_id = self._selected
+        if task is None and task_id is not None and task_id in self.model.rows:
+            stored = self.store.get(task_id)
+            if stored is not None and self._selected == task_id:
+                task = self._selected_task = stored.to_task()
+        return task
+
     def selected_task(self) -> Task | None:
         """The task under the cursor, as last stored."""
-        return self._selected_task
+        return self._current_task()
 
     # -- panes ---------------------------------------------------------------------------
 
@@ -687,6 +769,8 @@ class NbtuiApp(FeaturesMixin):
         return [self.task_list, self.detail, self.json_view]
 
     def _focus_pane(self, pane: Any) -> None:
+        if pane is not self.task_list:
+            self.flush_panes()
         narrow = self.screen.has_class("-narrow")
         self.screen.set_class(narrow and pane is self.json_view, "-show-json")
         if pane is self.json_view:
@@ -888,7 +972,7 @@ class NbtuiApp(FeaturesMixin):
     # -- images, clipboard ---------------------------------------------------------------
 
     def _image_urls(self) -> list[str] | None:
-        task = self._selected_task
+        task = self._current_task()
         if task is None:
             self.notify("No task selected.", severity="warning")
             return None
@@ -960,11 +1044,13 @@ class NbtuiApp(FeaturesMixin):
             self.notify("Copied image URL.", timeout=2)
 
     def action_toggle_json(self) -> None:
+        self.flush_panes()
         mode = self.json_view.toggle_mode()
         other = "tree" if mode == "text" else "text"
         self.json_view.border_title = f"JSON · {mode} (v: {other})"
 
     def action_copy_json_value(self) -> None:
+        self.flush_panes()
         picked = self.json_view.selected()
         if picked is None:
             self.notify("No record to copy yet.", severity="warning")
@@ -974,6 +1060,7 @@ class NbtuiApp(FeaturesMixin):
         self.notify(f"Copied {truncate(path, 60)} ({len(text)} characters).", timeout=2)
 
     def action_copy_json(self) -> None:
+        self.flush_panes()
         whole = self.json_view.whole()
         if whole is None:
             self.notify("No record to copy yet.", severity="warning")

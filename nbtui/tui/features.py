@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from nbtui.tracking.monitor import Monitor
     from nbtui.tracking.store import Store, TrackedTask
     from nbtui.tui.tasklist_model import TaskListModel
+    from nbtui.tui.widgets.detail import TaskDetail
+    from nbtui.tui.widgets.task_list import TaskList
 
 __all__ = ["IMPORT_LIMIT", "FeaturesMixin", "FetcherFactory"]
 
@@ -64,7 +66,17 @@ class FeaturesMixin(App[int]):
 
     if TYPE_CHECKING:
 
+        @property
+        def task_list(self) -> TaskList: ...
+
+        @property
+        def detail(self) -> TaskDetail: ...
+
         def _update_counts(self) -> None: ...
+
+        def flush_panes(self) -> None: ...
+
+        def _current_task(self) -> Task | None: ...
 
     def _init_features(self, fetcher_factory: FetcherFactory | None) -> None:
         self.fetcher_factory = fetcher_factory
@@ -79,17 +91,20 @@ class FeaturesMixin(App[int]):
         self.notifier: Notifier | None = None
         self._preview_key: tuple[str, tuple[str, ...]] | None = None
         self._saving: set[str] = set()
+        self._preview: ImagePreview | None = None
 
     def _mount_features(self) -> None:
         """On mount: the notifier and the preview inside the detail pane."""
         self.notifier = Notifier(self.settings, self.write_to_terminal)
-        detail = self.query_one("#detail")
-        preview = ImagePreview(id="preview")
-        detail.mount(preview, before=0)
+        self._preview = ImagePreview(id="preview")
+        self.detail.mount(self._preview, before=0)
 
     @property
     def preview(self) -> ImagePreview:
-        return self.query_one("#preview", ImagePreview)
+        # Kept, not queried: a query only searches the active screen, and work finishing
+        # while a dialog is open (a create, a download) must still reach the panes.
+        assert self._preview is not None, "the preview is mounted in on_mount"
+        return self._preview
 
     def _make_fetcher(self) -> ImageFetcher:
         if self.fetcher_factory is not None:
@@ -99,9 +114,7 @@ class FeaturesMixin(App[int]):
         return ImageFetcher.from_settings(self.settings)
 
     def _rows_changed(self, select: str | None = None) -> None:
-        from nbtui.tui.widgets.task_list import TaskList
-
-        task_list = self.query_one("#tasks", TaskList)
+        task_list = self.task_list
         task_list.rows_changed()
         self._update_counts()
         if select is not None:
@@ -134,7 +147,7 @@ class FeaturesMixin(App[int]):
 
     def _new_task_closed(self, task_id: str | None) -> None:
         if task_id is not None:
-            self.query_one("#tasks").focus()
+            self.task_list.focus()
 
     def on_create_task_screen_submitted(self, message: CreateTaskScreen.Submitted) -> None:
         message.stop()
@@ -190,6 +203,7 @@ class FeaturesMixin(App[int]):
         self.preview.set_enabled(self.preview_enabled)
         if self.preview_enabled:
             self._preview_key = None
+            self.flush_panes()
             self.update_preview(self._selected_task)
         self.notify(
             "Image preview on (i hides it)." if self.preview_enabled else "Image preview off.",
@@ -198,9 +212,9 @@ class FeaturesMixin(App[int]):
 
     def update_preview(self, task: Task | None) -> None:
         """Show (downloading if needed) the images of the selected task."""
-        if not self.query("#preview"):
+        if self._preview is None:
             return
-        preview = self.preview
+        preview = self._preview
         urls = tuple(task.image_urls) if task is not None else ()
         if task is None or not urls:
             self._preview_key = None
@@ -241,7 +255,7 @@ class FeaturesMixin(App[int]):
     # -- save ----------------------------------------------------------------------------
 
     def action_save_images(self) -> None:
-        task = self._selected_task
+        task = self._current_task()
         if task is None:
             self.notify("No task selected.", severity="warning")
             return

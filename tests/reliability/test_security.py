@@ -571,7 +571,7 @@ async def test_markup_in_the_app_is_literal_and_inert(tmp_path: Path) -> None:
         await pilot.press("R")  # it fails now: a toast with its prompt and error
         await settle(pilot, lambda: "err" in notes(app))
         app.task_list.select_id(marked)
-        await pilot.pause()
+        await settle(pilot, app.panes_settled)  # the panes follow once the cursor rests
         shown = screen_text(app)
         assert MARKUP_PROMPT in shown  # task list and detail: as written
         assert "[@click=app.quit]err[/]" in shown

@@ -65,13 +65,15 @@ async def settle(pilot: Pilot[Any], condition: Callable[[], bool], rounds: int =
 async def ready(pilot: Pilot[Any]) -> None:
     app = pilot.app
     assert isinstance(app, NbtuiApp)
-    await settle(pilot, lambda: app.loaded and app.cycles >= 1)
+    await settle(pilot, lambda: app.loaded and app.cycles >= 1 and app.panes_settled())
 
 
 def preview_settled(pilot: Pilot[Any]) -> bool:
     """The selected task's images are drawn (or there are none): nothing left loading."""
     app = pilot.app
     assert isinstance(app, NbtuiApp)
+    if not app.panes_settled():
+        return False
     task = app.selected_task()
     if task is None or not task.image_urls:
         return True
@@ -152,7 +154,9 @@ async def help_screen(pilot: Pilot[Any]) -> None:
 async def filtered(pilot: Pilot[Any]) -> None:
     await ready(pilot)
     await pilot.press("slash", *"cat")
-    await settle(pilot, lambda: True)
+    app = pilot.app
+    assert isinstance(app, NbtuiApp)
+    await settle(pilot, app.panes_settled)
 
 
 async def rate_limited(pilot: Pilot[Any]) -> None:

@@ -177,3 +177,22 @@ async def test_escape_cancels_without_sending(harness: Harness) -> None:
         await pilot.press(*"never mind", "escape")
         await settle(pilot, lambda: not isinstance(app.screen, CreateTaskScreen))
         assert creates(harness) == []
+
+
+async def test_work_finishing_under_a_dialog_then_quitting_is_clean(harness: Harness) -> None:
+    # A create (or a download) can finish while another dialog is on top, and the app can
+    # close before the delayed pane redraw runs: that redraw must neither be lost nor
+    # reach for widgets that are being unmounted (it used to raise NoMatches at exit).
+    task_id = harness.state.add_task(prompt="made elsewhere", outcome="succeeded")
+    app = harness.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, lambda: app.loaded)
+        await pilot.press("a")  # the add dialog is now the active screen
+        harness.store.add([task_id], now=harness.clock())
+        row = harness.store.get(task_id)
+        assert row is not None
+        app.model.upsert([row])
+        app._rows_changed(select=task_id)
+        app.update_preview(row.to_task())
+        await pilot.pause()
+        assert app.task_list.cursor_id == task_id

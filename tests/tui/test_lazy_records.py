@@ -30,10 +30,8 @@ async def test_detail_reads_the_record_of_a_row_listed_without_it(harness: Harne
         target = ids[-1]  # the oldest: not on the first page
         assert not app.model.rows[target].source.record_loaded
         app.task_list.select_id(target)
-        await settle(
-            pilot,
-            lambda: (task := app.selected_task()) is not None and task.id == target,
-        )
+        # The panes follow the cursor once it rests, reading the record off the UI thread.
+        await settle(pilot, app.panes_settled)
         shown = app.detail.shown_task
         assert shown is not None and shown.id == target and shown.raw is not None
         assert shown.raw["request"]["prompt"] == f"lazy record {len(ids) - 1}"

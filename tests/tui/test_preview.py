@@ -100,7 +100,7 @@ async def test_no_preview_for_a_task_without_images(harness: Harness, tmp_path: 
     async with app.run_test(size=(120, 44)) as pilot:
         await settle(pilot, lambda: app.cycles >= 1)
         app.task_list.select_id(task_id)
-        await pilot.pause()
+        await settle(pilot, app.panes_settled)  # panes redraw once the cursor rests
         assert app.preview.has_class("-off")
 
 

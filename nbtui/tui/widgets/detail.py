@@ -170,9 +170,14 @@ class TaskDetail(VerticalScroll, can_focus=True):
         self._row = row
         self.redraw()
 
-    def redraw(self) -> None:
-        """Re-render (relative times move on)."""
+    def redraw(self, *, same_task: bool = False) -> None:
+        """Re-render; `same_task` when only the clock moved on (relative times, elapsed).
+
+        Then the lines keep their number, so the screen is not laid out again: a layout pass
+        covers every widget on screen and costs far more than this pane's repaint.
+        """
         if self._shown is None:
             self._body.update(Text("No task selected.", style="dim italic"))
             return
-        self._body.update(Group(render_detail(self._shown, self._row, self._clock())))
+        body = Group(render_detail(self._shown, self._row, self._clock()))
+        self._body.update(body, layout=not same_task)

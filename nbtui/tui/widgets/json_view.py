@@ -127,27 +127,36 @@ class JsonView(Vertical):
         super().__init__(id=id, classes=classes)
         self._value: Any = None
         self._has_value = False
+        #: The text view is rendered only while it shows: in tree mode `show()` skips it.
+        self._text_stale = True
         self.mode: JsonMode = "tree"
         self.add_class("-tree")
+        # Kept rather than queried: redraws can come while the pane is being unmounted.
+        self._tree = JsonTree(id="json-tree")
+        self._text_scroll = VerticalScroll(id="json-text-scroll", can_focus=True)
+        self._text = Static(id="json-text")
 
     def compose(self) -> ComposeResult:
-        yield JsonTree(id="json-tree")
-        with VerticalScroll(id="json-text-scroll", can_focus=True):
-            yield Static(id="json-text")
+        yield self._tree
+        with self._text_scroll:
+            yield self._text
 
     @property
     def json_tree(self) -> JsonTree:
-        return self.query_one(JsonTree)
+        return self._tree
 
     def show(self, value: Any, *, present: bool) -> None:
         """Show a task's raw record; `present` is False when there is no task at all."""
         self._value = value
         self._has_value = present
         self.json_tree.load(value if present else None)
-        self._render_text()
+        self._text_stale = True
+        if self.mode == "text":
+            self._render_text()
 
     def _render_text(self) -> None:
-        text_widget = self.query_one("#json-text", Static)
+        self._text_stale = False
+        text_widget = self._text
         if not self._has_value or self._value is None:
             text_widget.update(Text("no record yet", style="dim italic"))
             return
@@ -167,6 +176,8 @@ class JsonView(Vertical):
         self.mode = "text" if self.mode == "tree" else "tree"
         self.set_class(self.mode == "text", "-text")
         self.set_class(self.mode == "tree", "-tree")
+        if self.mode == "text" and self._text_stale:
+            self._render_text()
         return self.mode
 
     def focus_view(self) -> None:
@@ -174,7 +185,7 @@ class JsonView(Vertical):
         if self.mode == "tree":
             self.json_tree.focus()
         else:
-            self.query_one("#json-text-scroll").focus()
+            self._text_scroll.focus()
 
     def whole(self) -> str | None:
         """The whole record as pretty JSON, or None when there is none."""
