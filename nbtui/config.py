@@ -8,6 +8,7 @@ key and value so a typo in the file is easy to find.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -140,10 +141,20 @@ def _format_validation_error(error: ValidationError, sources: Mapping[str, str])
         loc = problem["loc"]
         key = ".".join(str(part) for part in loc) or "(top level)"
         value = problem.get("input")
+        if isinstance(value, str):
+            value = _hide_userinfo(value)
         source = sources.get(str(loc[0])) if loc else None
         origin = f" (from {source})" if source else ""
         lines.append(f"  {key} = {value!r}{origin}: {problem['msg']}")
     return "\n".join(lines)
+
+
+_USERINFO = re.compile(r"(?<=://)[^/@\s]*@")
+
+
+def _hide_userinfo(text: str) -> str:
+    """`http://user:pw@host` -> `http://***@host`: an error message must not echo a password."""
+    return _USERINFO.sub("***@", text)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -251,3 +251,11 @@ def test_base_urls_the_client_would_refuse_are_config_errors(
 )
 def test_base_url_is_normalised(url: str, expected: str) -> None:
     assert Settings(base_url=url).base_url == expected
+
+
+def test_a_rejected_base_url_is_not_echoed_with_its_password() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"base_url": "https://alice:s3cret@api.example.com"}, env={})
+    message = str(caught.value)
+    assert "s3cret" not in message and "alice" not in message
+    assert "https://***@api.example.com" in message
