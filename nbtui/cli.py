@@ -923,7 +923,16 @@ def cmd_sim(args: argparse.Namespace) -> int:
     from nbtui.sim.server import SimInfo, run_sim
 
     def ready(info: SimInfo) -> None:
-        _say(sys.stdout, f"Nano Banana simulator listening on {info.base_url}")
+        base_url = info.base_url
+        if args.host in ("0.0.0.0", "::", "[::]"):  # noqa: S104 - naming it, not binding it
+            # Every interface: a URL with 0.0.0.0 in it is not one a client can use.
+            base_url = base_url.replace(f"//{args.host}:", "//127.0.0.1:").replace(
+                "//[::]:", "//127.0.0.1:"
+            )
+            _say(sys.stdout, f"Nano Banana simulator listening on all interfaces ({args.host})")
+            _say(sys.stdout, f"from this machine: {base_url}")
+        else:
+            _say(sys.stdout, f"Nano Banana simulator listening on {base_url}")
         _say(sys.stdout, f"token: {info.token}" if info.token else "token: (none required)")
         if info.task_ids:
             _say(sys.stdout, f"{len(info.task_ids)} seeded task(s):")
@@ -931,7 +940,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
                 _say(sys.stdout, f"  {task_id}")
         # nbtui itself always wants a token: with none required, any value will do.
         token_hint = f"{ENV_TOKEN}={info.token or 'any'} "
-        _say(sys.stdout, f"try: {token_hint}nbtui --base-url {info.base_url} get ID")
+        _say(sys.stdout, f"try: {token_hint}nbtui --base-url {base_url} get ID")
         _say(sys.stdout, "Press Ctrl-C to stop.")
 
     config = SimConfig(token=args.token or None)

@@ -634,3 +634,19 @@ def test_sim_without_a_token_hints_a_command_that_works(
     assert run.code == 0
     assert "token: (none required)" in run.lines
     assert "try: ACEDATACLOUD_API_TOKEN=any nbtui --base-url http://127.0.0.1:9 get ID" in run.lines
+
+
+def test_sim_on_every_interface_prints_a_url_a_client_can_use(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nbtui.sim import SimState
+    from nbtui.sim.server import SimInfo
+
+    def fake_run_sim(host: str, port: int, *_args: Any, on_ready: Any = None, **_kw: Any) -> None:
+        on_ready(SimInfo(f"http://{host}:{port}", "sim-token", [], SimState(), lambda: None))
+
+    monkeypatch.setattr("nbtui.sim.server.run_sim", fake_run_sim)
+    run = cli("sim", "--host", "0.0.0.0", "--port", "9")  # noqa: S104 - run_sim is faked
+    assert run.code == 0
+    assert "from this machine: http://127.0.0.1:9" in run.lines
+    assert not any("http://0.0.0.0" in line for line in run.lines)
