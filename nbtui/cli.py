@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from nbtui import __version__
 from nbtui.api.errors import ApiError
-from nbtui.api.models import Task, TaskState, parse_task_ids
+from nbtui.api.models import Task, TaskState, normalize_task_id, parse_task_ids
 from nbtui.config import ENV_TOKEN, ConfigError, Settings, load_settings
 from nbtui.textsafe import one_line, truncate
 
@@ -627,7 +627,8 @@ async def _create(env: Env, request: CreateRequest, image_urls: list[str]) -> st
             created = await client.create_images(**request.client_kwargs(image_urls))
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    return created.task_id
+    # The id is API text: printed and stored, so made safe and normalised like any other id.
+    return normalize_task_id(one_line(created.task_id))
 
 
 def _track(env: Env, task_id: str) -> None:
