@@ -610,10 +610,14 @@ class NbtuiApp(FeaturesMixin):
 
     def on_cycle_done(self, message: CycleDone) -> None:
         self.cycles += 1
-        self._last_refresh = message.report.finished
+        report = message.report
+        # A cycle whose every request failed (rate limited, server down) refreshed nothing:
+        # "refreshed just now" would be untrue, so the last good refresh time stays.
+        if report.requested == 0 or report.failed < report.requested:
+            self._last_refresh = report.finished
         self.status.set_info(
-            last_refresh=message.report.finished,
-            next_at=message.report.next_at,
+            last_refresh=self._last_refresh,
+            next_at=report.next_at,
             refreshing=False,
         )
 

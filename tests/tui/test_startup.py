@@ -110,3 +110,19 @@ async def test_status_bar_never_clips_the_host(harness: Harness) -> None:
             # Either the whole host is there or none of it: never a cut "sim.te…".
             assert host in line or not any(host[:n] in line for n in range(4, len(host)))
         app = harness.app()
+
+
+async def test_a_failed_cycle_does_not_claim_a_refresh(harness: Harness) -> None:
+    task_id = harness.state.add_task(prompt="waiting", outcome="never")
+    harness.track([task_id])
+    harness.state.inject_fault("429", times=5, retry_after=8)
+    app = harness.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        assert "rate limited" in (app.status.info.problem or "")
+        assert app.status.info.last_refresh is None  # nothing was refreshed
+        assert "refreshed never" in str(app.status.render())
+        harness.state.clear_faults()
+        app.action_refresh_all()
+        await settle(pilot, lambda: app.status.info.last_refresh is not None)
+        assert app.status.info.problem is None
