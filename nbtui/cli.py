@@ -68,24 +68,25 @@ class UsageError(Exception):
 # -- argument parsing ---------------------------------------------------------------------
 
 
-def _positive_float(text: str) -> float:
+def _seconds(text: str, *, allow_zero: bool) -> float:
+    """A finite number of seconds: positive, or also 0 where 0 means "no limit"."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0 or value != value or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds: {text!r}")
+    in_range = value >= 0 if allow_zero else value > 0  # False for NaN too
+    if not in_range or value == float("inf"):
+        wanted = "0 or a positive number" if allow_zero else "a positive number of seconds"
+        raise argparse.ArgumentTypeError(f"must be {wanted}: {text!r}")
     return value
+
+
+def _positive_float(text: str) -> float:
+    return _seconds(text, allow_zero=False)
 
 
 def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be 0 or a positive number: {text!r}")
-    return value
+    return _seconds(text, allow_zero=True)
 
 
 def _port(text: str) -> int:

@@ -650,3 +650,21 @@ def test_sim_on_every_interface_prints_a_url_a_client_can_use(
     assert run.code == 0
     assert "from this machine: http://127.0.0.1:9" in run.lines
     assert not any("http://0.0.0.0" in line for line in run.lines)
+
+
+@pytest.mark.parametrize(
+    ("flags", "words"),
+    [
+        (["--interval", "0"], "must be a positive number of seconds"),
+        (["--interval", "nan"], "must be a positive number of seconds"),
+        (["--interval", "soon"], "not a number"),
+        (["--timeout", "-1"], "must be 0 or a positive number"),
+        (["--timeout", "inf"], "must be 0 or a positive number"),
+    ],
+)
+def test_watch_refuses_bad_durations_as_usage_errors(
+    cli: CliRunner, flags: list[str], words: str
+) -> None:
+    run = cli("watch", "4d320ead-4af4-4a55-8f3e-f2afebdf4fd0", *flags)
+    assert run.code == 2
+    assert words in run.err
