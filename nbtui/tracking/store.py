@@ -33,7 +33,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from nbtui.api.models import Task, TaskState, derive_state, extract_error, extract_images
+from nbtui.api.models import (
+    ErrorInfo,
+    Task,
+    TaskState,
+    derive_state,
+    extract_error,
+    extract_images,
+)
 
 __all__ = [
     "BUSY_TIMEOUT",
@@ -435,6 +442,22 @@ def _dump(raw: Mapping[str, Any]) -> str:
     return json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+def _list_columns(derived: Mapping[str, Any], error: ErrorInfo | None) -> tuple[Any, ...]:
+    """The list columns in their SQL order: prompt, model, action, image_count, created_at,
+    started_at, finished_at, error_code, error_message (shared by `apply` and migrations)."""
+    return (
+        derived["prompt"],
+        derived["model"],
+        derived["action"],
+        derived["image_count"],
+        derived["created_at"],
+        derived["started_at"],
+        derived["finished_at"],
+        error.code if error else None,
+        error.message if error else None,
+    )
+
+
 def _derived(raw: Mapping[str, Any] | None) -> dict[str, Any]:
     """The list columns of a record (no pydantic: this runs for every changed row)."""
     if raw is None:
@@ -766,15 +789,7 @@ class Store:
                             now,
                             now,
                             seq,
-                            derived["prompt"],
-                            derived["model"],
-                            derived["action"],
-                            derived["image_count"],
-                            derived["created_at"],
-                            derived["started_at"],
-                            derived["finished_at"],
-                            error.code if error else None,
-                            error.message if error else None,
+                            *_list_columns(derived, error),
                             task_id,
                         )
                     )
@@ -1139,15 +1154,7 @@ def _migrate_v1_to_v2(conn: sqlite3.Connection) -> None:
             (
                 stored_state.value,
                 last_refreshed if last_refreshed is not None else first_seen,
-                derived["prompt"],
-                derived["model"],
-                derived["action"],
-                derived["image_count"],
-                derived["created_at"],
-                derived["started_at"],
-                derived["finished_at"],
-                error.code if error else None,
-                error.message if error else None,
+                *_list_columns(derived, error),
                 task_id,
             )
         )
