@@ -1222,36 +1222,10 @@ class NbtuiApp(FeaturesMixin):
             self._demo_env.close()
 
 
-def make_app(
-    settings: Settings,
-    *,
-    store: Store,
-    client_factory: ClientFactory,
-    clock: Callable[[], float] = time.time,
-    demo: bool = False,
-    token: str | None = None,
-    resolve_token: bool = True,
-    demo_factory: Callable[[], DemoEnv] | None = None,
-    suggested_ids: Sequence[str] = (),
-    fetcher_factory: FetcherFactory | None = None,
-) -> NbtuiApp:
-    """Assemble the app; `run_app` and the tests both come through here.
-
-    `token` skips the keyring look-up (tests); without it a real-mode app resolves the token
-    itself on start and opens the token screen if there is none.
-    """
-    return NbtuiApp(
-        settings,
-        store=store,
-        client_factory=client_factory,
-        clock=clock,
-        demo=demo,
-        token=token,
-        resolve_token=resolve_token,
-        demo_factory=demo_factory,
-        suggested_ids=suggested_ids,
-        fetcher_factory=fetcher_factory,
-    )
+#: The factory `run_app` and the tests build the app with (posting's `make_app`): the class
+#: itself, so its options are declared once. A `token` skips the keyring look-up (tests);
+#: without it a real-mode app resolves the token on start and asks for one if there is none.
+make_app = NbtuiApp
 
 
 def open_user_store(data_dir: Path) -> tuple[Store, list[str]]:
