@@ -40,20 +40,11 @@ from typing import Any
 
 import httpx
 
+from nbtui.sim.state import TRANSIENT_FAULT_KINDS
+
 ROOT = Path(__file__).resolve().parents[2]
-FAULT_KINDS = (
-    "429",
-    "500",
-    "502_html",
-    "503_html",
-    "504",
-    "empty",
-    "truncated",
-    "reset",
-    "slow",
-    "missing_id",
-    "wrong_shape",
-)
+#: The simulator's transient faults, plus garbage that only the monitor's parsing sees.
+FAULT_KINDS = (*TRANSIENT_FAULT_KINDS, "slow", "missing_id", "wrong_shape")
 
 
 def _serve(conn: Connection, tasks: int, never: int, fault_rate: float, seed: int) -> None:
