@@ -15,14 +15,16 @@ import os
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
-
-import keyring
-import keyring.backend
-import keyring.errors
-from keyring.backends import fail
+from typing import TYPE_CHECKING, Literal
 
 from nbtui.config import ENV_TOKEN
+
+if TYPE_CHECKING:
+    import keyring.backend
+
+# `keyring` is imported where it is used: with the token in the environment (the usual case
+# on servers and in CI) it is never needed, and importing it and picking a backend takes
+# ~50-90 ms.
 
 __all__ = [
     "SERVICE",
@@ -116,6 +118,8 @@ def validate_token(token: str) -> str:
 
 def backend_name(backend: keyring.backend.KeyringBackend | None = None) -> str:
     """A human name for the keyring backend in use ("Secret Service", "macOS Keychain"...)."""
+    import keyring
+
     backend = keyring.get_keyring() if backend is None else backend
     chained = getattr(backend, "backends", None)
     if type(backend).__module__ == "keyring.backends.chainer" and chained:
@@ -135,11 +139,15 @@ def backend_name(backend: keyring.backend.KeyringBackend | None = None) -> str:
 
 
 def _no_backend(backend: keyring.backend.KeyringBackend) -> bool:
+    from keyring.backends import fail
+
     return isinstance(backend, fail.Keyring)
 
 
 def _explain(exc: BaseException) -> str:
     """Why the keyring failed, in words; backends' own messages never hold the secret."""
+    import keyring.errors
+
     if isinstance(exc, keyring.errors.NoKeyringError):
         return "no OS keyring is available on this system"
     if isinstance(exc, keyring.errors.KeyringLocked):
@@ -155,6 +163,9 @@ def _keyring_failure(action: str, exc: BaseException) -> CredentialError:
 
 
 def _read_keyring(profile: str) -> str | None:
+    import keyring
+    import keyring.errors
+
     backend = keyring.get_keyring()
     if _no_backend(backend):
         raise keyring.errors.NoKeyringError("no backend")
@@ -211,6 +222,9 @@ def resolve_token(profile: str = "default", env: Mapping[str, str] | None = None
 def save_token(token: str, profile: str = "default") -> None:
     """Store the token in the OS keyring for `profile`, and check that it was really kept."""
     cleaned = validate_token(token)
+    import keyring
+    import keyring.errors
+
     backend = keyring.get_keyring()
     try:
         if _no_backend(backend):
@@ -228,6 +242,9 @@ def save_token(token: str, profile: str = "default") -> None:
 
 def clear_token(profile: str = "default") -> bool:
     """Remove the keyring entry of `profile`; False if there was none."""
+    import keyring
+    import keyring.errors
+
     backend = keyring.get_keyring()
     try:
         if _no_backend(backend):

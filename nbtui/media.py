@@ -37,7 +37,7 @@ from nbtui import __version__
 from nbtui.textsafe import one_line, truncate
 
 if TYPE_CHECKING:
-    from nbtui.api.models import Task
+    from nbtui.api.state import Task
     from nbtui.config import Settings
 
 __all__ = [

@@ -38,7 +38,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Final
 
-from nbtui.api.models import Task, TaskState
+from nbtui.api.state import Task, TaskState
 from nbtui.textsafe import one_line, truncate
 
 if TYPE_CHECKING:

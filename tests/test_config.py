@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from nbtui.config import (
     DEFAULT_BASE_URL,
     ConfigError,
+    InvalidSettings,
     Settings,
     config_file_path,
     default_data_dir,
@@ -185,6 +187,61 @@ def test_keymap_and_notifications_from_the_file(config: Path) -> None:
     write(config, 'notify_bell = true\n[keymap]\nrefresh = "ctrl+r,f5"\n')
     settings = load_settings(env={}, config_path=config)
     assert settings.notify_bell is True and settings.keymap == {"refresh": "ctrl+r,f5"}
+
+
+def test_unknown_keys_get_a_suggestion(config: Path) -> None:
+    write(config, "batch_sise = 3\n")
+    with pytest.raises(ConfigError, match=r"batch_sise = 3 .*\(did you mean batch_size\?\)"):
+        load_settings(env={}, config_path=config)
+
+
+def test_keymap_entries_must_be_text(config: Path) -> None:
+    write(config, '[keymap]\nrefresh = 5\nquit = "ctrl+q"\nhelp = true\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(env={}, config_path=config)
+    lines = str(info.value).splitlines()
+    assert lines[1:] == [
+        f"  keymap.refresh = 5 (from {config}): Input should be a valid string",
+        f"  keymap.help = True (from {config}): Input should be a valid string",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('notify_bell = "maybe"', "notify_bell = 'maybe'"),
+        ("poll_interval = nan", "Input should be a finite number"),
+        ('batch_size = "2.5"', "unable to parse string as an integer"),
+        ("batch_size = 2.5", "got a number with a fractional part"),
+        ("max_attempts = true", "Input should be a valid integer"),
+        ('data_dir = ["a"]', "Input is not a valid path"),
+        ("base_url = 3", "base_url = 3 (from"),
+    ],
+)
+def test_values_of_the_wrong_kind_are_refused(config: Path, text: str, problem: str) -> None:
+    write(config, text + "\n")
+    with pytest.raises(ConfigError, match="Invalid settings") as info:
+        load_settings(env={}, config_path=config)
+    assert problem in str(info.value)
+
+
+def test_values_are_coerced_as_read(config: Path) -> None:
+    write(config, 'notify_bell = "yes"\nbatch_size = "20"\nmax_attempts = 3.0\n')
+    settings = load_settings(env={}, config_path=config)
+    assert (settings.notify_bell, settings.batch_size, settings.max_attempts) == (True, 20, 3)
+    assert type(settings.max_attempts) is int
+
+
+def test_every_way_of_making_settings_validates_the_same() -> None:
+    with pytest.raises(InvalidSettings) as info:
+        Settings(batch_size=0, timeout="soon")  # type: ignore[arg-type]
+    assert [problem.loc for problem in info.value.problems] == [("batch_size",), ("timeout",)]
+    settings = Settings()
+    changed = dataclasses.replace(settings, poll_interval="2", base_url="HTTP://x.test/")  # type: ignore[arg-type]
+    assert (changed.poll_interval, changed.base_url) == (2.0, "http://x.test")
+    with pytest.raises(InvalidSettings, match=r"poll_interval = 0\.5: Input should be greater"):
+        dataclasses.replace(settings, poll_interval=0.5)
+    assert dataclasses.replace(settings, batch_size=7).batch_size == 7
 
 
 def test_settings_are_immutable() -> None:

@@ -40,7 +40,7 @@ from nbtui.api.errors import (
     ServerError,
     TransportError,
 )
-from nbtui.api.models import Task
+from nbtui.api.state import Task
 
 if TYPE_CHECKING:
     from nbtui.config import Settings

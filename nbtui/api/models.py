@@ -1,19 +1,34 @@
-"""The task record, its images and errors, and the one place a task's state is derived.
+"""The pydantic view of a task record, for callers that want typed fields.
 
-The published schema promises only `id`, `request` and `response`, so every model here is
+The published schema promises only `id`, `request` and `response`, so `TaskRecord` is
 lenient: unknown fields are kept, everything else is optional, and the raw JSON travels beside
-the parsed model so nothing the service sent is ever lost.
+it so nothing the service sent is ever lost.
+
+Task state, images, errors and ids (API.md §1) are derived in `nbtui.api.state`, which does
+not import pydantic: start-up uses only that. `Task.record` builds a `TaskRecord` on first
+access. The names below are re-exported from there so `nbtui.api.models` keeps working.
 """
 
 from __future__ import annotations
 
-import enum
-import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
+
+from nbtui.api.state import (
+    FAILURE_WORDS,
+    SUCCESS_WORDS,
+    ErrorInfo,
+    ImageResult,
+    Task,
+    TaskState,
+    derive_state,
+    extract_error,
+    extract_images,
+    is_valid_task_id,
+    normalize_task_id,
+    parse_task_ids,
+)
 
 __all__ = [
     "FAILURE_WORDS",
@@ -32,58 +47,6 @@ __all__ = [
 ]
 
 
-class TaskState(enum.StrEnum):
-    """What a task is doing, as nbtui understands it (API.md §1)."""
-
-    PENDING = "pending"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    NOT_FOUND = "not_found"
-
-    @property
-    def is_finished(self) -> bool:
-        """Finished tasks are never polled again unless the user asks."""
-        return self in (TaskState.SUCCEEDED, TaskState.FAILED, TaskState.NOT_FOUND)
-
-    @property
-    def label(self) -> str:
-        return "not found" if self is TaskState.NOT_FOUND else self.value
-
-
-FAILURE_WORDS = frozenset({"failed", "failure", "error", "cancelled", "canceled", "rejected"})
-SUCCESS_WORDS = frozenset(
-    {"succeed", "succeeded", "success", "completed", "complete", "finished", "done"}
-)
-_RUNNING_WORDS = frozenset({"running", "processing", "in_progress", "started", "generating"})
-
-_UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_ID_SPLIT_RE = re.compile(r"[\s,;]+")
-
-
-class ImageResult(BaseModel):
-    """One generated image: `response.data[]`."""
-
-    model_config = ConfigDict(extra="allow")
-
-    image_url: str | None = None
-    prompt: str | None = None
-
-
-class ErrorInfo(BaseModel):
-    """An API error: `{code, message}` in an error body or in a failed task's response."""
-
-    model_config = ConfigDict(extra="allow")
-
-    code: str = "unknown"
-    message: str = ""
-
-    @property
-    def is_moderation(self) -> bool:
-        """The provider's safety filter refused every image (not charged)."""
-        return self.code == "forbidden"
-
-
 class TaskRecord(BaseModel):
     """A task record as returned by the Tasks API. Only `id` is needed to track it."""
 
@@ -98,173 +61,3 @@ class TaskRecord(BaseModel):
     elapsed: float | None = None
     request: dict[str, Any] | None = None
     response: dict[str, Any] | None = None
-
-
-def _status_word(record: Mapping[str, Any]) -> str | None:
-    for key in ("state", "status"):
-        value = record.get(key)
-        if isinstance(value, str) and value.strip():
-            return value.strip().lower()
-    return None
-
-
-def _success_flag(response: Mapping[str, Any]) -> bool | None:
-    """`response.success` as a bool, tolerating the strings a proxy might produce."""
-    if "success" not in response:
-        return None
-    value = response["success"]
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    if isinstance(value, int):
-        return bool(value)
-    return None
-
-
-def derive_state(record: Mapping[str, Any] | None) -> TaskState:
-    """Derive a task's state from its raw record, following every row of API.md §1.
-
-    `None` means the task was asked for and not returned: not found, which is not failed.
-    Precedence: an explicit `response.success` decides; then a legacy `response.error`;
-    then a top-level state/status word; then `finished_at` (a task that finished without a
-    success flag succeeded only if it carries images); otherwise it is still in progress,
-    running once `started_at` is set.
-    """
-    if record is None:
-        return TaskState.NOT_FOUND
-    response = record.get("response")
-    if isinstance(response, Mapping):
-        success = _success_flag(response)
-        if success is True:
-            return TaskState.SUCCEEDED
-        if success is False:
-            return TaskState.FAILED
-        error = response.get("error")
-        if isinstance(error, Mapping) or error:  # the legacy shape, even `"error": {}`
-            return TaskState.FAILED
-    word = _status_word(record)
-    if word in FAILURE_WORDS:
-        return TaskState.FAILED
-    if word in SUCCESS_WORDS:
-        return TaskState.SUCCEEDED
-    if record.get("finished_at") is not None:
-        return TaskState.SUCCEEDED if extract_images(record) else TaskState.FAILED
-    if record.get("started_at") is not None or word in _RUNNING_WORDS:
-        return TaskState.RUNNING
-    return TaskState.PENDING
-
-
-def extract_images(record: Mapping[str, Any] | None) -> list[ImageResult]:
-    """The result images of a record, skipping entries that are not image objects."""
-    if record is None:
-        return []
-    response = record.get("response")
-    if not isinstance(response, Mapping):
-        return []
-    data = response.get("data")
-    if isinstance(data, Mapping):
-        data = [data]
-    if not isinstance(data, list):
-        return []
-    images: list[ImageResult] = []
-    for item in data:
-        if isinstance(item, Mapping) and isinstance(item.get("image_url"), str):
-            try:
-                images.append(ImageResult.model_validate(dict(item)))
-            except ValidationError:
-                continue
-    return images
-
-
-def extract_error(record: Mapping[str, Any] | None) -> ErrorInfo | None:
-    """The error of a failed task, or a synthesized one where the record says nothing useful."""
-    if record is None:
-        return ErrorInfo(code="not_found", message="The service does not know this task.")
-    if derive_state(record) is not TaskState.FAILED:
-        return None
-    response = record.get("response")
-    error: Any = response.get("error") if isinstance(response, Mapping) else None
-    if isinstance(error, Mapping):
-        code = error.get("code")
-        message = error.get("message")
-        return ErrorInfo(
-            code=str(code) if code not in (None, "") else "unknown",
-            message=str(message) if message not in (None, "") else "",
-        )
-    if isinstance(error, str) and error:
-        return ErrorInfo(code="unknown", message=error)
-    word = _status_word(record)
-    if word in FAILURE_WORDS:
-        return ErrorInfo(code=word, message=f"The service reports the task as {word}.")
-    return ErrorInfo(code="unknown", message="The task finished without a result.")
-
-
-@dataclass(frozen=True, slots=True)
-class Task:
-    """A task as nbtui knows it: the raw record (if any), its parsed view and derived state."""
-
-    id: str
-    raw: dict[str, Any] | None
-    state: TaskState
-    record: TaskRecord | None = None
-    images: list[ImageResult] = field(default_factory=list)
-    error: ErrorInfo | None = None
-
-    @classmethod
-    def from_raw(cls, raw: Mapping[str, Any]) -> Task:
-        """Parse a record leniently; a record whose fields have odd types keeps its raw JSON."""
-        raw_dict = dict(raw)
-        task_id = str(raw_dict.get("id", ""))
-        try:
-            record: TaskRecord | None = TaskRecord.model_validate(raw_dict)
-        except ValidationError:
-            record = None
-        return cls(
-            id=task_id,
-            raw=raw_dict,
-            state=derive_state(raw_dict),
-            record=record,
-            images=extract_images(raw_dict),
-            error=extract_error(raw_dict),
-        )
-
-    @classmethod
-    def not_found(cls, task_id: str) -> Task:
-        return cls(id=task_id, raw=None, state=TaskState.NOT_FOUND, error=extract_error(None))
-
-    @property
-    def image_urls(self) -> list[str]:
-        return [image.image_url for image in self.images if image.image_url]
-
-
-def normalize_task_id(text: str) -> str:
-    return text.strip().lower()
-
-
-def is_valid_task_id(text: str) -> bool:
-    """Task ids are UUIDs (`4d320ead-4af4-4a55-8f3e-f2afebdf4fd0`)."""
-    return bool(_UUID_RE.match(normalize_task_id(text)))
-
-
-def parse_task_ids(texts: Iterable[str], *, unique: bool = True) -> tuple[list[str], list[str]]:
-    """Split pasted text into (valid ids, rejected tokens), separated by spaces, commas or lines.
-
-    Valid ids are normalized and, unless `unique` is false, de-duplicated keeping their
-    first order (the CLI answers once per id asked for, repeats included).
-    """
-    valid: list[str] = []
-    rejected: list[str] = []
-    seen: set[str] = set()
-    for text in texts:
-        for token in _ID_SPLIT_RE.split(text):
-            if not token:
-                continue
-            if is_valid_task_id(token):
-                task_id = normalize_task_id(token)
-                if task_id not in seen or not unique:
-                    seen.add(task_id)
-                    valid.append(task_id)
-            else:
-                rejected.append(token)
-    return valid, rejected

@@ -30,7 +30,7 @@ from nbtui.api.errors import (
     ServerError,
     TransportError,
 )
-from nbtui.api.models import Task, TaskState
+from nbtui.api.state import Task, TaskState
 from nbtui.tracking.store import Changes, StoreError, TrackedTask
 
 if TYPE_CHECKING:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from nbtui.api.models import (
+from nbtui.api.state import (
     ErrorInfo,
     Task,
     TaskState,
@@ -319,14 +319,8 @@ class TrackedTask:
             return Task(id=self.id, raw=None, state=self.state)
         task = Task.from_raw(raw)
         error = extract_error(None) if self.state is TaskState.NOT_FOUND else task.error
-        return Task(
-            id=self.id,
-            raw=task.raw,
-            state=self.state,
-            record=task.record,
-            images=task.images,
-            error=error,
-        )
+        # The pydantic record stays unparsed until someone reads it (none of the list does).
+        return Task(id=self.id, raw=task.raw, state=self.state, images=task.images, error=error)
 
     def replace(self, **changes: Any) -> TrackedTask:
         """A copy with some fields changed (`dataclasses.replace` for this class)."""

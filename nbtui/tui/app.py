@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -28,16 +28,12 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Footer, Input, Static
 
-from nbtui.api.models import Task, TaskState
+from nbtui.api.state import Task, TaskState
 from nbtui.config import Settings
 from nbtui.textsafe import one_line, truncate
 from nbtui.tui.features import FeaturesMixin, FetcherFactory
 from nbtui.tui.formatting import compact_duration, short_id
 from nbtui.tui.links import is_openable, open_in_browser
-from nbtui.tui.screens.add_tasks import AddRequest, AddTasksScreen, describe_rejected
-from nbtui.tui.screens.choose_url import ChooseUrlScreen
-from nbtui.tui.screens.confirm import ConfirmScreen
-from nbtui.tui.screens.help import HelpRow, HelpScreen
 from nbtui.tui.screens.token import TokenOutcome, TokenScreen
 from nbtui.tui.tasklist_model import SortKey, TaskListModel, TaskRow
 from nbtui.tui.widgets.detail import TaskDetail
@@ -51,6 +47,7 @@ if TYPE_CHECKING:
     from nbtui.api.client import NanoBananaClient
     from nbtui.tracking.monitor import CycleReport, Monitor, MonitorProblem, TaskUpdate
     from nbtui.tracking.store import Store, TrackedTask
+    from nbtui.tui.screens.add_tasks import AddRequest
 
 __all__ = ["ClientFactory", "DemoEnv", "NbtuiApp", "build_demo", "make_app", "run_app"]
 
@@ -186,12 +183,11 @@ def build_demo(settings: Settings, *, serve_images: bool = True) -> DemoEnv:
         ),
         state.add_task(prompt="a city skyline made of books", outcome="failed"),
     ]
-    demo_settings = settings.model_copy(
-        update={
-            "base_url": DEMO_BASE_URL,
-            "data_dir": Path(tmp.name),
-            "cache_dir": Path(tmp.name) / "cache",
-        }
+    demo_settings = replace(
+        settings,
+        base_url=DEMO_BASE_URL,
+        data_dir=Path(tmp.name),
+        cache_dir=Path(tmp.name) / "cache",
     )
     store = Store.open(Path(tmp.name))
     cleanup.append(store.close)
@@ -853,6 +849,8 @@ class NbtuiApp(FeaturesMixin):
     # -- tasks ---------------------------------------------------------------------------
 
     def action_add(self) -> None:
+        from nbtui.tui.screens.add_tasks import AddTasksScreen
+
         self.push_screen(AddTasksScreen(suggestions=self.suggested_ids), self._added)
 
     def _added(self, request: AddRequest | None) -> None:
@@ -863,6 +861,8 @@ class NbtuiApp(FeaturesMixin):
     @work(group="store", description="add tasks")
     async def _add_ids(self, request: AddRequest) -> None:
         import asyncio
+
+        from nbtui.tui.screens.add_tasks import describe_rejected
 
         new = await asyncio.to_thread(self.store.add, request.ids, request.label, self.clock())
         rows = await asyncio.to_thread(self._rows_for, new)
@@ -890,6 +890,8 @@ class NbtuiApp(FeaturesMixin):
         return [row for row in rows if row is not None]
 
     def action_untrack(self) -> None:
+        from nbtui.tui.screens.confirm import ConfirmScreen
+
         task_id = self.task_list.cursor_id
         if task_id is None:
             self.notify("No task selected.", severity="warning")
@@ -988,6 +990,8 @@ class NbtuiApp(FeaturesMixin):
         return urls
 
     def action_open_image(self) -> None:
+        from nbtui.tui.screens.choose_url import ChooseUrlScreen
+
         urls = self._image_urls()
         if urls is None:
             return
@@ -1034,6 +1038,8 @@ class NbtuiApp(FeaturesMixin):
         self.notify(f"Copied task id {short_id(task_id)}…", timeout=2)
 
     def action_copy_url(self) -> None:
+        from nbtui.tui.screens.choose_url import ChooseUrlScreen
+
         urls = self._image_urls()
         if urls is None:
             return
@@ -1196,6 +1202,8 @@ class NbtuiApp(FeaturesMixin):
         }.get(key, key)
 
     def action_help(self) -> None:
+        from nbtui.tui.screens.help import HelpRow, HelpScreen
+
         rows = [HelpRow(entry.group, entry.keys, entry.description) for entry in self.help_rows()]
         self.push_screen(HelpScreen(rows))
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from nbtui.api.models import TaskState
+from nbtui.api.state import TaskState
 from nbtui.textsafe import one_line
 from nbtui.tracking.store import TrackedTask
 

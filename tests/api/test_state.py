@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import subprocess
+import sys
 from typing import Any
 
 import pytest
 
-from nbtui.api.models import (
+from nbtui.api import models, state
+from nbtui.api.state import (
     Task,
     TaskState,
     derive_state,
@@ -184,6 +188,25 @@ def test_task_keeps_raw_and_unknown_fields() -> None:
     assert task.state is TaskState.SUCCEEDED
     assert task.record is not None
     assert task.record.model_extra == {"surprise": {"nested": [1, 2]}}
+
+
+def test_the_record_is_parsed_when_first_read_and_follows_raw() -> None:
+    code = (
+        "import sys\n"
+        "from nbtui.api.state import Task\n"
+        f"task = Task.from_raw({record(response={'success': True})!r})\n"
+        "assert 'pydantic' not in sys.modules\n"
+        f"assert task.record is not None and task.record.id == {TASK_ID!r}\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    task = Task.from_raw(record(created_at=1.5))
+    moved = dataclasses.replace(task, raw=record(created_at=2.5))
+    assert moved.record is not None and moved.record.created_at == 2.5
+    assert Task.not_found(TASK_ID).record is None
+
+
+def test_models_keeps_the_names_it_always_had() -> None:
+    assert all(getattr(models, name) is getattr(state, name) for name in state.__all__)
 
 
 def test_task_with_odd_field_types_still_derives() -> None:

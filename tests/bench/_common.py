@@ -48,6 +48,9 @@ def isolated_env(home: Path, **extra: str) -> dict[str, str]:
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("NBTUI_", "ACEDATACLOUD_", "XDG_"))
+        # An installed nbtui runs from compiled bytecode; without this every launch would
+        # recompile whatever changed since the last .pyc (tens of ms, and noisy).
+        and key != "PYTHONDONTWRITEBYTECODE"
     }
     env.update(
         HOME=str(home),

@@ -32,7 +32,7 @@ def _lazy_ok() -> list[str]:
     """Modules start-up must not import (checked in a fresh interpreter)."""
     code = (
         "import sys, nbtui.cli, nbtui.tui.app;"
-        "lazy=('uvicorn','starlette','nbtui.sim','httpx','hypothesis');"
+        "lazy=('pydantic','uvicorn','starlette','nbtui.sim','httpx','hypothesis');"
         "bad=[m for m in lazy if m in sys.modules];"
         "print(','.join(bad))"
     )
@@ -44,7 +44,7 @@ def run() -> dict[str, Any]:
     baseline = _time(BASELINE)
     rows = [Row(name, _time(args), "s", baseline) for name, args in CASES.items()]
     eager = _lazy_ok()
-    shown = ", ".join(eager) or "none of uvicorn, starlette, nbtui.sim, httpx, hypothesis"
+    shown = ", ".join(eager) or "none of pydantic, uvicorn, starlette, nbtui.sim, httpx, hypothesis"
     notes = [f"imported eagerly at start-up: {shown}"]
     return report("imports", "Import time (baseline: import textual.app)", rows, notes)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import keyring
 import keyring.backends.fail
 import pytest
@@ -281,7 +283,7 @@ async def test_copy_id_url_and_json(harness: Harness) -> None:
 
 
 async def test_help_lists_every_binding_and_keymap(harness: Harness) -> None:
-    settings = harness.settings.model_copy(update={"keymap": {"app.add": "n"}})
+    settings = dataclasses.replace(harness.settings, keymap={"app.add": "n"})
     harness.settings = settings
     app = harness.app()
     async with app.run_test(size=SIZE) as pilot:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ def fetcher_for(harness: Harness, cache: Path) -> Any:
 
 
 def app_with(harness: Harness, tmp_path: Path, **settings: Any) -> NbtuiApp:
-    harness.settings = harness.settings.model_copy(update=settings)
+    harness.settings = dataclasses.replace(harness.settings, **settings)
     return harness.app(fetcher_factory=fetcher_for(harness, tmp_path / "img-cache"))
 
 

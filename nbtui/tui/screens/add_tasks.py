@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static, TextArea
 
-from nbtui.api.models import parse_task_ids
+from nbtui.api.state import parse_task_ids
 from nbtui.textsafe import one_line, truncate
 
 __all__ = ["AddRequest", "AddTasksScreen"]

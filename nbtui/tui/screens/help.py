@@ -13,7 +13,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from nbtui.api.models import TaskState
+from nbtui.api.state import TaskState
 from nbtui.tui.widgets.detail import STATE_STYLES
 from nbtui.tui.widgets.task_list import STATE_SYMBOLS
 

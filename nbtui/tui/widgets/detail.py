@@ -15,7 +15,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from nbtui.api.models import Task, TaskState
+from nbtui.api.state import Task, TaskState
 from nbtui.textsafe import one_line, safe_text, truncate
 from nbtui.tui.formatting import absolute, ago, compact_duration
 from nbtui.tui.tasklist_model import TaskRow

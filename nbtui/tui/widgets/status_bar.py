@@ -10,7 +10,7 @@ from typing import Any
 from rich.text import Text
 from textual.widget import Widget
 
-from nbtui.api.models import TaskState
+from nbtui.api.state import TaskState
 from nbtui.textsafe import one_line
 from nbtui.tui.formatting import ago, compact_duration
 from nbtui.tui.widgets.detail import STATE_STYLES

@@ -22,7 +22,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from nbtui.api.models import TaskState
+from nbtui.api.state import TaskState
 from nbtui.tui.formatting import age_cell, compact_duration, short_id
 from nbtui.tui.tasklist_model import SortKey, TaskListModel, TaskRow
 

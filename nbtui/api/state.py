@@ -1,0 +1,300 @@
+"""A task's state, images and error, derived from its raw record: the one place for API.md §1.
+
+No pydantic here (importing it and building models costs 50+ ms and ~10 MB), so opening the
+store and painting the task list stay cheap. `nbtui.api.models` holds the pydantic
+`TaskRecord`, which `Task.record` builds on first access, and re-exports these names.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nbtui.api.models import TaskRecord
+
+__all__ = [
+    "FAILURE_WORDS",
+    "SUCCESS_WORDS",
+    "ErrorInfo",
+    "ImageResult",
+    "Task",
+    "TaskState",
+    "derive_state",
+    "extract_error",
+    "extract_images",
+    "is_valid_task_id",
+    "normalize_task_id",
+    "parse_task_ids",
+]
+
+
+class TaskState(enum.StrEnum):
+    """What a task is doing, as nbtui understands it (API.md §1)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    NOT_FOUND = "not_found"
+
+    @property
+    def is_finished(self) -> bool:
+        """Finished tasks are never polled again unless the user asks."""
+        return self in (TaskState.SUCCEEDED, TaskState.FAILED, TaskState.NOT_FOUND)
+
+    @property
+    def label(self) -> str:
+        return "not found" if self is TaskState.NOT_FOUND else self.value
+
+
+FAILURE_WORDS = frozenset({"failed", "failure", "error", "cancelled", "canceled", "rejected"})
+SUCCESS_WORDS = frozenset(
+    {"succeed", "succeeded", "success", "completed", "complete", "finished", "done"}
+)
+_RUNNING_WORDS = frozenset({"running", "processing", "in_progress", "started", "generating"})
+
+_UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_ID_SPLIT_RE = re.compile(r"[\s,;]+")
+
+
+@dataclass(slots=True)
+class ImageResult:
+    """One generated image: `response.data[]`."""
+
+    image_url: str | None = None
+    prompt: str | None = None
+
+
+@dataclass(slots=True)
+class ErrorInfo:
+    """An API error: `{code, message}` in an error body or in a failed task's response."""
+
+    code: str = "unknown"
+    message: str = ""
+
+    @property
+    def is_moderation(self) -> bool:
+        """The provider's safety filter refused every image (not charged)."""
+        return self.code == "forbidden"
+
+
+def _status_word(record: Mapping[str, Any]) -> str | None:
+    for key in ("state", "status"):
+        value = record.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip().lower()
+    return None
+
+
+def _success_flag(response: Mapping[str, Any]) -> bool | None:
+    """`response.success` as a bool, tolerating the strings a proxy might produce."""
+    if "success" not in response:
+        return None
+    value = response["success"]
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    if isinstance(value, int):
+        return bool(value)
+    return None
+
+
+def derive_state(record: Mapping[str, Any] | None) -> TaskState:
+    """Derive a task's state from its raw record, following every row of API.md §1.
+
+    `None` means the task was asked for and not returned: not found, which is not failed.
+    Precedence: an explicit `response.success` decides; then a legacy `response.error`;
+    then a top-level state/status word; then `finished_at` (a task that finished without a
+    success flag succeeded only if it carries images); otherwise it is still in progress,
+    running once `started_at` is set.
+    """
+    if record is None:
+        return TaskState.NOT_FOUND
+    response = record.get("response")
+    if isinstance(response, Mapping):
+        success = _success_flag(response)
+        if success is True:
+            return TaskState.SUCCEEDED
+        if success is False:
+            return TaskState.FAILED
+        error = response.get("error")
+        if isinstance(error, Mapping) or error:  # the legacy shape, even `"error": {}`
+            return TaskState.FAILED
+    word = _status_word(record)
+    if word in FAILURE_WORDS:
+        return TaskState.FAILED
+    if word in SUCCESS_WORDS:
+        return TaskState.SUCCEEDED
+    if record.get("finished_at") is not None:
+        return TaskState.SUCCEEDED if extract_images(record) else TaskState.FAILED
+    if record.get("started_at") is not None or word in _RUNNING_WORDS:
+        return TaskState.RUNNING
+    return TaskState.PENDING
+
+
+def extract_images(record: Mapping[str, Any] | None) -> list[ImageResult]:
+    """The result images of a record, skipping entries that are not image objects."""
+    if record is None:
+        return []
+    response = record.get("response")
+    if not isinstance(response, Mapping):
+        return []
+    data = response.get("data")
+    if isinstance(data, Mapping):
+        data = [data]
+    if not isinstance(data, list):
+        return []
+    images: list[ImageResult] = []
+    for item in data:
+        if isinstance(item, Mapping) and isinstance(item.get("image_url"), str):
+            prompt = item.get("prompt")
+            if prompt is not None and not isinstance(prompt, str):
+                continue  # the lenient model refused these too: a prompt must be text
+            images.append(ImageResult(image_url=item["image_url"], prompt=prompt))
+    return images
+
+
+def extract_error(record: Mapping[str, Any] | None) -> ErrorInfo | None:
+    """The error of a failed task, or a synthesized one where the record says nothing useful."""
+    if record is None:
+        return ErrorInfo(code="not_found", message="The service does not know this task.")
+    if derive_state(record) is not TaskState.FAILED:
+        return None
+    response = record.get("response")
+    error: Any = response.get("error") if isinstance(response, Mapping) else None
+    if isinstance(error, Mapping):
+        code = error.get("code")
+        message = error.get("message")
+        return ErrorInfo(
+            code=str(code) if code not in (None, "") else "unknown",
+            message=str(message) if message not in (None, "") else "",
+        )
+    if isinstance(error, str) and error:
+        return ErrorInfo(code="unknown", message=error)
+    word = _status_word(record)
+    if word in FAILURE_WORDS:
+        return ErrorInfo(code=word, message=f"The service reports the task as {word}.")
+    return ErrorInfo(code="unknown", message="The task finished without a result.")
+
+
+class _Unparsed(enum.Enum):
+    """`Task.record` is parsed from `raw` when first read (a picklable sentinel)."""
+
+    TOKEN = 0
+
+
+_UNPARSED = _Unparsed.TOKEN
+
+
+def _parse_record(raw: Mapping[str, Any] | None) -> TaskRecord | None:
+    """The pydantic record of `raw`, or None where its fields have odd types."""
+    if raw is None:
+        return None
+    from pydantic import ValidationError
+
+    from nbtui.api.models import TaskRecord
+
+    try:
+        return TaskRecord.model_validate(dict(raw))
+    except ValidationError:
+        return None
+
+
+@dataclass(frozen=True, slots=True, init=False)
+class Task:
+    """A task as nbtui knows it: the raw record (if any), its derived state, images and error.
+
+    `record`, the typed pydantic view of `raw`, is built on first access unless one is given:
+    it is a function of `raw`, and nothing on the start-up path reads it, so building a task
+    never imports pydantic. `dataclasses.replace` works (the record follows the new `raw`).
+    """
+
+    id: str
+    raw: dict[str, Any] | None
+    state: TaskState
+    images: list[ImageResult]
+    error: ErrorInfo | None
+    _record: TaskRecord | _Unparsed | None = field(init=False, repr=False, compare=False)
+
+    def __init__(
+        self,
+        id: str,
+        raw: dict[str, Any] | None,
+        state: TaskState,
+        record: TaskRecord | _Unparsed | None = _UNPARSED,
+        images: list[ImageResult] | None = None,
+        error: ErrorInfo | None = None,
+    ) -> None:
+        object.__setattr__(self, "id", id)
+        object.__setattr__(self, "raw", raw)
+        object.__setattr__(self, "state", state)
+        object.__setattr__(self, "images", [] if images is None else images)
+        object.__setattr__(self, "error", error)
+        object.__setattr__(self, "_record", None if raw is None else record)
+
+    @property
+    def record(self) -> TaskRecord | None:
+        """The parsed record, or None where it could not be parsed (its raw JSON is kept)."""
+        record = self._record
+        if isinstance(record, _Unparsed):
+            record = _parse_record(self.raw)
+            object.__setattr__(self, "_record", record)
+        return record
+
+    @classmethod
+    def from_raw(cls, raw: Mapping[str, Any]) -> Task:
+        """Derive a task from its raw record; a record whose fields have odd types still
+        gets its state, images and error (only `record` is None then)."""
+        raw_dict = dict(raw)
+        return cls(
+            id=str(raw_dict.get("id", "")),
+            raw=raw_dict,
+            state=derive_state(raw_dict),
+            images=extract_images(raw_dict),
+            error=extract_error(raw_dict),
+        )
+
+    @classmethod
+    def not_found(cls, task_id: str) -> Task:
+        return cls(id=task_id, raw=None, state=TaskState.NOT_FOUND, error=extract_error(None))
+
+    @property
+    def image_urls(self) -> list[str]:
+        return [image.image_url for image in self.images if image.image_url]
+
+
+def normalize_task_id(text: str) -> str:
+    return text.strip().lower()
+
+
+def is_valid_task_id(text: str) -> bool:
+    """Task ids are UUIDs (`4d320ead-4af4-4a55-8f3e-f2afebdf4fd0`)."""
+    return bool(_UUID_RE.match(normalize_task_id(text)))
+
+
+def parse_task_ids(texts: Iterable[str], *, unique: bool = True) -> tuple[list[str], list[str]]:
+    """Split pasted text into (valid ids, rejected tokens), separated by spaces, commas or lines.
+
+    Valid ids are normalized and, unless `unique` is false, de-duplicated keeping their
+    first order (the CLI answers once per id asked for, repeats included).
+    """
+    valid: list[str] = []
+    rejected: list[str] = []
+    seen: set[str] = set()
+    for text in texts:
+        for token in _ID_SPLIT_RE.split(text):
+            if not token:
+                continue
+            if is_valid_task_id(token):
+                task_id = normalize_task_id(token)
+                if task_id not in seen or not unique:
+                    seen.add(task_id)
+                    valid.append(task_id)
+            else:
+                rejected.append(token)
+    return valid, rejected
