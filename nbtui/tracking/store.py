@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from nbtui.api.state import (
     ErrorInfo,
@@ -47,6 +47,7 @@ __all__ = [
     "DB_NAME",
     "SCHEMA_VERSION",
     "Changes",
+    "ListingBuilder",
     "Recovery",
     "Store",
     "StoreCorruptError",
@@ -65,6 +66,28 @@ _CHUNK = 500
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 _T = TypeVar("_T")
+_T_co = TypeVar("_T_co", covariant=True)
+
+
+class ListingBuilder(Protocol[_T_co]):
+    """Builds one list row from `Store.listing`'s columns, in this order."""
+
+    def __call__(
+        self,
+        id: str,
+        state: TaskState,
+        prompt: str | None,
+        model: str | None,
+        image_count: int,
+        created_at: float | None,
+        started_at: float | None,
+        finished_at: float | None,
+        last_refreshed: float | None,
+        first_seen: float,
+        label: str | None,
+        last_error: str | None,
+    ) -> _T_co: ...
+
 
 _SCHEMA_V1 = """
 CREATE TABLE tasks (
@@ -117,6 +140,11 @@ _COLUMNS = (
 )
 #: The same columns with the record replaced by whether there is one (`with_raw=False`).
 _LIST_COLUMNS = _COLUMNS.replace("raw_json", "raw_json IS NOT NULL")
+#: What `Store.listing` reads (the `ListingBuilder` arguments).
+_LISTING_COLUMNS = (
+    "id, state, prompt, model, image_count, created_at, started_at, finished_at, "
+    "last_refreshed, first_seen, label, last_error"
+)
 _UNFINISHED = tuple(state.value for state in TaskState if not state.is_finished)
 _MISSING: Any = object()
 #: `_raw` of a row read without its record (`Store.all(with_raw=False)`); `_raw_json` then
@@ -569,6 +597,45 @@ class Store:
             (),
             build,
         )
+
+    def listing(self, build: ListingBuilder[_T]) -> list[_T]:
+        """Every tracked task's list columns, each row handed to `build` as it is read.
+
+        For a list of tens of thousands of tasks: no record, no `TrackedTask` and no tuple of
+        every row held alongside what `build` makes, so memory is only what the caller keeps.
+        """
+        with self._lock, _translated(self.path):
+            rows = self._connection().execute(f"SELECT {_LISTING_COLUMNS} FROM tasks")  # noqa: S608
+            return [
+                build(
+                    task_id,
+                    _state(state),
+                    prompt,
+                    model,
+                    image_count,
+                    created_at,
+                    started_at,
+                    finished_at,
+                    last_refreshed,
+                    first_seen,
+                    label,
+                    last_error,
+                )
+                for (
+                    task_id,
+                    state,
+                    prompt,
+                    model,
+                    image_count,
+                    created_at,
+                    started_at,
+                    finished_at,
+                    last_refreshed,
+                    first_seen,
+                    label,
+                    last_error,
+                ) in rows
+            ]
 
     def newest(self, limit: int, *, with_raw: bool = True) -> list[TrackedTask]:
         """The `limit` most recently created tasks (creation time, else `first_seen`; ties by

@@ -35,7 +35,7 @@ from nbtui.tui.features import FeaturesMixin, FetcherFactory
 from nbtui.tui.formatting import compact_duration, short_id
 from nbtui.tui.links import is_openable, open_in_browser
 from nbtui.tui.screens.token import TokenOutcome, TokenScreen
-from nbtui.tui.tasklist_model import SortKey, TaskListModel, TaskRow
+from nbtui.tui.tasklist_model import SortKey, TaskListModel, TaskRow, read_rows
 from nbtui.tui.widgets.detail import TaskDetail
 from nbtui.tui.widgets.json_view import JsonView
 from nbtui.tui.widgets.status_bar import StatusBar
@@ -462,11 +462,9 @@ class NbtuiApp(FeaturesMixin):
             self.call_after_refresh(painted.set)
             await painted.wait()
             self.model.begin_prepare()
-            # Without the records (~2 KB each): the list shows only the store's columns, and
-            # the detail reads the selected task's record when it is shown.
-            prepared = await asyncio.to_thread(
-                lambda: self.model.prepare(self.store.all(with_raw=False))
-            )
+            # Only the list columns (no records, ~2 KB each, and no stored-task objects): the
+            # detail reads the selected task's record when it is shown.
+            prepared = await asyncio.to_thread(lambda: self.model.prepare(read_rows(self.store)))
             self.model.install(prepared)
         self.loaded = True
         self.task_list.rows_changed()
@@ -551,8 +549,9 @@ class NbtuiApp(FeaturesMixin):
         self.model.upsert(update.task for update in updates)
         self.task_list.rows_changed()
         self._update_counts()
-        if self._selected is not None and any(u.task.id == self._selected for u in updates):
-            self._select_current()
+        selected = [update.task for update in updates if update.task.id == self._selected]
+        if selected:
+            self._select_current(selected[-1])
         finished = [
             update
             for update in updates
@@ -661,19 +660,19 @@ class NbtuiApp(FeaturesMixin):
         self.model.set_sort(message.key)
         self.task_list.rows_changed()
 
-    def _select_current(self) -> None:
+    def _select_current(self, fresh: TrackedTask | None = None) -> None:
         """Take the selection's task at once (key actions use it); draw the panes later.
 
-        A task listed without its record gets no `_selected_task` until the panes read it
-        (or an action needs it, see `_current_task`).
+        The list holds no records: the selected task comes from `fresh` (the monitor's update
+        of it), stays what it was when the cursor did not move, or is read when the panes
+        are drawn (or when an action needs it first, see `_current_task`).
         """
         task_id = self._selected
-        row = self.model.rows.get(task_id) if task_id else None
-        if row is None:
+        if task_id is None or task_id not in self.model.rows:
             self._selected_task = None
-        elif row.source.record_loaded:
-            self._selected_task = row.source.to_task()
-        else:
+        elif fresh is not None and fresh.id == task_id:
+            self._selected_task = fresh.to_task() if fresh.record_loaded else None
+        elif self._selected_task is not None and self._selected_task.id != task_id:
             self._selected_task = None
         self._schedule_panes()
 

@@ -2,21 +2,22 @@
 
 Kept apart from the widget (and free of Textual) so that the widget only draws what this
 model says is visible, and could be swapped for another. Built for tens of thousands of rows:
-display fields are extracted once per change from the raw record (no pydantic on this path),
-and applying a batch of changes re-sorts only when the sort order can actually change.
+rows come from the store's list columns (never a record), hold only what is drawn, sorted or
+filtered by, and applying a batch of changes re-sorts only when the order can change.
 """
 
 from __future__ import annotations
 
 import enum
+import sys
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from nbtui.api.state import TaskState
 from nbtui.textsafe import one_line
-from nbtui.tracking.store import TrackedTask
+from nbtui.tracking.store import Store, TrackedTask
 
 __all__ = [
     "STATE_ORDER",
@@ -24,7 +25,10 @@ __all__ = [
     "SortKey",
     "TaskListModel",
     "TaskRow",
+    "read_rows",
+    "row_from_listing",
     "row_from_tracked",
+    "search_key",
 ]
 
 
@@ -59,22 +63,26 @@ _DESCENDING_BY_DEFAULT = frozenset(
 
 @dataclass(slots=True)
 class TaskRow:
-    """One task as the list shows it; every text field is already safe for the terminal."""
+    """One task as the list shows it; `prompt` and `model` are already safe for the terminal
+    (the detail pane makes `label` and `last_error` safe when it shows them).
+
+    Tens of thousands of these stay in memory, so a row holds only what the list draws, sorts
+    and filters by, and the detail pane's bookkeeping fields: no record, no stored object,
+    no search key (built only while a filter is set). About 0.5 KB each.
+    """
 
     id: str
     state: TaskState
     prompt: str
     model: str
-    action: str
     image_count: int
     created_at: float
     started_at: float | None
     finished_at: float | None
     last_refreshed: float | None
+    first_seen: float
     label: str | None
     last_error: str | None
-    haystack: str
-    source: TrackedTask
 
     def duration(self, now: float) -> float | None:
         """Seconds from start (or creation) to finish, or to `now` while unfinished."""
@@ -86,28 +94,69 @@ class TaskRow:
         return max(0.0, now - start)
 
 
+def row_from_listing(
+    id: str,
+    state: TaskState,
+    prompt: str | None,
+    model: str | None,
+    image_count: int,
+    created_at: float | None,
+    started_at: float | None,
+    finished_at: float | None,
+    last_refreshed: float | None,
+    first_seen: float,
+    label: str | None,
+    last_error: str | None,
+) -> TaskRow:
+    """A row from the store's list columns (`Store.listing` calls this once per task).
+
+    The model name is interned: a handful of names repeat across every row.
+    """
+    shown = one_line(prompt) if prompt else ""
+    if not shown and label:
+        shown = one_line(label)
+    return TaskRow(
+        id,
+        state,
+        shown,
+        sys.intern(one_line(model)) if model else "",
+        image_count,
+        created_at if created_at is not None else first_seen,
+        started_at,
+        finished_at,
+        last_refreshed,
+        first_seen,
+        label,
+        last_error,
+    )
+
+
 def row_from_tracked(task: TrackedTask) -> TaskRow:
     """The display fields of one stored task, from the store's list columns (no JSON)."""
-    prompt = one_line(task.prompt) if task.prompt else ""
-    if not prompt and task.label:
-        prompt = one_line(task.label)
-    model = one_line(task.model) if task.model else ""
-    return TaskRow(
-        id=task.id,
-        state=task.state,
-        prompt=prompt,
-        model=model,
-        action=one_line(task.action) if task.action else "",
-        image_count=task.image_count,
-        created_at=task.created_at if task.created_at is not None else task.first_seen,
-        started_at=task.started_at,
-        finished_at=task.finished_at,
-        last_refreshed=task.last_refreshed,
-        label=task.label,
-        last_error=task.last_error,
-        haystack=f"{task.id}\n{prompt.lower()}\n{task.state.label}\n{model.lower()}",
-        source=task,
+    return row_from_listing(
+        task.id,
+        task.state,
+        task.prompt,
+        task.model,
+        task.image_count,
+        task.created_at,
+        task.started_at,
+        task.finished_at,
+        task.last_refreshed,
+        task.first_seen,
+        task.label,
+        task.last_error,
     )
+
+
+def read_rows(store: Store) -> list[TaskRow]:
+    """Every stored task as a row, read straight from the store's columns (blocking)."""
+    return store.listing(row_from_listing)
+
+
+def search_key(row: TaskRow) -> str:
+    """What the filter's words are looked for in: id, prompt, state and model."""
+    return f"{row.id}\n{row.prompt.lower()}\n{row.state.label}\n{row.model.lower()}"
 
 
 def _sort_value(key: SortKey, now: float) -> Callable[[TaskRow], Any]:
@@ -128,12 +177,21 @@ def _sort_value(key: SortKey, now: float) -> Callable[[TaskRow], Any]:
     return lambda row: row.last_refreshed or 0.0
 
 
+def _matches(text: str, terms: Sequence[str]) -> bool:
+    return all(term in text for term in terms)
+
+
 def _ordered(
-    rows: Iterable[TaskRow], key: SortKey, descending: bool, terms: list[str], now: float
+    rows: Iterable[TaskRow],
+    key: SortKey,
+    descending: bool,
+    terms: Sequence[str],
+    now: float,
+    keys: Callable[[TaskRow], str] = search_key,
 ) -> list[str]:
     """The ids of `rows` that match every filter term, in sort order."""
     if terms:
-        rows = [row for row in rows if all(term in row.haystack for term in terms)]
+        rows = [row for row in rows if _matches(keys(row), terms)]
     # Ties are broken by id so the order never depends on dict history (`Store.newest`
     # relies on this: newest created first, then id ascending).
     keyed = sorted(rows, key=lambda row: row.id)
@@ -159,11 +217,12 @@ class TaskListModel:
         self._clock = clock
         self.rows: dict[str, TaskRow] = {}
         self.order: list[str] = []
-        self._index: dict[str, int] = {}
         self.sort_key = SortKey.CREATED
         self.descending = True
         self.filter_text = ""
         self._terms: list[str] = []
+        #: Search keys by id, kept only while a filter is set (typing re-filters often).
+        self._search_keys: dict[str, str] = {}
         #: False until the whole stored list is in (a first page may be shown before).
         self.complete = False
         #: Changes made while a full load is being prepared in a worker thread (None: the
@@ -182,16 +241,16 @@ class TaskListModel:
         """A full load is about to be prepared off the UI thread: remember changes from now."""
         self._since_prepare = {}
 
-    def prepare(self, tasks: Iterable[TrackedTask]) -> PreparedRows:
-        """Rows and their order for `tasks`, under the current sort and filter.
+    def prepare(self, rows: Iterable[TaskRow]) -> PreparedRows:
+        """`rows` (see `read_rows`) and their order under the current sort and filter.
 
         Pure (touches no model state), so the app runs it in a worker thread: at 50,000 tasks
         this is a few hundred milliseconds the UI thread does not spend.
         """
         key, descending, terms = self.sort_key, self.descending, list(self._terms)
-        rows = {task.id: row_from_tracked(task) for task in tasks}
-        order = _ordered(rows.values(), key, descending, terms, self._clock())
-        return PreparedRows(rows, order, key, descending, tuple(terms))
+        by_id = {row.id: row for row in rows}
+        order = _ordered(by_id.values(), key, descending, terms, self._clock())
+        return PreparedRows(by_id, order, key, descending, tuple(terms))
 
     def install(self, prepared: PreparedRows) -> None:
         """Swap in a prepared full load (on the UI thread: a few dict operations)."""
@@ -205,6 +264,7 @@ class TaskListModel:
                 rows[task_id] = row
         self.rows = rows
         self.complete = True
+        self._search_keys.clear()
         same_view = (prepared.sort_key, prepared.descending, prepared.terms) == (
             self.sort_key,
             self.descending,
@@ -212,7 +272,6 @@ class TaskListModel:
         )
         if same_view and not changed:
             self.order = prepared.order
-            self._index = {task_id: index for index, task_id in enumerate(self.order)}
         else:
             self._rebuild()
 
@@ -225,6 +284,7 @@ class TaskListModel:
             row = row_from_tracked(task)
             old = self.rows.get(task.id)
             self.rows[task.id] = row
+            self._search_keys.pop(task.id, None)
             if pending is not None:
                 pending[task.id] = row
             if old is None:
@@ -243,6 +303,7 @@ class TaskListModel:
         for task_id in ids:
             if pending is not None:
                 pending[task_id] = None
+            self._search_keys.pop(task_id, None)
             if self.rows.pop(task_id, None) is not None:
                 removed = True
         if removed:
@@ -250,7 +311,7 @@ class TaskListModel:
 
     def _order_changes(self, old: TaskRow, new: TaskRow) -> bool:
         """Could replacing `old` by `new` move the row or change whether the filter keeps it?"""
-        if self._terms and old.haystack != new.haystack:
+        if self._terms and search_key(old) != search_key(new):
             return True
         key = self.sort_key
         if key is SortKey.CREATED:
@@ -298,13 +359,25 @@ class TaskListModel:
         """Keep rows whose id, prompt, state or model contain every word of `text`."""
         self.filter_text = text
         self._terms = [term for term in text.lower().split() if term]
+        if not self._terms:
+            self._search_keys = {}  # give the memory back once the filter is cleared
         self._rebuild()
+
+    def _search_key(self, row: TaskRow) -> str:
+        text = self._search_keys.get(row.id)
+        if text is None:
+            text = self._search_keys[row.id] = search_key(row)
+        return text
 
     def _rebuild(self) -> None:
         self.order = _ordered(
-            self.rows.values(), self.sort_key, self.descending, self._terms, self._clock()
+            self.rows.values(),
+            self.sort_key,
+            self.descending,
+            self._terms,
+            self._clock(),
+            self._search_key,
         )
-        self._index = {task_id: index for index, task_id in enumerate(self.order)}
 
     # -- queries -------------------------------------------------------------------------
 
@@ -317,9 +390,17 @@ class TaskListModel:
         return None
 
     def position(self, task_id: str | None) -> int | None:
-        if task_id is None:
+        """Where `task_id` is shown (None: filtered out or unknown).
+
+        A scan rather than an index: under a millisecond at 50,000 rows, called once per
+        change, and an index would cost about 100 bytes a row for as long as the app runs.
+        """
+        if task_id is None or task_id not in self.rows:
             return None
-        return self._index.get(task_id)
+        try:
+            return self.order.index(task_id)
+        except ValueError:
+            return None
 
     def counts(self) -> Counter[TaskState]:
         """Tasks per state over everything tracked, filter or not."""

@@ -488,7 +488,7 @@ def test_every_display_of_api_text_is_inert(text: str) -> None:
         last_error=text,
     )
     row = row_from_tracked(tracked)
-    for field in (row.prompt, row.model, row.action):
+    for field in (row.prompt, row.model):
         assert not CONTROL.search(field)
     shown = _segments_clean(render_detail(task, row, 10.0), "detail")
     assert one_line(text)[:20] in shown.replace("\n", "") or not one_line(text)[:20].strip()

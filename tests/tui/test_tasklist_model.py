@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nbtui.api.models import TaskState
 from nbtui.tracking.store import TrackedTask
-from nbtui.tui.tasklist_model import SortKey, TaskListModel
+from nbtui.tui.tasklist_model import SortKey, TaskListModel, row_from_tracked
 
 
 def tracked(
@@ -30,7 +30,7 @@ def ids(model: TaskListModel) -> list[int]:
 def test_prepare_is_pure_and_install_matches_load() -> None:
     model = TaskListModel(lambda: 10_000.0)
     model.load([tracked(1), tracked(2)], complete=False)
-    prepared = model.prepare([tracked(n) for n in range(1, 6)])
+    prepared = model.prepare([row_from_tracked(tracked(n)) for n in range(1, 6)])
     assert ids(model) == [2, 1] and not model.complete  # untouched until installed
     model.install(prepared)
     assert ids(model) == [5, 4, 3, 2, 1] and model.complete
@@ -49,7 +49,7 @@ def test_changes_during_an_in_flight_load_are_reapplied() -> None:
     # ...which reach the model while it prepares.
     model.upsert([tracked(4, state=TaskState.FAILED), tracked(20)])
     model.remove([tracked(9).id, tracked(2).id])
-    model.install(model.prepare(stale))
+    model.install(model.prepare(map(row_from_tracked, stale)))
     assert ids(model) == [20, 8, 7, 6, 5, 4, 3, 1]
     assert model.rows[tracked(4).id].state is TaskState.FAILED
     assert tracked(9).id not in model.rows and tracked(2).id not in model.rows
@@ -62,7 +62,7 @@ def test_install_re_sorts_when_the_view_changed_meanwhile() -> None:
     model = TaskListModel(lambda: 10_000.0)
     model.load([tracked(1)], complete=False)
     model.begin_prepare()
-    prepared = model.prepare([tracked(n) for n in range(1, 5)])
+    prepared = model.prepare([row_from_tracked(tracked(n)) for n in range(1, 5)])
     model.set_sort(SortKey.CREATED, descending=False)
     model.set_filter("prompt 3")
     model.install(prepared)

@@ -131,7 +131,7 @@ def render_detail(task: Task, row: TaskRow | None, now: float) -> RenderableType
     trace = raw.get("trace_id") or response.get("trace_id")
     add("Trace id", one_line(trace) if trace else None)
     if row is not None:
-        add("Tracked", _when(row.source.first_seen, now))
+        add("Tracked", _when(row.first_seen, now))
         add("Refreshed", _when(row.last_refreshed, now))
     return grid
 
