@@ -2,8 +2,9 @@
 
 One loop owns the schedule, so two refresh cycles never overlap: the next cycle is planned
 when the last one ends. Each cycle asks for the unfinished tracked tasks (plus whatever the
-user asked for by hand) with `retrieve_batch`, writes the answers to the store in one
-transaction, and reports only the tasks whose record or state changed. Faults slow the loop
+user asked for by hand) with `retrieve_batch`, a step of `CYCLE_STEP` ids at a time, writes
+each step's answers to the store in one transaction, and reports (once per cycle) only the
+tasks whose record or state changed. Faults slow the loop
 down instead of speeding it up: 429 and 5xx back off (honouring `Retry-After`), a rejected
 token stops polling until the user acts. Store calls run in a worker thread so the event loop
 (the UI) never waits on SQLite.
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from nbtui.api.client import BatchResult
 
 __all__ = [
+    "CYCLE_STEP",
     "MIN_INTERVAL",
     "CycleReport",
     "Monitor",
@@ -50,6 +52,10 @@ MIN_INTERVAL = 1.0
 #: Seconds after a task is tracked during which "not found" is not taken as final: the
 #: service may not list a task it created a moment ago.
 NOT_FOUND_GRACE = 120.0
+#: Ids asked for and written per step of a cycle: ten requests of 50, which keeps every
+#: concurrent request busy, while a cycle over tens of thousands of unfinished tasks never
+#: holds all their records in memory at once (about 5 KB each once parsed).
+CYCLE_STEP = 500
 
 ProblemKind = Literal[
     "rate_limited", "server", "network", "protocol", "auth", "rejected", "store", "internal"
@@ -74,6 +80,8 @@ class CycleReport:
     changed: int
     next_at: float | None
     failed: int = 0
+    #: The ids the service answered in this cycle, changed or not: all refreshed just now.
+    refreshed: tuple[str, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +105,8 @@ class TaskStore(Protocol):
     """The part of `Store` the monitor uses (all blocking: called from a worker thread)."""
 
     def ids(self) -> list[str]: ...
+
+    def tracked_among(self, ids: Iterable[str]) -> set[str]: ...
 
     def unfinished_ids(self, *, not_found_since: float | None = None) -> list[str]: ...
 
@@ -394,18 +404,18 @@ class Monitor:
 
     def _pick_ids(self, ids: Sequence[str] | None, manual: list[str], force: bool) -> list[str]:
         """Blocking (worker thread): manual ids first (they jump the queue), then the due ones."""
-        tracked = self._store.ids()
-        tracked_set = set(tracked)
+        store = self._store
+        known = store.tracked_among([*manual, *(ids or ())]) if manual or ids else set()
         chosen: dict[str, None] = {}
         for task_id in manual:
-            if task_id in tracked_set:
+            if task_id in known:
                 chosen[task_id] = None
         if force:
-            due: list[str] = tracked
+            due: list[str] = store.ids()
         elif ids is not None:
-            due = [task_id for task_id in ids if task_id in tracked_set]
+            due = [task_id for task_id in ids if task_id in known]
         else:
-            due = self._store.unfinished_ids(
+            due = store.unfinished_ids(
                 not_found_since=self._clock() - self._not_found_grace
                 if self._not_found_grace > 0
                 else None
@@ -425,26 +435,33 @@ class Monitor:
         target = await asyncio.to_thread(self._pick_ids, ids, manual, force_all)
 
         errors: dict[str, ApiError] = {}
-        tasks: dict[str, Task] = {}
-        if target:
-            try:
-                result = await self._client.retrieve_batch(target)
-            except ApiError as exc:
-                errors = dict.fromkeys(target, exc)
-            else:
-                tasks = dict(result.tasks)
-                errors = dict(result.errors)
-
+        refreshed: list[str] = []
         changed: list[TrackedTask] = []
-        if target:
-            now = self._clock()
-            messages = {task_id: str(error) for task_id, error in errors.items()}
-            answered = [task for task_id, task in tasks.items() if task_id not in errors]
-            changed = await asyncio.to_thread(self._write, answered, messages, now)
+        for start in range(0, len(target), CYCLE_STEP):
+            step = target[start : start + CYCLE_STEP]
+            tasks: Mapping[str, Task] = {}
+            try:
+                result = await self._client.retrieve_batch(step)
+            except ApiError as exc:
+                step_errors: dict[str, ApiError] = dict.fromkeys(step, exc)
+            else:
+                tasks, step_errors = result.tasks, dict(result.errors)
+            refused = next((e for e in step_errors.values() if isinstance(e, AuthError)), None)
+            if refused is not None:
+                # A rejected token would be rejected again (as within `retrieve_batch`): the
+                # rest are not asked for, and their state stays unknown.
+                step_errors.update(dict.fromkeys(target[start + CYCLE_STEP :], refused))
+            errors.update(step_errors)
+            good = [task for task_id, task in tasks.items() if task_id not in step_errors]
+            refreshed += [task_id for task_id in tasks if task_id not in step_errors]
+            messages = {task_id: str(error) for task_id, error in step_errors.items()}
+            changed += await asyncio.to_thread(self._write, good, messages, self._clock())
+            if refused is not None:
+                break
         updates = self._record_changes(changed)
 
         finished = self._clock()
-        next_at = self._plan(target, tasks, errors, finished)
+        next_at = self._plan(target, len(refreshed), errors, finished)
         self._last_finished = finished
         self.next_refresh_at = next_at
         report = CycleReport(
@@ -454,6 +471,7 @@ class Monitor:
             changed=len(updates),
             next_at=next_at,
             failed=len(errors),
+            refreshed=tuple(refreshed),
         )
         if updates and self._on_update is not None:
             self._on_update(updates)
@@ -486,7 +504,7 @@ class Monitor:
     def _plan(
         self,
         target: list[str],
-        tasks: Mapping[str, Task],
+        answered: int,
         errors: Mapping[str, ApiError],
         finished: float,
     ) -> float | None:
@@ -513,7 +531,7 @@ class Monitor:
 
         # Back off when the service is the problem: a 429, or nothing in the cycle got through.
         # A few odd records in an otherwise good answer only get reported.
-        answered_any = any(task_id not in errors for task_id in tasks) or len(errors) < len(target)
+        answered_any = answered > 0 or len(errors) < len(target)
         if isinstance(error, RateLimited) or not answered_any:
             self._failures += 1
             self._in_backoff = True

@@ -665,6 +665,18 @@ class Store:
     def ids(self) -> list[str]:
         return [row[0] for row in self._read("SELECT id FROM tasks ORDER BY first_seen, rowid")]
 
+    def tracked_among(self, ids: Iterable[str]) -> set[str]:
+        """Which of `ids` are tracked: a refresh asked for by id checks only those, instead
+        of reading every id (tens of thousands) each cycle."""
+        wanted = list(dict.fromkeys(ids))
+        found: set[str] = set()
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._read(f"SELECT id FROM tasks WHERE id IN ({marks})", chunk)  # noqa: S608
+            found.update(row[0] for row in rows)
+        return found
+
     def unfinished_ids(self, *, not_found_since: float | None = None) -> list[str]:
         """Ids still pending or running: the only ones polled without being asked.
 
@@ -861,7 +873,9 @@ class Store:
                             row[2],
                             now,
                             task.state,
-                            dict(task.raw) if task.raw is not None else _MISSING,
+                            # Parsed again only if read: a cycle's changes travel as text
+                            # (~2 KB each), not as parsed records (several times that).
+                            _MISSING,
                             None,
                             raw_json=new_json,
                             updated_at=now,

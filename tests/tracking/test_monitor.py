@@ -21,6 +21,7 @@ from nbtui.api.models import TaskState
 from nbtui.sim import SimConfig, create_app
 from nbtui.sim.state import SimState
 from nbtui.tracking.monitor import (
+    CYCLE_STEP,
     MIN_INTERVAL,
     CycleReport,
     Monitor,
@@ -178,6 +179,40 @@ async def test_chunks_follow_the_clients_batch_size(h: Harness) -> None:
     await h.monitor(h.client(batch_size=2)).refresh_once()
     assert sorted(len(chunk) for chunk in h.requested_ids()) == [1, 2, 2]
     assert sorted(i for chunk in h.requested_ids() for i in chunk) == sorted(ids)
+
+
+async def test_a_long_cycle_is_asked_and_written_a_step_at_a_time(h: Harness) -> None:
+    """1,200 unfinished tasks: still one request per 50, but written 500 at a time (the
+    records of a whole cycle are never held at once), with one update report per cycle."""
+    ids = h.sim.seed(1_200)
+    h.track(*ids)
+    applied: list[int] = []
+    apply = h.store.apply
+
+    def recording_apply(tasks: Any, errors: Any, now: float) -> Any:
+        tasks = list(tasks)
+        applied.append(len(tasks) + len(errors))
+        return apply(tasks, errors, now)
+
+    h.store.apply = recording_apply  # type: ignore[method-assign]
+    report = await h.monitor().refresh_once()
+    assert report.requested == 1_200
+    assert len(h.api_requests()) == 24  # ceil(1200 / 50)
+    assert applied == [CYCLE_STEP, CYCLE_STEP, 1_200 - 2 * CYCLE_STEP]
+    assert len(h.updates) == report.changed == 1_200  # reported once, after the last step
+    assert sorted(update.task.id for update in h.updates) == sorted(ids)
+
+
+async def test_a_rejected_token_ends_a_long_cycle_at_once(h: Harness) -> None:
+    ids = h.sim.seed(1_200)
+    h.track(*ids)
+    monitor = h.monitor(h.client(token="wrong-token"))
+    report = await monitor.refresh_once()
+    assert len(h.api_requests()) == 1  # not one more request with a token known to be bad
+    assert report.failed == 1_200
+    assert monitor.halted and monitor.problem is not None and monitor.problem.kind == "auth"
+    rows = h.store.all()
+    assert all(row.last_error and "token" in row.last_error.lower() for row in rows)
 
 
 async def test_finished_tasks_are_not_polled_again(h: Harness) -> None:
@@ -643,3 +678,16 @@ async def test_without_a_grace_not_found_is_final_at_once(h: Harness) -> None:
     h.monitor(interval=5, not_found_grace=0)
     await h.run_cycles(3)
     assert h.requested_ids() == [[typo]]
+
+
+async def test_the_report_names_every_task_answered_changed_or_not(h: Harness) -> None:
+    waiting = h.sim.add_task(outcome="succeeded", pending_seconds=1000)
+    other = h.sim.add_task(outcome="succeeded", pending_seconds=1000)
+    h.track(waiting, other)
+    monitor = h.monitor()
+    first = await monitor.refresh_once()
+    assert sorted(first.refreshed) == sorted([waiting, other])
+    h.updates.clear()
+    second = await monitor.refresh_once()
+    assert h.updates == []  # nothing changed...
+    assert sorted(second.refreshed) == sorted([waiting, other])  # ...yet both were refreshed
