@@ -460,8 +460,20 @@ def _state(value: Any) -> TaskState:
 
 
 def _dump(raw: Mapping[str, Any]) -> str:
-    """Canonical JSON, so an unchanged record compares equal as text without parsing."""
-    return json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    """Compact JSON in the service's own key order, which the JSON viewer shows whether the
+    record came from this refresh or from the database; the service keeps its order stable,
+    so an unchanged record compares equal as text without parsing."""
+    return json.dumps(raw, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _same_record(stored: str | None, raw: Mapping[str, Any]) -> bool:
+    """Whether the stored JSON holds the same data as `raw` (read only when the texts differ)."""
+    if stored is None:
+        return False
+    try:
+        return bool(json.loads(stored) == raw)
+    except ValueError:
+        return False
 
 
 def _list_columns(derived: Mapping[str, Any], error: ErrorInfo | None) -> tuple[Any, ...]:
@@ -850,6 +862,8 @@ class Store:
                     derived = _derived_from_row(row)
                 else:
                     new_json = _dump(task.raw)
+                    if new_json != old_json and _same_record(old_json, task.raw):
+                        new_json = old_json  # only the key order moved: not a change
                     derived = _derived(task.raw) if new_json != old_json else _derived_from_row(row)
                 error = task.error if task.state.is_finished else None
                 if task.state is TaskState.NOT_FOUND:
