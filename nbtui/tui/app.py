@@ -610,6 +610,10 @@ class NbtuiApp(FeaturesMixin):
         # "refreshed just now" would be untrue, so the last good refresh time stays.
         if report.requested == 0 or report.failed < report.requested:
             self._last_refresh = report.finished
+        if report.refreshed:
+            # Unchanged tasks get no update, yet their "updated" age starts again now.
+            self.model.mark_refreshed(report.refreshed, report.finished)
+            self.task_list.rows_changed()
         self.status.set_info(
             last_refresh=self._last_refresh,
             next_at=report.next_at,

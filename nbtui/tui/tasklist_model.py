@@ -297,6 +297,15 @@ class TaskListModel:
             return self.order != before
         return False
 
+    def mark_refreshed(self, ids: Iterable[str], when: float) -> None:
+        """Rows the service answered without any change still were refreshed at `when`."""
+        for task_id in ids:
+            row = self.rows.get(task_id)
+            if row is not None and (row.last_refreshed is None or row.last_refreshed < when):
+                row.last_refreshed = when
+        if self.sort_key is SortKey.REFRESHED:
+            self._rebuild()
+
     def remove(self, ids: Iterable[str]) -> None:
         removed = False
         pending = self._since_prepare

@@ -392,3 +392,18 @@ async def test_quit(harness: Harness) -> None:
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 0
+
+
+async def test_an_unchanged_task_still_shows_its_latest_refresh(harness: Harness) -> None:
+    task = harness.state.add_task(prompt="slow one", outcome="succeeded", pending_seconds=10_000)
+    harness.track([task])
+    app = harness.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        assert app.model.rows[task].last_refreshed == harness.clock()
+        harness.clock.advance(40)
+        await pilot.press("r")
+        await settle(pilot, lambda: app.cycles >= 2)
+        # Nothing changed, so no update came; the row's refresh time still moved on.
+        assert app.model.rows[task].last_refreshed == harness.clock()
+        assert app.task_list.render_line(1).text.rstrip(" │").endswith(" 0s")

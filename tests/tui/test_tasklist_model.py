@@ -69,3 +69,15 @@ def test_install_re_sorts_when_the_view_changed_meanwhile() -> None:
     assert ids(model) == [3]
     model.set_filter("")
     assert ids(model) == [1, 2, 3, 4]
+
+
+def test_rows_answered_without_change_are_marked_refreshed() -> None:
+    model = TaskListModel(lambda: 10_000.0)
+    model.load([tracked(n) for n in (1, 2, 3)])
+    model.set_sort(SortKey.REFRESHED, descending=True)
+    model.mark_refreshed([tracked(2).id, "not-tracked"], 3_000.0)
+    assert model.rows[tracked(2).id].last_refreshed == 3_000.0
+    assert model.rows[tracked(1).id].last_refreshed == 2_000.0
+    assert ids(model)[0] == 2  # the sort by refresh time follows
+    model.mark_refreshed([tracked(2).id], 2_500.0)  # an older time never goes backwards
+    assert model.rows[tracked(2).id].last_refreshed == 3_000.0
