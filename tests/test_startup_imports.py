@@ -115,3 +115,12 @@ def test_the_tui_is_imported_without_the_gc_then_frozen() -> None:
         assert gc.isenabled() and gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_the_http_client_comes_without_the_httpx_command_line() -> None:
+    """httpx would import its CLI (click, pygments) whenever click is installed."""
+    code = "import sys, nbtui.api.client; print(sorted({'click', 'pygments'} & set(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]"
