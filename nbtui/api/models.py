@@ -1,4 +1,5 @@
-"""The pydantic view of a task record, for callers that want typed fields.
+"""The pydantic view of a task record (with its images and error body), for callers that
+want typed fields.
 
 The published schema promises only `id`, `request` and `response`, so `TaskRecord` is
 lenient: unknown fields are kept, everything else is optional, and the raw JSON travels beside
@@ -33,10 +34,13 @@ from nbtui.api.state import (
 __all__ = [
     "FAILURE_WORDS",
     "SUCCESS_WORDS",
+    "ErrorBody",
     "ErrorInfo",
+    "ImageData",
     "ImageResult",
     "Task",
     "TaskRecord",
+    "TaskResponse",
     "TaskState",
     "derive_state",
     "extract_error",
@@ -47,8 +51,43 @@ __all__ = [
 ]
 
 
+class ImageData(BaseModel):
+    """One generated image as the service sends it (`response.data[]`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    image_url: str | None = None
+    prompt: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """An error as the service sends it: `{code, message}` in a failed task's response or in
+    the body of a refused request."""
+
+    model_config = ConfigDict(extra="allow")
+
+    code: str | None = None
+    message: str | None = None
+
+
+class TaskResponse(BaseModel):
+    """A record's `response`: what the generation returned, or why it failed."""
+
+    model_config = ConfigDict(extra="allow")
+
+    success: bool | None = None
+    task_id: str | None = None
+    trace_id: str | None = None
+    data: list[ImageData] | None = None
+    error: ErrorBody | None = None
+
+
 class TaskRecord(BaseModel):
-    """A task record as returned by the Tasks API. Only `id` is needed to track it."""
+    """A task record as returned by the Tasks API. Only `id` is needed to track it.
+
+    These are the record's fields as sent; what nbtui derives from them (the state, the
+    images, the error, legacy shapes included) comes from `nbtui.api.state`.
+    """
 
     model_config = ConfigDict(extra="allow")
 
@@ -60,4 +99,4 @@ class TaskRecord(BaseModel):
     finished_at: float | None = None
     elapsed: float | None = None
     request: dict[str, Any] | None = None
-    response: dict[str, Any] | None = None
+    response: TaskResponse | None = None

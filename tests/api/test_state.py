@@ -205,6 +205,24 @@ def test_the_record_is_parsed_when_first_read_and_follows_raw() -> None:
     assert Task.not_found(TASK_ID).record is None
 
 
+def test_the_record_model_types_images_and_errors_and_keeps_the_rest() -> None:
+    image = {"image_url": URL, "prompt": "a fox", "width": 1024}
+    done = Task.from_raw(record(response={"success": True, "data": [image], "extra": 1}))
+    assert done.record is not None and done.record.response is not None
+    assert done.record.response.success is True
+    assert done.record.response.data is not None
+    assert done.record.response.data[0].image_url == URL
+    assert done.record.response.data[0].model_extra == {"width": 1024}
+    assert done.record.response.model_extra == {"extra": 1}
+    failed = Task.from_raw(
+        record(response={"success": False, "error": {"code": "forbidden", "message": "no"}})
+    )
+    assert failed.record is not None and failed.record.response is not None
+    assert failed.record.response.error == models.ErrorBody(code="forbidden", message="no")
+    # Only `id` is required: a record holding nothing else is still a record.
+    assert Task.from_raw({"id": TASK_ID}).record == models.TaskRecord(id=TASK_ID)
+
+
 def test_models_keeps_the_names_it_always_had() -> None:
     assert all(getattr(models, name) is getattr(state, name) for name in state.__all__)
 
