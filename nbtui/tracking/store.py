@@ -618,36 +618,7 @@ class Store:
         """
         with self._lock, _translated(self.path):
             rows = self._connection().execute(f"SELECT {_LISTING_COLUMNS} FROM tasks")  # noqa: S608
-            return [
-                build(
-                    task_id,
-                    _state(state),
-                    prompt,
-                    model,
-                    image_count,
-                    created_at,
-                    started_at,
-                    finished_at,
-                    last_refreshed,
-                    first_seen,
-                    label,
-                    last_error,
-                )
-                for (
-                    task_id,
-                    state,
-                    prompt,
-                    model,
-                    image_count,
-                    created_at,
-                    started_at,
-                    finished_at,
-                    last_refreshed,
-                    first_seen,
-                    label,
-                    last_error,
-                ) in rows
-            ]
+            return [build(row[0], _state(row[1]), *row[2:]) for row in rows]
 
     def newest(self, limit: int, *, with_raw: bool = True) -> list[TrackedTask]:
         """The `limit` most recently created tasks (creation time, else `first_seen`; ties by

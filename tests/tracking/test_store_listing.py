@@ -127,3 +127,33 @@ def test_unfinished_ids_can_include_recent_not_found(tmp_path: Path) -> None:
     assert store.unfinished_ids(not_found_since=150.0) == [new]
     assert store.unfinished_ids(not_found_since=50.0) == [old, new]
     store.close()
+
+
+def test_listing_hands_each_tasks_list_columns_to_the_builder(tmp_path: Path) -> None:
+    done, waiting = new_id(), new_id()
+    with Store.open(tmp_path) as store:
+        store.add([done], label="mine", now=1_000.0)
+        store.add([waiting], now=1_001.0)
+        store.apply([Task.from_raw(finished(done, 1_700_000_000.0, "a fox"))], {}, 2_000.0)
+        store.apply([], {waiting: "the service is down"}, 2_001.0)
+
+        def build(*columns: Any) -> tuple[Any, ...]:
+            return columns
+
+        rows = {row[0]: row for row in store.listing(build)}
+    assert rows[done] == (
+        done,
+        TaskState.SUCCEEDED,
+        "a fox",
+        "nano-banana",
+        1,
+        1_700_000_000.0,
+        None,
+        1_700_000_100.0,
+        2_000.0,
+        1_000.0,
+        "mine",
+        None,
+    )
+    assert rows[waiting][:3] == (waiting, TaskState.PENDING, None)
+    assert rows[waiting][-1] == "the service is down"
