@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import math
 import multiprocessing as mp
@@ -113,7 +114,8 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     had_good: set[str] = set()
 
     def on_cycle(report: CycleReport) -> None:
-        cycles.append(report)
+        # Kept for the counts only: the refreshed ids would make the harness itself grow.
+        cycles.append(dataclasses.replace(report, refreshed=()))
 
     def on_problem(problem: MonitorProblem | None) -> None:
         if problem is not None:
