@@ -68,7 +68,7 @@ record = {
     "response": {"success": True, "data": [{"image_url": "https://example.com/a.png"}]},
 }
 store.apply([Task.from_raw(record)], {}, 2.0)
-assert store.newest(200)[0].to_task().image_urls
+assert store.all()[0].to_task().image_urls
 early = loaded(not_before_paint)
 assert not early, f"imported before the first paint: {early}"
 

@@ -68,6 +68,8 @@ class TaskUpdate:
 
     task: TrackedTask
     previous: TaskState | None
+    #: The service answered this task for the first time: nobody watched it unfinished.
+    first_answer: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +134,8 @@ class StateListing(Protocol):
 
     def states(self) -> dict[str, TaskState]: ...
 
+    def unanswered_ids(self) -> list[str]: ...
+
 
 Sleep = Callable[[float], Awaitable[Any]]
 
@@ -186,6 +190,8 @@ class Monitor:
         self._in_backoff = False
         self._problem: MonitorProblem | None = None
         self._states: dict[str, TaskState] | None = None
+        #: Tracked tasks the service never answered (usually a handful: the ones just added).
+        self._unanswered: set[str] = set()
         self._store_token: object = None
         self._last_finished: float | None = None
         self._running = False
@@ -335,6 +341,8 @@ class Monitor:
             previous = states.get(row.id)
             if row.id not in states:
                 updates.append(TaskUpdate(task=row, previous=None))
+                if row.last_refreshed is None:
+                    self._unanswered.add(row.id)
                 if not row.state.is_finished:
                     fresh.append(row.id)
             elif previous is not row.state:
@@ -343,6 +351,7 @@ class Monitor:
         current = {row.id for row in changes.rows}
         removed = [task_id for task_id in changes.removed if task_id not in current]
         removed = [task_id for task_id in removed if states.pop(task_id, None) is not None]
+        self._unanswered.difference_update(removed)
         self._states = states
         if removed and self._on_removed is not None:
             self._on_removed(removed)
@@ -365,9 +374,11 @@ class Monitor:
         if isinstance(store, StateListing):
             # Only ids and states: reading whole rows here cost ~20 MB at 10k tasks.
             self._states = await asyncio.to_thread(store.states)
+            self._unanswered = set(await asyncio.to_thread(store.unanswered_ids))
             return
         rows = await asyncio.to_thread(store.all)
         self._states = {row.id: row.state for row in rows}
+        self._unanswered = {row.id for row in rows if row.last_refreshed is None}
 
     def _due(self) -> bool:
         if self._stopped:
@@ -459,6 +470,7 @@ class Monitor:
             if refused is not None:
                 break
         updates = self._record_changes(changed)
+        self._unanswered.difference_update(refreshed)
 
         finished = self._clock()
         next_at = self._plan(target, len(refreshed), errors, finished)
@@ -496,7 +508,8 @@ class Monitor:
         states = self._states if self._states is not None else {}
         updates: list[TaskUpdate] = []
         for row in changed:
-            updates.append(TaskUpdate(task=row, previous=states.get(row.id)))
+            first = row.id in self._unanswered
+            updates.append(TaskUpdate(task=row, previous=states.get(row.id), first_answer=first))
             states[row.id] = row.state
         self._states = states
         return updates

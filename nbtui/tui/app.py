@@ -8,6 +8,7 @@ and widgets only draw what they are given (none of them touches the network or t
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import tempfile
 import threading
@@ -35,7 +36,7 @@ from nbtui.tui.features import FeaturesMixin, FetcherFactory
 from nbtui.tui.formatting import compact_duration, short_id
 from nbtui.tui.links import is_openable, open_in_browser
 from nbtui.tui.screens.token import TokenOutcome, TokenScreen
-from nbtui.tui.tasklist_model import SortKey, TaskListModel, TaskRow, read_rows
+from nbtui.tui.tasklist_model import SortKey, TaskListModel, TaskRow
 from nbtui.tui.widgets.detail import TaskDetail
 from nbtui.tui.widgets.json_view import JsonView
 from nbtui.tui.widgets.status_bar import StatusBar
@@ -342,7 +343,7 @@ class NbtuiApp(FeaturesMixin):
         self._resolve_token = resolve_token and not demo and token is None
         self._demo_factory = demo_factory
         self._demo_env: DemoEnv | None = None
-        self.model = TaskListModel(clock)
+        self.model = TaskListModel(clock, store)
         self.monitor: Monitor | None = None
         self._interval = settings.poll_interval
         self._paused = False
@@ -355,8 +356,15 @@ class NbtuiApp(FeaturesMixin):
         #: When the panes may be redrawn for the selection (None: they show it already).
         self._panes_due: float | None = None
         self._panes_timer_set = False
+        #: A new order is being read (`reorder`); another is wanted; where the cursor goes.
+        self._ordering = False
+        self._order_wanted = False
+        self._select_after_order: str | None = None
+        self._order_idle = asyncio.Event()
+        #: Orders read and shown so far (benchmarks wait for the next one).
+        self.orders_read = 0
         # The first screenful is read while Textual starts up, so it is there at mount.
-        self._first_page = _in_thread(store.newest, _FIRST_PAGE)
+        self._first_page = _in_thread(self.model.compute, _FIRST_PAGE)
 
     _task_list: TaskList
     _detail: TaskDetail
@@ -449,23 +457,17 @@ class NbtuiApp(FeaturesMixin):
         paints at once; the full list is read and sorted in a worker thread, and the monitor
         starts only after that has been painted.
         """
-        import asyncio
-
         first = await asyncio.wrap_future(self._first_page)
-        if len(first) < _FIRST_PAGE:
-            self.model.load(first)
-        else:
-            self.model.load(first, complete=False)
+        self.model.install(first)
+        if not first.complete:
             self.task_list.rows_changed()
             # Let the first page reach the screen before the full read competes for the GIL.
             painted = asyncio.Event()
             self.call_after_refresh(painted.set)
             await painted.wait()
-            self.model.begin_prepare()
-            # Only the list columns (no records, ~2 KB each, and no stored-task objects): the
-            # detail reads the selected task's record when it is shown.
-            prepared = await asyncio.to_thread(lambda: self.model.prepare(read_rows(self.store)))
-            self.model.install(prepared)
+            # Only the order (the store's rowids, 8 bytes a task): rows are read when drawn.
+            self.reorder()
+            await self._order_idle.wait()
         self.loaded = True
         self.task_list.rows_changed()
         self._update_counts()
@@ -539,23 +541,16 @@ class NbtuiApp(FeaturesMixin):
 
     def on_tasks_changed(self, message: TasksChanged) -> None:
         updates = message.updates
-        # A task answered for the first time was not watched finishing: no toast for it.
-        seen = {
-            update.task.id
-            for update in updates
-            if (old := self.model.rows.get(update.task.id)) is not None
-            and old.last_refreshed is not None
-        }
         self.model.upsert(update.task for update in updates)
-        self.task_list.rows_changed()
-        self._update_counts()
+        self.reorder()  # which redraws the list once the order is in (a few ms)
         selected = [update.task for update in updates if update.task.id == self._selected]
         if selected:
             self._select_current(selected[-1])
         finished = [
             update
             for update in updates
-            if update.task.id in seen
+            # A task answered for the first time was not watched finishing: no toast for it.
+            if not update.first_answer
             and update.previous is not None
             and not update.previous.is_finished
             and update.task.state.is_finished
@@ -601,7 +596,7 @@ class NbtuiApp(FeaturesMixin):
     def on_tasks_removed(self, message: TasksRemoved) -> None:
         self.model.remove(message.ids)
         self.task_list.rows_changed()
-        self._update_counts()
+        self.reorder()
 
     def on_cycle_done(self, message: CycleDone) -> None:
         self.cycles += 1
@@ -614,6 +609,8 @@ class NbtuiApp(FeaturesMixin):
             # Unchanged tasks get no update, yet their "updated" age starts again now.
             self.model.mark_refreshed(report.refreshed, report.finished)
             self.task_list.rows_changed()
+            if self.model.sort_key is SortKey.REFRESHED:
+                self.reorder()
         self.status.set_info(
             last_refresh=self._last_refresh,
             next_at=report.next_at,
@@ -643,6 +640,44 @@ class NbtuiApp(FeaturesMixin):
         if self._panes_due is None and shown is not None and not shown.state.is_finished:
             self.detail.redraw(same_task=True)
 
+    def reorder(self, select: str | None = None) -> None:
+        """The tasks, the sort or the filter changed: read the order again off the UI thread
+        (then put the cursor on `select`). Requests made meanwhile are merged into one."""
+        if select is not None:
+            self._select_after_order = select
+        self._order_wanted = True
+        if not self._ordering:
+            self._ordering = True
+            self._order_idle.clear()
+            self._read_order()
+
+    def order_settled(self) -> bool:
+        """True when the list shows the order for the latest change (tests wait for it)."""
+        return not self._ordering
+
+    @work(group="order", description="sort and filter the list")
+    async def _read_order(self) -> None:
+        from nbtui.tracking.store import StoreError
+
+        try:
+            while self._order_wanted:
+                self._order_wanted = False
+                ordered = await asyncio.to_thread(self.model.compute)
+                if not self.model.install(ordered):
+                    self._order_wanted = True  # the view changed while it was read
+                    continue
+                self.orders_read += 1
+                self.task_list.rows_changed()
+                self._update_counts()
+        except StoreError as exc:
+            self.notify(one_line(str(exc)), title="Cannot read the task list", severity="error")
+        finally:
+            self._ordering = False
+            self._order_idle.set()
+        select, self._select_after_order = self._select_after_order, None
+        if select is not None:
+            self.task_list.select_id(select)
+
     def _update_counts(self) -> None:
         self.status.set_info(
             counts=self.model.counts(), shown=len(self.model), total=len(self.model.rows)
@@ -663,6 +698,7 @@ class NbtuiApp(FeaturesMixin):
     def _sort_requested(self, message: TaskList.SortRequested) -> None:
         self.model.set_sort(message.key)
         self.task_list.rows_changed()
+        self.reorder()
 
     def _select_current(self, fresh: TrackedTask | None = None) -> None:
         """Take the selection's task at once (key actions use it); draw the panes later.
@@ -675,7 +711,7 @@ class NbtuiApp(FeaturesMixin):
         if task_id is None or task_id not in self.model.rows:
             self._selected_task = None
         elif fresh is not None and fresh.id == task_id:
-            self._selected_task = fresh.to_task() if fresh.record_loaded else None
+            self._selected_task = fresh.to_task()
         elif self._selected_task is not None and self._selected_task.id != task_id:
             self._selected_task = None
         self._schedule_panes()
@@ -736,8 +772,6 @@ class NbtuiApp(FeaturesMixin):
 
     @work(exclusive=True, group="selected", description="read the selected task")
     async def _load_selected(self, task_id: str) -> None:
-        import asyncio
-
         stored = await asyncio.to_thread(self.store.get, task_id)
         row = self.model.rows.get(task_id)
         if self._selected != task_id or row is None:
@@ -819,8 +853,7 @@ class NbtuiApp(FeaturesMixin):
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.model.set_filter(event.value)
-        self.task_list.rows_changed()
-        self._update_counts()
+        self.reorder()
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
@@ -835,19 +868,20 @@ class NbtuiApp(FeaturesMixin):
         filter_input.value = ""
         filter_input.remove_class("-visible")
         self.model.set_filter("")
-        self.task_list.rows_changed()
-        self._update_counts()
+        self.reorder()
         self.task_list.focus()
 
     def action_sort(self) -> None:
         key = self.model.cycle_sort()
         self.task_list.rows_changed()
+        self.reorder()
         direction = "descending" if self.model.descending else "ascending"
         self.notify(f"Sorted by {key.value} ({direction})", timeout=2)
 
     def sort_by(self, key: SortKey, descending: bool | None = None) -> None:
         self.model.set_sort(key, descending)
         self.task_list.rows_changed()
+        self.reorder()
 
     # -- tasks ---------------------------------------------------------------------------
 
@@ -863,17 +897,12 @@ class NbtuiApp(FeaturesMixin):
 
     @work(group="store", description="add tasks")
     async def _add_ids(self, request: AddRequest) -> None:
-        import asyncio
-
         from nbtui.tui.screens.add_tasks import describe_rejected
 
         new = await asyncio.to_thread(self.store.add, request.ids, request.label, self.clock())
         rows = await asyncio.to_thread(self._rows_for, new)
         self.model.upsert(rows)
-        self.task_list.rows_changed()
-        self._update_counts()
-        if new:
-            self.task_list.select_id(new[0])
+        self.reorder(select=new[0] if new else None)
         if self.monitor is not None and new:
             self.monitor.request_refresh(new)
             self.status.set_info(refreshing=True)
@@ -918,12 +947,10 @@ class NbtuiApp(FeaturesMixin):
 
     @work(group="store", description="untrack a task")
     async def _untrack(self, task_id: str) -> None:
-        import asyncio
-
         await asyncio.to_thread(self.store.remove, [task_id])
         self.model.remove([task_id])
         self.task_list.rows_changed()
-        self._update_counts()
+        self.reorder()
         self.notify(f"Stopped tracking {short_id(task_id)}.")
 
     def action_refresh_selected(self) -> None:
@@ -1163,7 +1190,7 @@ class NbtuiApp(FeaturesMixin):
         self.suggested_ids = list(env.spare_ids)
         self.query_one("#topbar-info", Static).update(self._topbar_text())
         self.status.set_info(host=self.settings.api_host, demo=True)
-        self.model.load(self.store.all())
+        self.model.attach(self.store)
         self.task_list.rows_changed()
         self._update_counts()
         self.start_monitor(None)

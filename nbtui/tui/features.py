@@ -76,6 +76,8 @@ class FeaturesMixin(App[int]):
 
         def _update_counts(self) -> None: ...
 
+        def reorder(self, select: str | None = None) -> None: ...
+
         def flush_panes(self) -> None: ...
 
         def _current_task(self) -> Task | None: ...
@@ -116,11 +118,8 @@ class FeaturesMixin(App[int]):
         return ImageFetcher.from_settings(self.settings)
 
     def _rows_changed(self, select: str | None = None) -> None:
-        task_list = self.task_list
-        task_list.rows_changed()
-        self._update_counts()
-        if select is not None:
-            task_list.select_id(select)
+        self.task_list.rows_changed()
+        self.reorder(select=select)
 
     # -- terminal notifications ----------------------------------------------------------
 

@@ -132,7 +132,8 @@ def run() -> dict[str, Any]:
             from nbtui.tracking.store import Store
 
             with Store.open(template) as store:
-                first_id = store.newest(1)[0].id
+                (top,) = store.ordered_rowids("created", descending=True, limit=1)
+                (first_id,) = store.listing(lambda *columns: columns[1], rowids=[top])
             during: list[float] = []
             idle: list[float] = []
             windows: list[float] = []

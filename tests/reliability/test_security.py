@@ -487,7 +487,7 @@ def test_every_display_of_api_text_is_inert(text: str) -> None:
         raw=raw,
         last_error=text,
     )
-    row = row_from_tracked(tracked)
+    row = row_from_tracked(tracked, 1)
     for field in (row.prompt, row.model):
         assert not CONTROL.search(field)
     shown = _segments_clean(render_detail(task, row, 10.0), "detail")

@@ -691,3 +691,18 @@ async def test_the_report_names_every_task_answered_changed_or_not(h: Harness) -
     second = await monitor.refresh_once()
     assert h.updates == []  # nothing changed...
     assert sorted(second.refreshed) == sorted([waiting, other])  # ...yet both were refreshed
+
+
+async def test_a_first_answer_is_flagged_so_nobody_toasts_a_task_never_seen_running(
+    h: Harness,
+) -> None:
+    done = h.sim.add_task(outcome="succeeded", pending_seconds=0, running_seconds=0)
+    slow = h.sim.add_task(outcome="succeeded", pending_seconds=0, running_seconds=10)
+    h.track(done, slow)
+    monitor = h.monitor()
+    await monitor.refresh_once()
+    assert {(u.task.id, u.first_answer) for u in h.updates} == {(done, True), (slow, True)}
+    h.updates.clear()
+    h.time.now += 20
+    await monitor.refresh_once()
+    assert [(u.task.id, u.first_answer) for u in h.updates] == [(slow, False)]

@@ -1,8 +1,7 @@
-"""The store's reads for the task list: newest first page, states only, rows without records."""
+"""The store's reads for the task list: orders as rowids, list columns, states only."""
 
 from __future__ import annotations
 
-import pickle
 import uuid
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ def finished(task_id: str, created_at: float | None, prompt: str = "a cat") -> d
     return raw
 
 
-def test_newest_orders_by_creation_then_first_seen_ties_by_id(tmp_path: Path) -> None:
+def test_newest_first_orders_by_creation_then_first_seen_ties_by_id(tmp_path: Path) -> None:
     old, mid, new = new_id(), new_id(), new_id()
     twins = sorted([new_id(), new_id()])
     unanswered = new_id()
@@ -50,12 +49,15 @@ def test_newest_orders_by_creation_then_first_seen_ties_by_id(tmp_path: Path) ->
             1_700_000_200.0,
         )
         everything = [new, unanswered, mid, *twins, old]
-        assert [row.id for row in store.newest(10)] == everything
-        assert [row.id for row in store.newest(3)] == everything[:3]
-        assert store.newest(0) == []
-        assert store.newest(-5) == []
-        first = store.newest(1)[0]
-        assert first.record_loaded and first.raw is not None and first.raw["id"] == new
+        by_rowid = {store.rowid_of(task): task for task in everything}
+
+        def newest(limit: int | None = None) -> list[str]:
+            order = store.ordered_rowids("created", descending=True, limit=limit)
+            return [by_rowid[rowid] for rowid in order]
+
+        assert newest() == everything
+        assert newest(3) == everything[:3]
+        assert newest(0) == [] and newest(-5) == []
 
 
 def test_states_lists_every_id_with_its_state(tmp_path: Path) -> None:
@@ -67,54 +69,6 @@ def test_states_lists_every_id_with_its_state(tmp_path: Path) -> None:
         assert store.states() == {done: TaskState.SUCCEEDED, waiting: TaskState.PENDING}
         store.remove([done])
         assert store.states() == {waiting: TaskState.PENDING}
-
-
-def test_rows_without_records_keep_every_list_column(tmp_path: Path) -> None:
-    done, waiting = new_id(), new_id()
-    with Store.open(tmp_path) as store:
-        store.add([done, waiting], label="batch", now=1.0)
-        store.apply([Task.from_raw(finished(done, 5.0, prompt="a fox"))], {}, 10.0)
-        full = {row.id: row for row in store.all()}
-        light = {row.id: row for row in store.all(with_raw=False)}
-        assert [row.id for row in store.all(with_raw=False)] == [row.id for row in store.all()]
-        for task_id in (done, waiting):
-            a, b = full[task_id], light[task_id]
-            assert a.record_loaded and not b.record_loaded
-            for name in (
-                "label",
-                "state",
-                "prompt",
-                "model",
-                "image_count",
-                "created_at",
-                "finished_at",
-                "first_seen",
-                "last_refreshed",
-                "seq",
-            ):
-                assert getattr(a, name) == getattr(b, name), name
-            assert a.has_raw == b.has_raw
-        assert light[done].has_raw and not light[waiting].has_raw
-        assert light[done].raw is None  # not loaded: the database has it
-        assert [row.id for row in store.newest(5, with_raw=False)] == [done, waiting]
-        assert not store.newest(1, with_raw=False)[0].record_loaded
-        again = store.get(done)
-        assert again is not None and again.raw == full[done].raw
-
-
-def test_rows_without_records_copy_and_pickle_as_such(tmp_path: Path) -> None:
-    done = new_id()
-    with Store.open(tmp_path) as store:
-        store.add([done], now=1.0)
-        store.apply([Task.from_raw(finished(done, 5.0))], {}, 10.0)
-        (light,) = store.all(with_raw=False)
-    assert light.has_raw and not light.record_loaded
-    copied = pickle.loads(pickle.dumps(light))  # noqa: S301 - our own bytes
-    assert not copied.record_loaded and copied.has_raw and copied.prompt == "a cat"
-    assert copied == light
-    relabelled = light.replace(label="x")
-    assert relabelled.label == "x" and not relabelled.record_loaded
-    assert light.replace(raw={"id": done}).raw == {"id": done}
 
 
 def test_unfinished_ids_can_include_recent_not_found(tmp_path: Path) -> None:
@@ -140,7 +94,10 @@ def test_listing_hands_each_tasks_list_columns_to_the_builder(tmp_path: Path) ->
         def build(*columns: Any) -> tuple[Any, ...]:
             return columns
 
-        rows = {row[0]: row for row in store.listing(build)}
+        rows = {row[1]: row[1:] for row in store.listing(build)}
+        by_rowid = store.listing(build, rowids=[store.rowid_of(waiting) or 0])
+        by_id = store.listing(build, ids=[done])
+    assert [row[1] for row in by_rowid] == [waiting] and [row[1] for row in by_id] == [done]
     assert rows[done] == (
         done,
         TaskState.SUCCEEDED,
@@ -157,3 +114,28 @@ def test_listing_hands_each_tasks_list_columns_to_the_builder(tmp_path: Path) ->
     )
     assert rows[waiting][:3] == (waiting, TaskState.PENDING, None)
     assert rows[waiting][-1] == "the service is down"
+
+
+def test_the_list_order_comes_from_sqlite_as_rowids(tmp_path: Path) -> None:
+    a, b, c = sorted(new_id() for _ in range(3))
+    with Store.open(tmp_path) as store:
+        store.add([a, b, c], now=1_000.0)
+        store.apply(
+            [Task.from_raw(finished(a, 30.0)), Task.from_raw(finished(b, 30.0))], {}, 2_000.0
+        )
+        rowid = {task: store.rowid_of(task) for task in (a, b, c)}
+        newest = store.ordered_rowids("created", descending=True)
+        assert list(newest) == [rowid[c], rowid[a], rowid[b]]  # first_seen stands in; ties by id
+        assert list(store.ordered_rowids("created", descending=True, limit=1)) == [rowid[c]]
+        rank = {TaskState.PENDING: 0, TaskState.SUCCEEDED: 1}
+        by_state = store.ordered_rowids("state", descending=False, state_rank=rank)
+        assert list(by_state) == [rowid[c], rowid[a], rowid[b]]
+        assert store.state_counts() == {TaskState.SUCCEEDED: 2, TaskState.PENDING: 1}
+        assert store.unanswered_ids() == [c]
+        assert store.rowid_of(new_id()) is None
+        # Newest first is read from an index, not sorted row by row.
+        plan = store._read(
+            "EXPLAIN QUERY PLAN SELECT rowid FROM tasks "
+            "ORDER BY COALESCE(created_at, first_seen) DESC, id ASC"
+        )
+        assert any("tasks_newest" in str(step) for step in plan)

@@ -141,9 +141,7 @@ async def test_filter_and_escape(harness: Harness) -> None:
         await pilot.press("escape")
         assert len(app.model) == 5
         await pilot.press("slash", *"failed")
-        assert {row.state for row in app.model.rows.values() if row.id in app.model.order} == {
-            TaskState.FAILED
-        }
+        assert {app.model.rows[shown].state for shown in app.model.ids()} == {TaskState.FAILED}
         await pilot.press("escape")
         assert app.model.filter_text == ""
 

@@ -1,83 +1,190 @@
-"""The list model's off-thread full load: `begin_prepare` / `prepare` / `install`."""
+"""The list model over a real store: orders from SQLite or Python, rows read a window at a time."""
 
 from __future__ import annotations
 
-from nbtui.api.models import TaskState
-from nbtui.tracking.store import TrackedTask
-from nbtui.tui.tasklist_model import SortKey, TaskListModel, row_from_tracked
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nbtui.api.state import Task, TaskState
+from nbtui.tracking.store import Store
+from nbtui.tui import tasklist_model
+from nbtui.tui.tasklist_model import (
+    ListView,
+    SortKey,
+    TaskListModel,
+    compute_order,
+    row_from_listing,
+    search_key,
+)
+
+NOW = 1_700_100_000.0
 
 
-def tracked(
-    n: int, *, created: float | None = None, state: TaskState = TaskState.SUCCEEDED, **kw: object
-) -> TrackedTask:
-    return TrackedTask(
-        f"00000000-0000-4000-8000-{n:012d}",
-        None,
-        1_000.0,
-        2_000.0,
-        state,
-        None,
-        created_at=float(n) if created is None else created,
-        prompt=f"prompt {n}",
-        **kw,  # type: ignore[arg-type]
-    )
+def task_id(n: int) -> str:
+    return f"00000000-0000-4000-8000-{n:012d}"
 
 
-def ids(model: TaskListModel) -> list[int]:
-    return [int(task_id[-12:]) for task_id in model.order]
+def record(n: int, state: str = "succeeded", **fields: Any) -> dict[str, Any]:
+    """A record in one of the API's shapes, with the creation time `n` (or as given)."""
+    raw: dict[str, Any] = {
+        "id": task_id(n),
+        "created_at": float(n),
+        "request": {"action": "generate", "prompt": f"prompt {n}", "model": "nano-banana"},
+    }
+    if state == "succeeded":
+        raw["finished_at"] = float(n) + 5
+        raw["response"] = {"success": True, "data": [{"image_url": f"https://x/{n}.png"}]}
+    elif state == "failed":
+        raw["finished_at"] = float(n) + 3
+        raw["response"] = {"success": False, "error": {"code": "bad", "message": "no"}}
+    else:
+        raw["started_at"] = float(n) + 1
+    raw.update(fields)
+    return raw
 
 
-def test_prepare_is_pure_and_install_matches_load() -> None:
-    model = TaskListModel(lambda: 10_000.0)
-    model.load([tracked(1), tracked(2)], complete=False)
-    prepared = model.prepare([row_from_tracked(tracked(n)) for n in range(1, 6)])
-    assert ids(model) == [2, 1] and not model.complete  # untouched until installed
-    model.install(prepared)
-    assert ids(model) == [5, 4, 3, 2, 1] and model.complete
-    assert model.position(tracked(3).id) == 2
-    reference = TaskListModel(lambda: 10_000.0)
-    reference.load([tracked(n) for n in range(1, 6)])
-    assert model.order == reference.order
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store.open(tmp_path / "data") as opened:
+        yield opened
 
 
-def test_changes_during_an_in_flight_load_are_reapplied() -> None:
-    model = TaskListModel(lambda: 10_000.0)
-    model.load([tracked(n) for n in (8, 9)], complete=False)
-    model.begin_prepare()
-    # The worker reads the store before these changes...
-    stale = [tracked(n) for n in range(1, 10)]
-    # ...which reach the model while it prepares.
-    model.upsert([tracked(4, state=TaskState.FAILED), tracked(20)])
-    model.remove([tracked(9).id, tracked(2).id])
-    model.install(model.prepare(map(row_from_tracked, stale)))
-    assert ids(model) == [20, 8, 7, 6, 5, 4, 3, 1]
-    assert model.rows[tracked(4).id].state is TaskState.FAILED
-    assert tracked(9).id not in model.rows and tracked(2).id not in model.rows
-    # The next change is not remembered for a load that is no longer in flight.
-    model.upsert([tracked(30)])
-    assert model._since_prepare is None
+def track(store: Store, *records: dict[str, Any], now: float = 1_000.0) -> None:
+    store.add([raw["id"] for raw in records], now=now)
+    store.apply([Task.from_raw(raw) for raw in records], {}, now + 1)
 
 
-def test_install_re_sorts_when_the_view_changed_meanwhile() -> None:
-    model = TaskListModel(lambda: 10_000.0)
-    model.load([tracked(1)], complete=False)
-    model.begin_prepare()
-    prepared = model.prepare([row_from_tracked(tracked(n)) for n in range(1, 5)])
+def numbers(model: TaskListModel) -> list[int]:
+    return [int(shown[-12:]) for shown in model.ids()]
+
+
+def test_the_first_page_then_the_whole_order(store: Store) -> None:
+    track(store, *(record(n) for n in range(1, 6)))
+    model = TaskListModel(lambda: NOW, store)
+    first = model.compute(limit=2)
+    assert not first.complete and len(first.rowids) == 2
+    assert model.install(first) and numbers(model) == [5, 4] and not model.complete
+    model.install(model.compute())
+    assert numbers(model) == [5, 4, 3, 2, 1] and model.complete
+    assert model.position(task_id(3)) == 2
+    assert model.counts() == {TaskState.SUCCEEDED: 5} and model.total == 5
+    # An order read for another view is not shown.
+    stale = model.compute()
     model.set_sort(SortKey.CREATED, descending=False)
-    model.set_filter("prompt 3")
-    model.install(prepared)
-    assert ids(model) == [3]
+    assert not model.install(stale)
+    model.refresh()
+    assert numbers(model) == [1, 2, 3, 4, 5]
+
+
+def tricky_store(store: Store) -> None:
+    """Ties, an unknown state, a task never answered, odd prompts and missing times."""
+    track(
+        store,
+        record(1, "running", created_at=50.0),
+        record(2, "failed", created_at=50.0),
+        record(3, created_at=10.0, request={"prompt": "Émile\tand [bold]ZOE[/bold]"}),
+        record(4, "running", request={"prompt": "zebra", "model": "Nano-Banana-Pro"}),
+        record(5, started_at=1.0, finished_at=500.0),
+        record(6, created_at=None),
+    )
+    store.add([task_id(7)], now=60.0)  # never answered: first_seen stands in for creation
+    store.apply([], {task_id(6): "boom"}, 2_000.0)
+
+
+@pytest.mark.parametrize(("key", "descending"), list(itertools.product(SortKey, (True, False))))
+def test_every_order_follows_the_rules_the_cells_are_drawn_with(
+    store: Store, key: SortKey, descending: bool
+) -> None:
+    tricky_store(store)
+    rows = store.listing(row_from_listing)
+    reference = sorted(rows, key=lambda row: row.id)
+    reference.sort(key=tasklist_model._sort_value(key, NOW), reverse=descending)
+    ordered = compute_order(store, ListView(key, descending), NOW)
+    assert [rows_by_rowid(rows)[r] for r in ordered.rowids] == [row.id for row in reference]
+
+
+def rows_by_rowid(rows: list[Any]) -> dict[int, str]:
+    return {row.rowid: row.id for row in rows}
+
+
+def test_filtering_matches_every_word_in_id_prompt_state_or_model(store: Store) -> None:
+    tricky_store(store)
+    model = TaskListModel(lambda: NOW, store)
+    model.set_filter("ZEBRA running")
+    model.refresh()
+    assert numbers(model) == [4]
+    model.set_filter("émile zoe")
+    model.refresh()
+    assert numbers(model) == [3]
+    model.set_filter("nano-banana-pro")
+    model.refresh()
+    assert numbers(model) == [4]
+    rows = store.listing(row_from_listing)
+    assert all(search_key(row) == search_key(row).replace("\t", "") for row in rows)
     model.set_filter("")
-    assert ids(model) == [1, 2, 3, 4]
+    model.refresh()
+    assert len(model) == 7 and model.total == 7
 
 
-def test_rows_answered_without_change_are_marked_refreshed() -> None:
-    model = TaskListModel(lambda: 10_000.0)
-    model.load([tracked(n) for n in (1, 2, 3)])
+def test_rows_are_read_a_window_at_a_time_into_a_bounded_cache(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    track(store, *(record(n) for n in range(1, 1_201)))
+    monkeypatch.setattr(tasklist_model, "_CACHE_MAX", 500)
+    reads: list[int] = []
+    listing = store.listing
+
+    def counting(build: Any, **where: Any) -> Any:
+        reads.append(len(where.get("rowids") or ()))
+        return listing(build, **where)
+
+    monkeypatch.setattr(store, "listing", counting)
+    model = TaskListModel(lambda: NOW, store)
+    model.refresh()
+    assert reads == []  # the order needs no rows
+    assert model.row_at(0).id == task_id(1_200)  # type: ignore[union-attr]
+    assert reads == [200]  # one window
+    assert model.row_at(150).id == task_id(1_050)  # type: ignore[union-attr]
+    assert reads == [200]  # already on hand
+    for index in range(0, 1_200, 37):
+        assert model.row_at(index).id == task_id(1_200 - index)  # type: ignore[union-attr]
+    assert len(model._cache) <= 500
+    assert model.row(task_id(7)) is not None  # a row far from the window, by id
+
+
+def test_changes_reach_the_rows_on_hand_and_the_order(store: Store) -> None:
+    track(store, *(record(n, "running") for n in range(1, 5)))
+    model = TaskListModel(lambda: NOW, store)
+    model.set_sort(SortKey.STATE)
+    model.refresh()
+    assert model.row_at(0).state is TaskState.RUNNING  # type: ignore[union-attr]
+    changed = store.apply([Task.from_raw(record(2, "failed"))], {}, 3_000.0)
+    model.upsert(changed)
+    model.refresh()
+    assert model.rows[task_id(2)].state is TaskState.FAILED
+    assert numbers(model)[-1] == 2  # failed sorts after running
+    assert model.counts() == {TaskState.RUNNING: 3, TaskState.FAILED: 1}
+    store.remove([task_id(1)])
+    model.remove([task_id(1)])
+    assert task_id(1) not in model.rows and 1 not in numbers(model)
+    assert model.position(task_id(1)) is None
+
+
+def test_rows_answered_without_change_are_marked_refreshed(store: Store) -> None:
+    track(store, *(record(n, "running") for n in (1, 2, 3)))
+    model = TaskListModel(lambda: NOW, store)
     model.set_sort(SortKey.REFRESHED, descending=True)
-    model.mark_refreshed([tracked(2).id, "not-tracked"], 3_000.0)
-    assert model.rows[tracked(2).id].last_refreshed == 3_000.0
-    assert model.rows[tracked(1).id].last_refreshed == 2_000.0
-    assert ids(model)[0] == 2  # the sort by refresh time follows
-    model.mark_refreshed([tracked(2).id], 2_500.0)  # an older time never goes backwards
-    assert model.rows[tracked(2).id].last_refreshed == 3_000.0
+    model.refresh()
+    assert model.rows[task_id(2)].last_refreshed == 1_001.0
+    # The monitor wrote the refresh time of an unchanged answer; the app marks the row.
+    assert store.apply([Task.from_raw(record(2, "running"))], {}, 3_000.0) == []
+    model.mark_refreshed([task_id(2), "not-tracked"], 3_000.0)
+    model.refresh()
+    assert model.rows[task_id(2)].last_refreshed == 3_000.0
+    assert numbers(model)[0] == 2  # the sort by refresh time follows
+    model.mark_refreshed([task_id(2)], 2_500.0)  # an older time never goes backwards
+    assert model.rows[task_id(2)].last_refreshed == 3_000.0
