@@ -339,14 +339,18 @@ class Monitor:
         fresh: list[str] = []
         for row in changes.rows:
             previous = states.get(row.id)
+            # Answered by someone else's refresh for the first time: nobody saw it move here.
+            first = row.id in self._unanswered and row.last_refreshed is not None
             if row.id not in states:
                 updates.append(TaskUpdate(task=row, previous=None))
-                if row.last_refreshed is None:
-                    self._unanswered.add(row.id)
                 if not row.state.is_finished:
                     fresh.append(row.id)
             elif previous is not row.state:
-                updates.append(TaskUpdate(task=row, previous=previous))
+                updates.append(TaskUpdate(task=row, previous=previous, first_answer=first))
+            if row.last_refreshed is None:
+                self._unanswered.add(row.id)
+            else:
+                self._unanswered.discard(row.id)
             states[row.id] = row.state
         current = {row.id for row in changes.rows}
         removed = [task_id for task_id in changes.removed if task_id not in current]

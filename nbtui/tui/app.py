@@ -363,6 +363,8 @@ class NbtuiApp(FeaturesMixin):
         self._order_idle = asyncio.Event()
         #: Orders read and shown so far (benchmarks wait for the next one).
         self.orders_read = 0
+        #: Why the last order could not be read (said once until an order is read again).
+        self._order_problem: str | None = None
         # The first screenful is read while Textual starts up, so it is there at mount.
         self._first_page = _in_thread(self.model.compute, _FIRST_PAGE)
 
@@ -667,10 +669,15 @@ class NbtuiApp(FeaturesMixin):
                     self._order_wanted = True  # the view changed while it was read
                     continue
                 self.orders_read += 1
+                self._order_problem = None
                 self.task_list.rows_changed()
                 self._update_counts()
         except StoreError as exc:
-            self.notify(one_line(str(exc)), title="Cannot read the task list", severity="error")
+            message = one_line(str(exc))
+            if message != self._order_problem:  # once, not at every key or refresh
+                self._order_problem = message
+                self.notify(message, title="Cannot read the task list", severity="error")
+            self.task_list.rows_changed()  # the rows on hand, as the refresh changed them
         finally:
             self._ordering = False
             self._order_idle.set()
@@ -928,7 +935,11 @@ class NbtuiApp(FeaturesMixin):
         if task_id is None:
             self.notify("No task selected.", severity="warning")
             return
-        row = self.model.rows[task_id]
+        row = self.model.rows.get(task_id)
+        if row is None:
+            self.notify("That task is no longer tracked.", severity="warning")
+            self.reorder()
+            return
         message = Text.assemble(
             ("Stop tracking ", ""),
             (task_id, "bold"),

@@ -706,3 +706,23 @@ async def test_a_first_answer_is_flagged_so_nobody_toasts_a_task_never_seen_runn
     h.time.now += 20
     await monitor.refresh_once()
     assert [(u.task.id, u.first_answer) for u in h.updates] == [(slow, False)]
+
+
+async def test_a_first_answer_written_by_another_process_is_flagged_too(
+    h: Harness, tmp_path: Path
+) -> None:
+    """`nbtui add ID` then `nbtui get ID` in another shell: the app never saw it running."""
+    monitor = h.monitor()
+    await monitor.check_store()  # loads the states
+    done = h.sim.add_task(outcome="succeeded", pending_seconds=0, running_seconds=0)
+    with Store.open(tmp_path / "data") as other:
+        other.add([done])
+        await monitor.check_store()
+        assert [(u.task.id, u.previous) for u in h.updates] == [(done, None)]
+        h.updates.clear()
+        answer = await h.client().retrieve_batch([done])
+        other.apply(list(answer.tasks.values()), {}, h.time.now)
+    await monitor.check_store()
+    (update,) = h.updates
+    assert update.previous is TaskState.PENDING and update.task.state is TaskState.SUCCEEDED
+    assert update.first_answer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -188,3 +189,45 @@ def test_rows_answered_without_change_are_marked_refreshed(store: Store) -> None
     assert numbers(model)[0] == 2  # the sort by refresh time follows
     model.mark_refreshed([task_id(2)], 2_500.0)  # an older time never goes backwards
     assert model.rows[task_id(2)].last_refreshed == 3_000.0
+
+
+def test_a_rowid_reused_by_another_process_shows_the_new_task(store: Store, tmp_path: Path) -> None:
+    for n in range(1, 4):
+        track(store, record(n), now=1_000.0 + n)
+    model = TaskListModel(lambda: NOW, store)
+    model.refresh()
+    assert model.row_at(0).id == task_id(3)  # type: ignore[union-attr]
+    reused = store.rowid_of(task_id(3))
+    with Store.open(tmp_path / "data") as other:  # `nbtui remove`, then `nbtui add`
+        other.remove([task_id(3)])
+        track(other, record(9), now=5_000.0)
+        assert other.rowid_of(task_id(9)) == reused  # SQLite hands the rowid out again
+    model.refresh()
+    assert model.row_at(0).id == task_id(9)  # type: ignore[union-attr]
+    assert model.row(task_id(9)).id == task_id(9)  # type: ignore[union-attr]
+    assert model.row(task_id(3)) is None and model.position(task_id(9)) == 0
+
+
+def test_a_whole_list_scan_does_not_hold_up_the_rows_being_drawn(store: Store) -> None:
+    track(store, *(record(n) for n in range(1, 50)))
+    scanning, release = threading.Event(), threading.Event()
+
+    def slow(*columns: Any) -> Any:
+        scanning.set()
+        release.wait(5)
+        return columns[1]
+
+    scan = threading.Thread(target=store.listing, args=(slow,))
+    scan.start()
+    try:
+        assert scanning.wait(5)
+        done: list[Any] = []
+        reader = threading.Thread(
+            target=lambda: done.append(store.listing(row_from_listing, ids=[task_id(7)]))
+        )
+        reader.start()
+        reader.join(2)  # well before the scan is let go
+        assert done and done[0][0].id == task_id(7)
+    finally:
+        release.set()
+        scan.join(5)
