@@ -602,10 +602,9 @@ class Store:
         build: ListingBuilder[_T],
         *,
         rowids: Sequence[int] | None = None,
-        ids: Sequence[str] | None = None,
     ) -> list[_T]:
-        """The list columns of every tracked task (or of those `rowids` or `ids`, in no
-        particular order), each row handed to `build` as it is read.
+        """The list columns of every tracked task (or of those `rowids`, in no particular
+        order), each row handed to `build` as it is read.
 
         No record, no `TrackedTask` and no tuple of every row is held alongside what `build`
         makes, so memory is only what the caller keeps.
@@ -615,18 +614,16 @@ class Store:
         def one(row: Sequence[Any]) -> _T:
             return build(row[0], row[1], _state(row[2]), *row[3:])
 
-        keys: Sequence[Any] | None = rowids if rowids is not None else ids
-        column = "rowid" if rowids is not None else "id"
-        if keys is None:
+        if rowids is None:
             with self._scanning() as scan:
                 return [one(row) for row in scan.execute(sql)]
         built: list[_T] = []
         with self._lock, _translated(self.path):
             conn = self._connection()
-            for start in range(0, len(keys), _CHUNK):
-                chunk = list(keys[start : start + _CHUNK])
+            for start in range(0, len(rowids), _CHUNK):
+                chunk = list(rowids[start : start + _CHUNK])
                 marks = ",".join("?" * len(chunk))
-                rows = conn.execute(f"{sql} WHERE {column} IN ({marks})", chunk)
+                rows = conn.execute(f"{sql} WHERE rowid IN ({marks})", chunk)
                 built += [one(row) for row in rows]
         return built
 
