@@ -26,9 +26,12 @@ from nbtui.api.state import (
     derive_state,
     extract_error,
     extract_images,
+    finished_at,
+    is_tentative_failure,
     is_valid_task_id,
     normalize_task_id,
     parse_task_ids,
+    status_words,
 )
 
 __all__ = [
@@ -45,9 +48,12 @@ __all__ = [
     "derive_state",
     "extract_error",
     "extract_images",
+    "finished_at",
+    "is_tentative_failure",
     "is_valid_task_id",
     "normalize_task_id",
     "parse_task_ids",
+    "status_words",
 ]
 
 

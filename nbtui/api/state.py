@@ -1,4 +1,4 @@
-"""A task's state, images and error, derived from its raw record: the one place for API.md §1.
+"""A task's state, images and error, derived from its raw record (docs/api.md, "The task's state").
 
 No pydantic here (importing it and building models costs 50+ ms and ~10 MB), so opening the
 store and painting the task list stay cheap. `nbtui.api.models` holds the pydantic
@@ -26,14 +26,17 @@ __all__ = [
     "derive_state",
     "extract_error",
     "extract_images",
+    "finished_at",
+    "is_tentative_failure",
     "is_valid_task_id",
     "normalize_task_id",
     "parse_task_ids",
+    "status_words",
 ]
 
 
 class TaskState(enum.StrEnum):
-    """What a task is doing, as nbtui understands it (API.md §1)."""
+    """What a task is doing, as nbtui understands it (docs/api.md, "The task's state")."""
 
     PENDING = "pending"
     RUNNING = "running"
@@ -55,7 +58,6 @@ FAILURE_WORDS = frozenset({"failed", "failure", "error", "cancelled", "canceled"
 SUCCESS_WORDS = frozenset(
     {"succeed", "succeeded", "success", "completed", "complete", "finished", "done"}
 )
-_RUNNING_WORDS = frozenset({"running", "processing", "in_progress", "started", "generating"})
 
 _UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _ID_SPLIT_RE = re.compile(r"[\s,;]+")
@@ -82,12 +84,41 @@ class ErrorInfo:
         return self.code == "forbidden"
 
 
-def _status_word(record: Mapping[str, Any]) -> str | None:
-    for key in ("state", "status"):
-        value = record.get(key)
-        if isinstance(value, str) and value.strip():
-            return value.strip().lower()
-    return None
+_WORD_KEYS = ("state", "status")
+_WORD_DEPTH = 6
+
+
+def _words_in(node: Any, depth: int, out: list[str]) -> None:
+    """Collect `state`/`status` words from `node` down to `_WORD_DEPTH` levels (iteratively
+    bounded, so a hostile deep record cannot blow the stack)."""
+    if depth > _WORD_DEPTH:
+        return
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            if key in _WORD_KEYS and isinstance(value, str):
+                if value.strip():
+                    out.append(value.strip().lower())
+            else:
+                _words_in(value, depth + 1, out)
+    elif isinstance(node, list):
+        for item in node:
+            _words_in(item, depth + 1, out)
+
+
+def status_words(record: Mapping[str, Any]) -> list[str]:
+    """Every state/status word of a record: the record's own, then those in `response`.
+
+    Top-level words count even when `response` exists (docs/api.md, "State", differences
+    from the SDK)."""
+    words = [
+        value.strip().lower()
+        for key in _WORD_KEYS
+        if isinstance(value := record.get(key), str) and value.strip()
+    ]
+    response = record.get("response")
+    if isinstance(response, (Mapping, list)):
+        _words_in(response, 0, words)
+    return words
 
 
 def _success_flag(response: Mapping[str, Any]) -> bool | None:
@@ -104,37 +135,92 @@ def _success_flag(response: Mapping[str, Any]) -> bool | None:
     return None
 
 
-def derive_state(record: Mapping[str, Any] | None) -> TaskState:
-    """Derive a task's state from its raw record, following every row of API.md §1.
+def finished_at(record: Mapping[str, Any]) -> Any:
+    """`finished_at` at the top level or in `response`: any non-null value counts."""
+    value = record.get("finished_at")
+    if value is None:
+        response = record.get("response")
+        if isinstance(response, Mapping):
+            value = response.get("finished_at")
+    return value
 
-    `None` means the task was asked for and not returned: not found, which is not failed.
-    Precedence: an explicit `response.success` decides; then a legacy `response.error`;
-    then a top-level state/status word; then `finished_at` (a task that finished without a
-    success flag succeeded only if it carries images); otherwise it is still in progress,
-    running once `started_at` is set.
-    """
+
+def _legacy_error(response: Mapping[str, Any]) -> bool:
+    """An `error` beside no `success` key: the legacy failure shape (even `"error": {}`)."""
+    error = response.get("error")
+    return isinstance(error, Mapping) or bool(error)
+
+
+class _Row(enum.IntEnum):
+    """The row of the state table (docs/api.md, "The task's state") that decided."""
+
+    NO_RESPONSE = 1
+    FAILURE_WORD = 2
+    DONE_WORD = 3
+    OTHER_WORD = 4
+    FAILURE_FLAG = 5
+    IMAGES = 6
+    SUCCESS_FINISHED = 7
+    ACCEPTED = 8
+    FINISHED_NO_RESULT = 9
+    ANYTHING_ELSE = 10
+    NOT_FOUND = 11
+
+
+def _decide(record: Mapping[str, Any] | None) -> tuple[TaskState, _Row]:
+    """The state of a record and the table row that decided it; the first row that applies
+    wins (docs/api.md, "The task's state")."""
     if record is None:
-        return TaskState.NOT_FOUND
+        return TaskState.NOT_FOUND, _Row.NOT_FOUND
     response = record.get("response")
+    words = status_words(record)
+    if response is None and not words:
+        return TaskState.PENDING, _Row.NO_RESPONSE
+    if any(word in FAILURE_WORDS for word in words):
+        return TaskState.FAILED, _Row.FAILURE_WORD
+    if any(word in SUCCESS_WORDS for word in words):
+        return TaskState.SUCCEEDED, _Row.DONE_WORD
+    finished = finished_at(record) is not None
+    if words and not finished:
+        return TaskState.RUNNING, _Row.OTHER_WORD
     if isinstance(response, Mapping):
         success = _success_flag(response)
+        if success is False or ("success" not in response and _legacy_error(response)):
+            return TaskState.FAILED, _Row.FAILURE_FLAG
+        if extract_images(record):
+            return TaskState.SUCCEEDED, _Row.IMAGES
         if success is True:
-            return TaskState.SUCCEEDED
-        if success is False:
-            return TaskState.FAILED
-        error = response.get("error")
-        if isinstance(error, Mapping) or error:  # the legacy shape, even `"error": {}`
-            return TaskState.FAILED
-    word = _status_word(record)
-    if word in FAILURE_WORDS:
-        return TaskState.FAILED
-    if word in SUCCESS_WORDS:
-        return TaskState.SUCCEEDED
-    if record.get("finished_at") is not None:
-        return TaskState.SUCCEEDED if extract_images(record) else TaskState.FAILED
-    if record.get("started_at") is not None or word in _RUNNING_WORDS:
-        return TaskState.RUNNING
-    return TaskState.PENDING
+            if finished:
+                return TaskState.SUCCEEDED, _Row.SUCCESS_FINISHED
+            return TaskState.RUNNING, _Row.ACCEPTED
+    if finished:
+        return TaskState.FAILED, _Row.FINISHED_NO_RESULT
+    return TaskState.RUNNING, _Row.ANYTHING_ELSE
+
+
+def derive_state(record: Mapping[str, Any] | None) -> TaskState:
+    """Derive a task's state from its raw record (docs/api.md, "The task's state").
+
+    `None` means the task was asked for and not returned: not found, which is not failed.
+    `success: true` alone is not succeeded: it is the async create call's "accepted" answer,
+    and the task is still running until images or `finished_at` arrive.
+    """
+    return _decide(record)[0]
+
+
+def is_tentative_failure(record: Mapping[str, Any] | None) -> bool:
+    """A failure by flag with neither a coded error nor `finished_at` (e.g. `{"success":
+    false, "error": "temporary"}`): possibly a transient hiccup, so the monitor keeps polling
+    it for a while and the state follows what the service says next."""
+    if record is None:
+        return False
+    state, row = _decide(record)
+    if state is not TaskState.FAILED or row is not _Row.FAILURE_FLAG:
+        return False
+    response = record.get("response")
+    error = response.get("error") if isinstance(response, Mapping) else None
+    coded = isinstance(error, Mapping) and error.get("code") not in (None, "")
+    return not coded and finished_at(record) is None
 
 
 def extract_images(record: Mapping[str, Any] | None) -> list[ImageResult]:
@@ -163,7 +249,8 @@ def extract_error(record: Mapping[str, Any] | None) -> ErrorInfo | None:
     """The error of a failed task, or a synthesized one where the record says nothing useful."""
     if record is None:
         return ErrorInfo(code="not_found", message="The service does not know this task.")
-    if derive_state(record) is not TaskState.FAILED:
+    state, row = _decide(record)
+    if state is not TaskState.FAILED:
         return None
     response = record.get("response")
     error: Any = response.get("error") if isinstance(response, Mapping) else None
@@ -176,10 +263,12 @@ def extract_error(record: Mapping[str, Any] | None) -> ErrorInfo | None:
         )
     if isinstance(error, str) and error:
         return ErrorInfo(code="unknown", message=error)
-    word = _status_word(record)
-    if word in FAILURE_WORDS:
+    if row is _Row.FAILURE_WORD:
+        word = next(word for word in status_words(record) if word in FAILURE_WORDS)
         return ErrorInfo(code=word, message=f"The service reports the task as {word}.")
-    return ErrorInfo(code="unknown", message="The task finished without a result.")
+    if row is _Row.FINISHED_NO_RESULT:
+        return ErrorInfo(code="no_result", message="The task finished without a result.")
+    return ErrorInfo(code="unknown", message="The service reports the task as failed.")
 
 
 class _Unparsed(enum.Enum):

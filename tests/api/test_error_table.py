@@ -200,7 +200,7 @@ async def test_429_with_and_without_retry_after(script: Scripted, scripted_clien
     script.add(200, {"id": TASK_ID, "request": {}, "response": {"task_id": TASK_ID}})
     client = scripted_client()
     task = await client.retrieve(TASK_ID)
-    assert task.state == "pending"
+    assert task.state == "running"  # a response with only task_id: still running
     delays = client.fake_sleep.delays  # type: ignore[attr-defined]
     assert delays[0] == 7.0  # Retry-After honoured exactly
     assert 0.5 <= delays[1] <= 1.0  # second retry: backoff ceiling 1 s, equal jitter
@@ -304,7 +304,11 @@ async def test_batch_answer_with_junk_items(script: Scripted, scripted_client: B
                 "junk",
                 None,
                 {"id": 42, "response": {"success": True}},
-                {"id": other.upper(), "response": {"success": True, "data": []}},
+                {
+                    "id": other.upper(),
+                    "finished_at": 2.0,
+                    "response": {"success": True, "data": []},
+                },
                 {"id": stranger, "response": {"success": True}},
             ],
             "count": 999,

@@ -1,4 +1,4 @@
-"""Every row of API.md §1's state table, and the shapes the public clients get wrong."""
+"""Every row of the state table in docs/api.md, and the shapes the public clients get wrong."""
 
 from __future__ import annotations
 
@@ -28,20 +28,120 @@ def record(**fields: Any) -> dict[str, Any]:
     return {"id": TASK_ID, "request": {"action": "generate", "prompt": "cat"}, **fields}
 
 
-STATE_TABLE: list[tuple[str, dict[str, Any] | None, TaskState]] = [
-    # pending / running: no response, or a response with no success key, and no finished_at
-    ("no response at all", record(), TaskState.PENDING),
-    ("response is null", record(response=None), TaskState.PENDING),
-    ("response holds only task_id", record(response={"task_id": TASK_ID}), TaskState.PENDING),
-    ("started, no response", record(started_at=1757183036.8), TaskState.RUNNING),
+FAILED_CODED = {"success": False, "error": {"code": "api_error", "message": "fetch failed"}}
+
+# (row of the table in docs/api.md "The task's state", name, record, expected state)
+STATE_TABLE: list[tuple[int, str, dict[str, Any] | None, TaskState]] = [
+    # 1: no response and no word
+    (1, "no response at all", record(), TaskState.PENDING),
+    (1, "response is null", record(response=None), TaskState.PENDING),
+    (1, "started, no response yet", record(started_at=1757183036.8), TaskState.PENDING),
+    # 2: a failure word, wherever it stands
+    *[
+        (2, f"status word {word!r} means failed", record(status=word), TaskState.FAILED)
+        for word in ("failed", "failure", "error", "cancelled", "canceled", "rejected")
+    ],
     (
-        "started, response with only task_id",
-        record(started_at=1.0, response={"task_id": TASK_ID, "trace_id": "t"}),
+        2,
+        "a failure word inside response outranks success true and images",
+        record(response={"success": True, "status": "FAILED", "data": [{"image_url": URL}]}),
+        TaskState.FAILED,
+    ),
+    (
+        2,
+        "a failure word nested in response.data",
+        record(response={"data": {"task": {"state": "cancelled"}}}),
+        TaskState.FAILED,
+    ),
+    (
+        2,
+        "a top-level failure word counts even when response exists",
+        record(status="failed", response={"success": True, "data": [{"image_url": URL}]}),
+        TaskState.FAILED,
+    ),
+    # 3: a done word
+    *[
+        (3, f"state word {word!r} means done", record(state=word.upper()), TaskState.SUCCEEDED)
+        for word in ("succeed", "succeeded", "success", "completed", "complete", "finished", "done")
+    ],
+    (
+        3,
+        "a done word outranks success false (a word outranks the flag)",
+        record(status="completed", finished_at=3.0, response={"success": False}),
+        TaskState.SUCCEEDED,
+    ),
+    (
+        3,
+        "a done word in response with no image is succeeded with no images",
+        record(response={"status": "succeeded"}),
+        TaskState.SUCCEEDED,
+    ),
+    # 4: another word and no finished_at
+    (4, "status word processing", record(status="processing"), TaskState.RUNNING),
+    (
+        4,
+        "a word in response outranks success false (a retryable hiccup mid-run)",
+        record(response={"success": False, "status": "processing"}),
         TaskState.RUNNING,
     ),
-    ("status word says running", record(status="processing"), TaskState.RUNNING),
-    # succeeded: response.success is true
     (
+        4,
+        "a word in response outranks images",
+        record(response={"state": "queued", "data": [{"image_url": URL}]}),
+        TaskState.RUNNING,
+    ),
+    (
+        4,
+        "a word with finished_at falls through to the flags",
+        record(status="processing", finished_at=2.0, response={"success": True}),
+        TaskState.SUCCEEDED,
+    ),
+    # 5: success false, or the legacy error with no success key
+    (5, "success false with a coded error", record(response=FAILED_CODED), TaskState.FAILED),
+    (
+        5,
+        "success false with finished_at",
+        record(finished_at=2.0, response=FAILED_CODED),
+        TaskState.FAILED,
+    ),
+    (5, "success false, no error object", record(response={"success": False}), TaskState.FAILED),
+    (
+        5,
+        "success false beats images",
+        record(response={"success": False, "data": [{"image_url": URL}]}),
+        TaskState.FAILED,
+    ),
+    (
+        5,
+        "legacy failure: error and no success key",
+        record(response={"error": {"code": "api_error", "message": "boom"}}),
+        TaskState.FAILED,
+    ),
+    (
+        5,
+        "legacy failure with a plain string error",
+        record(response={"error": "upstream exploded"}),
+        TaskState.FAILED,
+    ),
+    (
+        5,
+        "legacy failure with an empty error object",
+        record(response={"error": {}}),
+        TaskState.FAILED,
+    ),
+    (5, "success as the string 'false'", record(response={"success": "false"}), TaskState.FAILED),
+    (
+        5,
+        "moderation: forbidden",
+        record(
+            finished_at=2.0,
+            response={"success": False, "error": {"code": "forbidden", "message": "unsafe"}},
+        ),
+        TaskState.FAILED,
+    ),
+    # 6: images, success not false
+    (
+        6,
         "success true with images",
         record(
             started_at=1.0,
@@ -51,97 +151,86 @@ STATE_TABLE: list[tuple[str, dict[str, Any] | None, TaskState]] = [
         TaskState.SUCCEEDED,
     ),
     (
-        "success true with fewer images than asked, even none",
-        record(response={"success": True, "data": []}),
-        TaskState.SUCCEEDED,
-    ),
-    (
-        "success true without finished_at yet",
+        6,
+        "success true with images, no finished_at yet",
         record(response={"success": True, "data": [{"image_url": URL}]}),
         TaskState.SUCCEEDED,
     ),
-    # failed: response.success is false
     (
-        "success false with error and finished_at",
-        record(
-            finished_at=2.0,
-            response={"success": False, "error": {"code": "api_error", "message": "fetch failed"}},
-        ),
-        TaskState.FAILED,
-    ),
-    (
-        "success false without finished_at",
-        record(response={"success": False, "error": {"code": "api_error", "message": "x"}}),
-        TaskState.FAILED,
-    ),
-    ("success false, no error object", record(response={"success": False}), TaskState.FAILED),
-    (
-        "legacy failure: error and no success key",
-        record(response={"error": {"code": "api_error", "message": "boom"}}),
-        TaskState.FAILED,
-    ),
-    (
-        "legacy failure with a plain string error",
-        record(response={"error": "upstream exploded"}),
-        TaskState.FAILED,
-    ),
-    (
-        "legacy failure with an empty error object (a response.error is there)",
-        record(response={"error": {}}),
-        TaskState.FAILED,
-    ),
-    ("error: null is no error", record(response={"error": None}), TaskState.PENDING),
-    # failed (moderation)
-    (
-        "moderation: forbidden",
-        record(
-            finished_at=2.0,
-            response={"success": False, "error": {"code": "forbidden", "message": "unsafe"}},
-        ),
-        TaskState.FAILED,
-    ),
-    # status words confirm
-    *[
-        (f"status word {word!r} means failed", record(status=word), TaskState.FAILED)
-        for word in ("failed", "failure", "error", "cancelled", "canceled", "rejected")
-    ],
-    *[
-        (f"state word {word!r} means done", record(state=word.upper()), TaskState.SUCCEEDED)
-        for word in ("succeed", "succeeded", "success", "completed", "complete", "finished")
-    ],
-    (
-        "explicit success flag beats a contradicting status word",
-        record(status="failed", response={"success": True, "data": [{"image_url": URL}]}),
+        6,
+        "images with no success key (a failover write dropped the flag)",
+        record(response={"task_id": TASK_ID, "data": [{"image_url": URL}]}),
         TaskState.SUCCEEDED,
     ),
     (
-        "success false beats a 'completed' word (the dedicated CLI's bug)",
-        record(status="completed", finished_at=3.0, response={"success": False}),
-        TaskState.FAILED,
-    ),
-    # finished without a success key
-    (
-        "finished with images but no success key",
+        6,
+        "images, no success key, finished",
         record(finished_at=2.0, response={"data": [{"image_url": URL}]}),
         TaskState.SUCCEEDED,
     ),
+    # 7: success true and finished_at
     (
+        7,
+        "success true, finished, no images",
+        record(finished_at=2.0, response={"success": True, "data": []}),
+        TaskState.SUCCEEDED,
+    ),
+    (
+        7,
+        "finished_at inside response counts",
+        record(response={"success": True, "finished_at": "2025-09-06T18:24:08Z"}),
+        TaskState.SUCCEEDED,
+    ),
+    # 8: the async create call's "accepted" answer
+    (
+        8,
+        "accepted: success true with task and trace ids only",
+        record(response={"success": True, "task_id": TASK_ID, "trace_id": "t"}),
+        TaskState.RUNNING,
+    ),
+    (
+        8,
+        "accepted: success true with an empty data list",
+        record(response={"success": True, "data": []}),
+        TaskState.RUNNING,
+    ),
+    # 9: finished_at and nothing above
+    (
+        9,
         "finished with nothing",
         record(finished_at=2.0, response={"task_id": TASK_ID}),
         TaskState.FAILED,
     ),
-    # not found
-    ("asked for, not returned", None, TaskState.NOT_FOUND),
-    # lenient about odd values
-    ("success as the string 'false'", record(response={"success": "false"}), TaskState.FAILED),
-    ("response is not an object", record(response="weird"), TaskState.PENDING),
+    (
+        9,
+        "finished (an ISO string) with a response that is not an object",
+        record(finished_at="2025-09-06T18:24:08Z", response="weird"),
+        TaskState.FAILED,
+    ),
+    # 10: anything else
+    (10, "response holds only task_id", record(response={"task_id": TASK_ID}), TaskState.RUNNING),
+    (
+        10,
+        "started, response with only task and trace ids",
+        record(started_at=1.0, response={"task_id": TASK_ID, "trace_id": "t"}),
+        TaskState.RUNNING,
+    ),
+    (10, "response is an empty object", record(response={}), TaskState.RUNNING),
+    (10, "response is not an object", record(response="weird"), TaskState.RUNNING),
+    (10, "error: null is no error", record(response={"error": None}), TaskState.RUNNING),
+    # 11: asked for, not returned
+    (11, "asked for, not returned", None, TaskState.NOT_FOUND),
 ]
+
+
+def test_every_row_of_the_table_is_held() -> None:
+    assert {row for row, *_ in STATE_TABLE} == set(range(1, 12))
 
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [(raw, expected) for _, raw, expected in STATE_TABLE],
-    ids=[name for name, _, _ in STATE_TABLE],
+    [(raw, expected) for _, _, raw, expected in STATE_TABLE],
+    ids=[f"row {row}: {name}" for row, name, _, _ in STATE_TABLE],
 )
 def test_state_table(raw: dict[str, Any] | None, expected: TaskState) -> None:
     assert derive_state(raw) is expected
@@ -165,7 +254,8 @@ def test_moderation_error_is_recognised() -> None:
 
 
 def test_error_of_a_success_is_none_and_of_missing_is_not_found() -> None:
-    assert extract_error(record(response={"success": True})) is None
+    assert extract_error(record(finished_at=2.0, response={"success": True})) is None
+    assert extract_error(record(response={"success": True})) is None  # accepted: running
     missing = extract_error(None)
     assert missing is not None
     assert missing.code == "not_found"
@@ -185,7 +275,7 @@ def test_task_keeps_raw_and_unknown_fields() -> None:
     raw = record(created_at=1.5, surprise={"nested": [1, 2]}, response={"success": True})
     task = Task.from_raw(raw)
     assert task.raw == raw
-    assert task.state is TaskState.SUCCEEDED
+    assert task.state is TaskState.RUNNING
     assert task.record is not None
     assert task.record.model_extra == {"surprise": {"nested": [1, 2]}}
 
@@ -245,3 +335,45 @@ def test_id_validation_and_parsing() -> None:
     valid, rejected = parse_task_ids([f"{TASK_ID}, nope\n{other};{TASK_ID.upper()}  ../etc"])
     assert valid == [TASK_ID, other]
     assert rejected == ["nope", "../etc"]
+
+
+def test_errors_name_what_decided() -> None:
+    no_result = extract_error(record(finished_at=2.0, response={"task_id": TASK_ID}))
+    assert no_result == state.ErrorInfo(
+        code="no_result", message="The task finished without a result."
+    )
+    worded = extract_error(record(response={"status": "Cancelled"}))
+    assert worded is not None and worded.code == "cancelled"
+    coded = extract_error(record(response=FAILED_CODED))
+    assert coded == state.ErrorInfo(code="api_error", message="fetch failed")
+
+
+@pytest.mark.parametrize(
+    ("raw", "tentative"),
+    [
+        (record(response={"success": False, "error": "temporary"}), True),
+        (record(response={"success": False}), True),
+        (record(response={"error": "upstream exploded"}), True),
+        (record(response=FAILED_CODED), False),
+        (record(finished_at=2.0, response={"success": False, "error": "temporary"}), False),
+        (record(response={"success": False, "finished_at": 2.0}), False),
+        (record(status="failed"), False),
+        (record(response={"success": True, "data": [{"image_url": URL}]}), False),
+        (None, False),
+    ],
+)
+def test_tentative_failures_are_flag_failures_with_no_code_and_no_finish(
+    raw: dict[str, Any] | None, tentative: bool
+) -> None:
+    assert state.is_tentative_failure(raw) is tentative
+
+
+def test_status_words_are_bounded_in_depth() -> None:
+    deep: dict[str, Any] = {"status": "failed"}
+    for _ in range(7):
+        deep = {"inner": deep}
+    assert derive_state(record(response=deep)) is TaskState.RUNNING
+    shallow: dict[str, Any] = {"status": "failed"}
+    for _ in range(5):
+        shallow = {"inner": shallow}
+    assert derive_state(record(response=shallow)) is TaskState.FAILED

@@ -814,7 +814,14 @@ def test_fifty_thousand_tasks_smoke(store: Store) -> None:
     ids = [new_id() for _ in range(50_000)]
     assert len(store.add(ids, now=1.0)) == 50_000
     tasks = [
-        Task.from_raw({"id": i, "request": {"prompt": f"p{n}"}, "response": {"success": True}})
+        Task.from_raw(
+            {
+                "id": i,
+                "request": {"prompt": f"p{n}"},
+                "finished_at": 2,
+                "response": {"success": True},
+            }
+        )
         for n, i in enumerate(ids)
     ]
     assert len(store.apply(tasks, {i: "late" for i in ids[:10]}, now=2.0)) == 50_000
