@@ -15,7 +15,7 @@ CORE = [
     "config.py",
     "credentials.py",
     "textsafe.py",
-    "media.py",
+    "media",
     "notify.py",
 ]
 

@@ -39,6 +39,7 @@ from nbtui.media import (
     save_images,
     sniff_image_type,
 )
+from nbtui.media import save as media_save
 from nbtui.sim import SimConfig, SimServer
 from nbtui.sim.images import png_for_name
 
@@ -554,7 +555,7 @@ async def test_save_into_a_read_only_folder(
     ],
 )
 def test_disk_errors_become_clear_messages(error: OSError, message: str, tmp_path: Path) -> None:
-    assert message in media._os_problem(error, tmp_path)
+    assert message in media_save._os_problem(error, tmp_path)
 
 
 def test_default_save_dir(tmp_path: Path) -> None:
