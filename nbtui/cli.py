@@ -23,7 +23,6 @@ import contextlib
 import dataclasses
 import gc
 import getpass
-import json
 import os
 import sys
 import tempfile
@@ -33,11 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from nbtui import __version__
+from nbtui import __version__, jsonsafe
 from nbtui.api.errors import ApiError
 from nbtui.api.state import Task, TaskState, normalize_task_id, parse_task_ids
 from nbtui.config import ENV_TOKEN, ConfigError, Settings, load_settings
-from nbtui.textsafe import one_line, truncate
+from nbtui.textsafe import clip, one_line, truncate
 
 if TYPE_CHECKING:
     import httpx
@@ -345,8 +344,8 @@ def tracked_json(row: TrackedTask) -> dict[str, Any]:
 
 def _print_json(data: Any) -> None:
     # ensure_ascii keeps every control character escaped: nothing the API sent can drive
-    # the terminal.
-    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    # the terminal. `jsonsafe` writes NaN/Infinity as null: the output is always RFC 8259.
+    sys.stdout.write(jsonsafe.dumps(data, indent=2) + "\n")
     sys.stdout.flush()
 
 
@@ -364,10 +363,10 @@ def task_line(task: Task) -> str:
     count = len(task.image_urls)
     images = f"{count} image" + ("" if count == 1 else "s")
     if task.image_urls:
-        detail = one_line(task.image_urls[0])
+        detail = _bounded(task.image_urls[0])
     elif task.error is not None:
-        code = one_line(task.error.code)
-        message = one_line(task.error.message)
+        code = _bounded(task.error.code)
+        message = _bounded(task.error.message)
         detail = f"{code}: {message}" if message else code
     else:
         detail = "-"
@@ -379,8 +378,15 @@ def _prompt_of(raw: Mapping[str, Any] | None) -> str:
         return ""
     request = raw.get("request")
     if isinstance(request, Mapping) and request.get("prompt") is not None:
-        return truncate(one_line(request["prompt"]), 50)
+        return truncate(_bounded(request["prompt"]), 50)
     return ""
+
+
+def _bounded(value: object, limit: int = 500) -> str:
+    """One safe line of a value the service sent, at most `limit` characters (a record can
+    hold megabytes in any field: cleaning is bounded by cutting first)."""
+    text, more = clip(value, limit)
+    return one_line(text) + ("…" if more else "")
 
 
 # -- settings, token and environment ------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["one_line", "safe_text", "truncate"]
+__all__ = ["as_text", "clip", "more_characters", "one_line", "safe_text", "truncate"]
 
 # ESC-introduced sequences: CSI (ESC [ ... final), OSC (ESC ] ... BEL or ST), other two-byte
 # escapes; then C1 introducers written as single code points (U+0080-U+009F).
@@ -30,9 +30,41 @@ _CONTROL_KEEP_NEWLINES = re.compile(f"[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x
 _WHITESPACE_RUN = re.compile(r"[\t\r\n]+")
 
 
+def as_text(value: object) -> str:
+    """`str(value)`, never raising: an integer of more than 4,300 digits, a structure nested
+    past the recursion limit or an object with a broken `__str__` gets a description."""
+    if isinstance(value, str):
+        return value
+    try:
+        return str(value)
+    except (ValueError, RecursionError, OverflowError):
+        if isinstance(value, int):
+            return f"(a number of about {int(value.bit_length() * 0.30103)} digits)"
+        return f"(a {type(value).__name__} too large to show)"
+    except Exception:  # a hostile __str__: show what it is, not what it says
+        return f"(a {type(value).__name__})"
+
+
+def clip(value: object, limit: int) -> tuple[str, int]:
+    """The first `limit` characters of `value` as text, and how many more there are.
+
+    Cutting before cleaning keeps every later step (regexes, wrapping, highlighting) bounded
+    by `limit` whatever the size of the value.
+    """
+    text = as_text(value)
+    if len(text) <= limit:
+        return text, 0
+    return text[:limit], len(text) - limit
+
+
+def more_characters(count: int) -> str:
+    """The notice after a clipped value: `…12,345 more characters`."""
+    return f"…{count:,} more character{'s' if count != 1 else ''}"
+
+
 def safe_text(value: object, *, keep_newlines: bool = True) -> str:
     """`value` as text with every terminal control sequence and control character removed."""
-    text = value if isinstance(value, str) else str(value)
+    text = as_text(value)
     text = _ESCAPE_SEQUENCE.sub("", text)
     if keep_newlines:
         text = text.replace("\r\n", "\n").replace("\r", "\n")

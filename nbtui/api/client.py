@@ -20,7 +20,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -294,6 +296,12 @@ class NanoBananaClient:
                 ):
                     return Task.not_found(task_id)
             data = self._ok_json(answer)
+            if isinstance(data, Mapping) and _too_deep(data, MAX_RECORD_DEPTH + 2):
+                error = self._unreadable_record(
+                    f"it is nested more than {MAX_RECORD_DEPTH} levels deep"
+                )
+                error.retryable, error.hint = False, ""
+                raise error
             if isinstance(data, Mapping):
                 if isinstance(data.get("id"), str):
                     if data["id"].strip().lower() != wanted:
@@ -449,8 +457,15 @@ class NanoBananaClient:
         for task_id in chunk:
             wanted.setdefault(task_id.lower(), []).append(task_id)
         tasks: dict[str, Task] = {}
+        bad: dict[str, ApiError] = {}
         unreadable = 0
         for item in items:
+            if isinstance(item, _Unreadable):
+                if item.task_id is None:
+                    unreadable += 1
+                for asked in wanted.get((item.task_id or "").strip().lower(), ()):
+                    bad.setdefault(asked, self._unreadable_record(item.reason))
+                continue
             item_id = item.get("id") if isinstance(item, Mapping) else None
             if not isinstance(item_id, str) or not item_id.strip():
                 unreadable += 1
@@ -458,10 +473,12 @@ class NanoBananaClient:
             for asked in wanted.get(item_id.strip().lower(), ()):
                 if asked not in tasks:
                     tasks[asked] = Task.from_raw(item)
-        missing = [task_id for task_id in chunk if task_id not in tasks]
+        for asked in tasks:
+            bad.pop(asked, None)  # a readable copy of the same record wins
+        missing = [task_id for task_id in chunk if task_id not in tasks and task_id not in bad]
         if not unreadable:
             tasks.update({task_id: Task.not_found(task_id) for task_id in missing})
-            return tasks, {}
+            return tasks, bad
         noun = "record" if unreadable == 1 else "records"
         error = ProtocolError(
             f"The service returned {unreadable} {noun} without a task id, so the state of "
@@ -470,14 +487,33 @@ class NanoBananaClient:
             hint="The other tasks of the batch were read; nbtui keeps the last known state",
         )
         error.method, error.url = "POST", self.base_url + TASKS_PATH
-        return tasks, dict.fromkeys(missing, error)
+        return tasks, {**bad, **dict.fromkeys(missing, error)}
+
+    def _unreadable_record(self, reason: str) -> ProtocolError:
+        """The error of one task whose record in an otherwise good answer could not be read."""
+        error = ProtocolError(
+            f"Unreadable answer: the service's record of this task could not be read ({reason})",
+            status=200,
+            hint="The other tasks of the batch were read; nbtui keeps this one's last known "
+            "state and asks again at the next refresh",
+        )
+        error.method, error.url = "POST", self.base_url + TASKS_PATH
+        return error
 
     def _items(self, answer: _Answer) -> list[Any]:
-        data = self._ok_json(answer)
+        """The elements of `items`; one that cannot be read becomes `_Unreadable` in its place
+        (the body is then split at the top level and each element parsed alone)."""
+        try:
+            data = self._ok_json(answer)
+        except ProtocolError:
+            split = _split_items(answer.content) if 200 <= answer.status < 300 else None
+            if split is None:
+                raise
+            return [_read_item(item) for item in split]
         if isinstance(data, Mapping):
             items = data.get("items")
             if isinstance(items, list):
-                return items
+                return [_checked_item(item) for item in items]
             if "items" not in data:
                 _raise_embedded_error(data, answer, self)
             raise self._shape_error(answer, f"`items` is {_kind(items)}, not a list")
@@ -719,18 +755,162 @@ def _parse_json(content: bytes, headers: httpx.Headers) -> Any:
     if "html" in content_type or text[:1] == b"<":
         raise _NotJson("html")
     try:
-        return json.loads(text)
+        return _loads(text)
     except UnicodeDecodeError:
         raise _NotJson("invalid", "it is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise _NotJson("invalid", f"{exc.msg} at character {exc.pos}") from None
     except RecursionError:
         raise _NotJson("invalid", "it is nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise _NotJson("invalid", str(exc)) from None
+
+
+def _finite_float(text: str) -> float | None:
+    number = float(text)
+    return number if math.isfinite(number) else None
+
+
+def _loads(text: bytes | str) -> Any:
+    """JSON as RFC 8259 has it: `NaN`, `Infinity` and numbers too big for a float (`1e400`)
+    are not numbers, so they are read as null. Stored as floats they would crash formatting,
+    make a record never equal to itself (NaN != NaN) and be written back as invalid JSON."""
+    return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+
+
+def _no_constant(_name: str) -> None:
+    return None
+
+
+#: Records nested deeper than this are not read: real ones are a few levels deep, and every
+#: consumer (store, JSON viewer, `--json` output) would otherwise need unbounded recursion.
+MAX_RECORD_DEPTH: Final = 100
+
+# A JSON string (escapes included) or one structural character: enough to find where the
+# elements of `items` begin and end without parsing them.
+_JSON_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}:,]', re.DOTALL)
+_QUOTE, _COLON, _COMMA = ord('"'), ord(":"), ord(",")
+_OPEN_LIST, _OPEN_OBJECT = ord("["), ord("{")
+_CLOSING = {ord("]"): _OPEN_LIST, ord("}"): _OPEN_OBJECT}
+
+
+def _split_items(content: bytes) -> list[bytes] | None:
+    """The elements of the top-level `items` array as raw bytes, or None when the body is not
+    an object holding such an array. Scans strings and brackets only (no recursion), so one
+    element Python's parser cannot read (nested 5,000 levels deep, a bad number) is isolated
+    from the rest of the batch."""
+    if not content.lstrip().startswith(b"{"):
+        return None
+    stack: list[int] = []
+    items: list[bytes] | None = None
+    previous = 0  # the last structural character seen at depth 1 (a key follows `{` or `,`)
+    key = b""
+    in_items = False
+    start = 0
+    for match in _JSON_TOKEN.finditer(content):
+        token = match.group()
+        first = token[0]
+        depth = len(stack)
+        if first == _QUOTE:
+            if depth == 1 and previous in (_OPEN_OBJECT, _COMMA):
+                key = token
+            continue
+        if first in _CLOSING:
+            if not stack or stack[-1] != _CLOSING[first]:
+                return None
+            stack.pop()
+            if in_items and len(stack) == 1:
+                in_items = False
+                last = content[start : match.start()]
+                if items is not None and (last.strip() or items):
+                    items.append(last)
+            if not stack:
+                return items if not content[match.end() :].strip() else None
+        elif first in (_OPEN_LIST, _OPEN_OBJECT):
+            if depth == 1 and first == _OPEN_LIST and previous == _COLON and key == b'"items"':
+                in_items, start, items = True, match.end(), []
+            stack.append(first)
+        elif first == _COMMA and in_items and depth == 2 and items is not None:
+            items.append(content[start : match.start()])
+            start = match.end()
+        if len(stack) == 1:
+            previous = first
+    return None
+
+
+def _item_id(content: bytes) -> str | None:
+    """The `id` of one raw record that could not be parsed, read from its first level."""
+    depth = 0
+    after_key = 0  # 1: saw "id" as a key, 2: and its colon
+    for match in _JSON_TOKEN.finditer(content):
+        token = match.group()
+        first = token[0]
+        if first in (_OPEN_LIST, _OPEN_OBJECT):
+            depth += 1
+        elif first in _CLOSING:
+            depth -= 1
+        elif depth == 1 and first == _QUOTE:
+            if after_key == 2:
+                try:
+                    value = json.loads(token)
+                except ValueError:
+                    return None
+                return value if isinstance(value, str) and value.strip() else None
+            after_key = 1 if token == b'"id"' else 0
+            continue
+        elif depth == 1 and first == _COLON and after_key == 1:
+            after_key = 2
+            continue
+        after_key = 0
+    return None
+
+
+def _too_deep(value: Any, limit: int = MAX_RECORD_DEPTH) -> bool:
+    """Whether `value` nests lists/objects more than `limit` levels (checked without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        children = current.values() if isinstance(current, dict) else current
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class _Unreadable:
+    """One element of `items` that could not be read; `task_id` when its id could be found."""
+
+    task_id: str | None
+    reason: str
+
+
+def _read_item(content: bytes) -> Any:
+    """One raw element of `items`: its value, or `_Unreadable` saying why not."""
+    try:
+        value = _loads(content)
+    except RecursionError:
+        return _Unreadable(_item_id(content), "it is nested too deeply to read")
+    except ValueError as exc:
+        detail = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        return _Unreadable(_item_id(content), f"it is not valid JSON ({detail})")
+    return _checked_item(value)
+
+
+def _checked_item(value: Any) -> Any:
+    """`value`, or `_Unreadable` when it nests deeper than any consumer may safely follow."""
+    if isinstance(value, dict | list) and _too_deep(value):
+        task_id = value.get("id") if isinstance(value, dict) else None
+        return _Unreadable(
+            task_id if isinstance(task_id, str) and task_id.strip() else None,
+            f"it is nested more than {MAX_RECORD_DEPTH} levels deep",
+        )
+    return value
 
 
 def _json_or_none(content: bytes) -> Any:
     try:
-        return json.loads(content)
+        return _loads(content)
     except (ValueError, RecursionError):
         return None
 

@@ -23,6 +23,7 @@ in one transaction.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 import threading
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
 
+from nbtui import jsonsafe
 from nbtui.api.state import (
     ErrorInfo,
     Task,
@@ -203,9 +205,15 @@ class Recovery:
 
 
 def _number(value: Any) -> float | None:
+    """A finite float, or None: records can hold NaN, infinities and integers too big for a
+    float (`float()` of one raises), and one such record must not fail its whole batch."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _text(value: Any) -> str | None:
@@ -326,7 +334,7 @@ class TrackedTask:
         if raw is _MISSING:
             try:
                 parsed = json.loads(self._raw_json) if self._raw_json is not None else None
-            except ValueError:
+            except (ValueError, RecursionError):
                 parsed = None
             raw = parsed if isinstance(parsed, dict) else None
             object.__setattr__(self, "_raw", raw)
@@ -452,7 +460,14 @@ def _dump(raw: Mapping[str, Any]) -> str:
     """Compact JSON in the service's own key order, which the JSON viewer shows whether the
     record came from this refresh or from the database; the service keeps its order stable,
     so an unchanged record compares equal as text without parsing."""
-    return json.dumps(raw, separators=(",", ":"), ensure_ascii=False, default=str)
+    try:
+        return json.dumps(
+            raw, separators=(",", ":"), ensure_ascii=False, default=str, allow_nan=False
+        )
+    except (ValueError, RecursionError):
+        # NaN/Infinity (not JSON), a 4,300-digit integer, absurd nesting: store what JSON
+        # can hold rather than fail the whole refresh on one record.
+        return jsonsafe.dumps(raw, indent=None, ensure_ascii=False, compact=True)
 
 
 def _same_record(stored: str | None, raw: Mapping[str, Any]) -> bool:

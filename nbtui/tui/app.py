@@ -276,6 +276,7 @@ class NbtuiApp(FeaturesMixin):
         Binding("v", "toggle_json", "JSON tree/text", show=False, id="app.json_mode"),
         Binding("c", "copy_json_value", "Copy JSON value", show=False, id="app.copy_value"),
         Binding("C", "copy_json", "Copy whole JSON", show=False, id="app.copy_json"),
+        Binding("f", "show_full", "Show a long value in full", show=False, id="app.full"),
         Binding("t", "token", "Token", show=False, id="app.token"),
         Binding("n", "new_task", "New task", id="app.new"),
         Binding("S", "save_images", "Save images", show=False, id="app.save"),
@@ -301,6 +302,7 @@ class NbtuiApp(FeaturesMixin):
         "app.json_mode": "Record",
         "app.copy_value": "Record",
         "app.copy_json": "Record",
+        "app.full": "Record",
         "app.pause": "Refresh",
         "app.slower": "Refresh",
         "app.faster": "Refresh",
@@ -779,16 +781,22 @@ class NbtuiApp(FeaturesMixin):
 
     @work(exclusive=True, group="selected", description="read the selected task")
     async def _load_selected(self, task_id: str) -> None:
-        stored = await asyncio.to_thread(self.store.get, task_id)
+        # Read and parse off the UI thread: a record can be megabytes.
+        task = await asyncio.to_thread(self._read_task, task_id)
         row = self.model.rows.get(task_id)
         if self._selected != task_id or row is None:
             return  # the cursor moved on (or the task went) meanwhile
         if self._panes_due is not None:
             return  # the selection changed meanwhile: the coming redraw reads it again
-        if stored is None:
+        if task is None:
             self._selected_task = None
             return
-        self._display_selected(row, stored.to_task())
+        self._display_selected(row, task)
+
+    def _read_task(self, task_id: str) -> Task | None:
+        """Blocking (worker thread): the stored task, its record parsed."""
+        stored = self.store.get(task_id)
+        return stored.to_task() if stored is not None else None
 
     def _current_task(self) -> Task | None:
         """The task under the cursor, read now if its record was not loaded yet.
@@ -1109,6 +1117,32 @@ class NbtuiApp(FeaturesMixin):
         path, text = picked
         self.copy_to_clipboard(text)
         self.notify(f"Copied {truncate(path, 60)} ({len(text)} characters).", timeout=2)
+
+    def action_show_full(self) -> None:
+        """The whole of a long value the panes cut short: the text under the JSON tree's
+        cursor when that pane has the focus, else the selected task's prompt."""
+        from nbtui.tui.screens.full_value import FullValueScreen
+        from nbtui.tui.widgets.detail import full_prompt
+
+        self.flush_panes()
+        picked: tuple[str, str] | None = None
+        focused = self.focused
+        if focused is not None and self.json_view in focused.ancestors_with_self:
+            node = self.json_view.json_tree.cursor_node
+            data = node.data if node is not None and self.json_view.mode == "tree" else None
+            if data is not None and isinstance(data.value, str):
+                picked = (data.path, data.value)
+        if picked is None:
+            prompt = full_prompt(self._current_task())
+            picked = ("Prompt", prompt) if prompt is not None else None
+        if picked is None:
+            self.notify(
+                "Nothing to show in full: select a task with a prompt, or a text value in "
+                "the JSON tree.",
+                severity="warning",
+            )
+            return
+        self.push_screen(FullValueScreen(*picked))
 
     def action_copy_json(self) -> None:
         self.flush_panes()

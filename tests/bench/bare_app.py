@@ -1,7 +1,7 @@
 """The baseline: a bare Textual app showing a DataTable of `--rows` rows (run as a script).
 
 Launch time (B1), key round trip (B3) and peak memory (B5) of nbtui are reported as ratios
-against this app started the same way in the same run. `j` moves the cursor down, as in nbtui.
+against this app started the same way in the same run. `j`/`k` move the cursor down/up, as in nbtui.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from textual.widgets import DataTable
 class BareApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "down", "Down"),
+        Binding("k", "up", "Up"),
         Binding("q", "quit", "Quit"),
     ]
 
@@ -38,6 +39,9 @@ class BareApp(App[None]):
 
     def action_down(self) -> None:
         self.query_one(DataTable).action_cursor_down()
+
+    def action_up(self) -> None:
+        self.query_one(DataTable).action_cursor_up()
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from tests.bench import (
     bench_apply,
+    bench_big_record,
     bench_finish,
     bench_imports,
     bench_keys,
@@ -30,6 +31,7 @@ BENCHES = (
     bench_keys,
     bench_memory,
     bench_finish,
+    bench_big_record,
 )
 
 

@@ -540,3 +540,112 @@ def test_matrix_summary() -> None:
     out.write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
     cells = sum(1 for row in table.values() for cell in row.values() if cell)
     print(f"\nfault matrix: {len(FAULTS)} faults x {len(surfaces)} surfaces, {cells} cells run")
+
+
+# ============================================================================ hostile records
+#
+# Rows for records no parser or formatter expects (issue 11 §2), put in front of the simulator
+# by a proxy that rewrites one task's record in otherwise good `retrieve_batch` answers.
+#
+# | hostile record        | monitor: that task                  | the others  | next cycle |
+# |-----------------------|-------------------------------------|-------------|------------|
+# | NaN/Infinity times    | stored, times null                  | refreshed   | on time    |
+# | nested 5,000 deep     | last good record, "Unreadable answer" | refreshed | on time    |
+# | 4,301-digit number    | last good record, "Unreadable answer" | refreshed | on time    |
+# | nested 150 deep       | last good record, "Unreadable answer" | refreshed | on time    |
+# | 5 MB prompt           | stored whole                        | refreshed   | on time    |
+
+HOSTILE_RECORDS: dict[str, str] = {
+    "NaN/Infinity times": (
+        '{"id": "{id}", "status": "succeeded", "created_at": NaN, "started_at": NaN, '
+        '"finished_at": Infinity, "elapsed": -Infinity, "request": {"prompt": "nan"}}'
+    ),
+    "nested 5,000 deep": '{"id": "{id}", "request": {"prompt": ' + "[" * 5000 + "]" * 5000 + "}}",
+    "4,301-digit number": '{"id": "{id}", "created_at": 1' + "0" * 4300 + "}",
+    "nested 150 deep": '{"id": "{id}", "x": ' + "[" * 150 + "]" * 150 + "}",
+    "5 MB prompt": '{"id": "{id}", "request": {"prompt": "' + "cat " * 1_310_720 + '"}}',
+}
+
+
+def hostile_proxy(sim_app: Any, target: str, record: str) -> Any:
+    """An ASGI app in front of the simulator that swaps `target`'s record for `record` (text:
+    most of these cannot be written by `json.dumps`)."""
+    import httpx
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    upstream = httpx.AsyncClient(transport=httpx.ASGITransport(app=sim_app), base_url="http://sim")
+
+    async def handle(request: Request) -> Response:
+        answer = await upstream.post(
+            request.url.path, content=await request.body(), headers=dict(request.headers)
+        )
+        data = answer.json()
+        items = data.get("items") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            return Response(answer.content, answer.status_code, media_type="application/json")
+        texts = [
+            record.replace("{id}", target) if item.get("id") == target else json.dumps(item)
+            for item in items
+        ]
+        body = '{"items": [' + ", ".join(texts) + f'], "count": {len(texts)}}}'
+        return Response(body.encode(), answer.status_code, media_type="application/json")
+
+    return Starlette(routes=[Route("/{path:path}", handle, methods=["POST"])])
+
+
+@pytest.mark.parametrize("kind", list(HOSTILE_RECORDS))
+async def test_monitor_hostile_record(kind: str, tmp_path: Path) -> None:
+    import httpx
+
+    from nbtui.api.client import NanoBananaClient
+
+    rig = MonitorRig(tmp_path)
+    try:
+        ids = [
+            rig.sim.add_task(outcome="succeeded", pending_seconds=0, running_seconds=1)
+            for _ in range(5)
+        ]
+        rig.store.add(ids, now=rig.time.now)
+        rig.time.now += 10
+        await rig.monitor.refresh_once(force=True)  # every record good once
+        before = {row.id: row.raw for row in rig.store.all()}
+        assert all(raw is not None for raw in before.values())
+
+        target = ids[2]
+        proxy = hostile_proxy(rig.app, target, HOSTILE_RECORDS[kind])
+        rig.monitor.set_client(
+            NanoBananaClient(
+                "http://sim.test",
+                TOKEN,
+                transport=httpx.ASGITransport(app=proxy),
+                sleep=rig.time.sleep,
+                clock=rig.time.clock,
+                max_attempts=2,
+            )
+        )
+        report = await rig.monitor.refresh_once(force=True)
+        rows = {row.id: row for row in rig.store.all()}
+        for task_id in ids:
+            if task_id != target:
+                assert rows[task_id].last_error is None and rows[task_id].raw == before[task_id]
+        hostile = rows[target]
+        if kind in ("NaN/Infinity times", "5 MB prompt"):
+            assert report.failed == 0 and hostile.last_error is None
+            assert hostile.raw is not None and hostile.raw != before[target]
+            if kind == "NaN/Infinity times":
+                assert hostile.raw["started_at"] is None and hostile.started_at is None
+        else:
+            assert report.failed == 1
+            assert hostile.last_error is not None and "Unreadable answer" in hostile.last_error
+            assert hostile.raw == before[target]  # the last good record is kept
+        # The batch was answered: one request, no retry, and the next cycle comes on time.
+        assert not rig.monitor.halted
+        assert rig.monitor.next_refresh_at is not None
+        assert rig.monitor.next_refresh_at - rig.time.now <= rig.monitor.interval + 1
+        report = await rig.monitor.refresh_once(force=True)
+        assert report.requested == len(ids)
+    finally:
+        await rig.close()

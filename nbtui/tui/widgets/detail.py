@@ -6,6 +6,8 @@ Every value comes from the raw record through `nbtui.textsafe`, rendered as Rich
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -16,12 +18,23 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from nbtui.api.state import Task, TaskState
-from nbtui.textsafe import one_line, safe_text, truncate
+from nbtui.textsafe import clip, more_characters, one_line, safe_text, truncate
 from nbtui.tui.formatting import absolute, ago, compact_duration
 from nbtui.tui.tasklist_model import TaskRow
 from nbtui.tui.widgets.task_list import STATE_SYMBOLS
 
-__all__ = ["STATE_STYLES", "TaskDetail", "render_detail"]
+log = logging.getLogger(__name__)
+
+__all__ = ["PREVIEW_CHARS", "STATE_STYLES", "TaskDetail", "full_prompt", "render_detail"]
+
+#: A long value (a prompt, an error) shows this many characters, then "…N more characters":
+#: cleaning, wrapping and drawing cost grows with the text, so it is cut before any of them.
+#: The pane is redrawn on every layout pass, and 2,000 characters already fill it.
+PREVIEW_CHARS = 2_000
+#: Short fields (model, options, ids, URLs) are cut far sooner: they fit on a line or two.
+_SHORT = 300
+#: At most this many source or result URLs are listed.
+_MAX_URLS = 20
 
 #: Colours for state words outside the list (the list takes its colours from CSS).
 STATE_STYLES: dict[TaskState, str] = {
@@ -42,10 +55,20 @@ def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+def _blank(value: Any) -> bool:
+    """None or an empty string (`value in (None, "")` would compare a list or dict with ==)."""
+    return value is None or (isinstance(value, str) and not value)
+
+
 def _number(value: Any) -> float | None:
+    """A finite float, or None: NaN, infinities and integers too big for a float are no time."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _when(timestamp: float | None, now: float) -> Text:
@@ -54,13 +77,44 @@ def _when(timestamp: float | None, now: float) -> Text:
     return Text.assemble(absolute(timestamp), (f"  ({ago(timestamp, now)})", "dim"))
 
 
+def _short(value: Any) -> str:
+    """A field that belongs on one line, cut to `_SHORT` characters before it is cleaned."""
+    text, more = clip(value, _SHORT)
+    return one_line(text) + ("…" if more else "")
+
+
+def _long(value: Any, style: str = "") -> Text:
+    """A long value (a prompt, an error message): a bounded preview, and what was left out."""
+    text, more = clip(value, PREVIEW_CHARS)
+    shown = Text(safe_text(text), style=style)
+    if more:
+        shown.append(f"\n{more_characters(more)} (f shows it all)", style="dim italic")
+    return shown
+
+
+def full_prompt(task: Task | None) -> str | None:
+    """The whole prompt of `task` when it is text (what `f` shows), else None."""
+    raw = _mapping(task.raw) if task is not None else {}
+    prompt = _mapping(raw.get("request")).get("prompt")
+    return prompt if isinstance(prompt, str) and prompt else None
+
+
 def _url_text(url: Any) -> Text:
     """A URL on one line; long `data:` URLs are summarised rather than dumped."""
-    text = one_line(url)
-    if text.startswith("data:"):
-        head = text.split(",", 1)[0]
-        return Text(f"{truncate(head, 40)},… ({len(text) // 1024} KB inline)", style="dim")
-    return Text(text, style="underline")
+    if isinstance(url, str) and url.startswith("data:"):
+        head = one_line(url[:60].split(",", 1)[0])
+        return Text(f"{truncate(head, 40)},… ({len(url) // 1024} KB inline)", style="dim")
+    return Text(_short(url), style="underline")
+
+
+def _urls(urls: list[Any], numbered: bool) -> Text:
+    lines = [
+        Text.assemble((f"{n}. ", "dim"), _url_text(url)) if numbered else _url_text(url)
+        for n, url in enumerate(urls[:_MAX_URLS], 1)
+    ]
+    if len(urls) > _MAX_URLS:
+        lines.append(Text(f"…{len(urls) - _MAX_URLS:,} more", style="dim italic"))
+    return Text("\n").join(lines)
 
 
 def render_detail(task: Task, row: TaskRow | None, now: float) -> RenderableType:
@@ -82,36 +136,33 @@ def render_detail(task: Task, row: TaskRow | None, now: float) -> RenderableType
     add("State", state_text)
     if task.error is not None:
         error = Text.assemble(
-            (one_line(task.error.code), "bold red"), ": ", safe_text(task.error.message)
+            (_short(task.error.code), "bold red"), ": ", _long(task.error.message)
         )
         if task.error.is_moderation:
             error.append("\n" + _MODERATION, style="italic")
         add("Error", error)
     if row is not None and row.last_error:
-        add("Refresh", Text(f"last refresh failed: {one_line(row.last_error)}", style="yellow"))
-    add("Task id", Text(one_line(task.id)))
+        add("Refresh", Text(f"last refresh failed: {_short(row.last_error)}", style="yellow"))
+    add("Task id", Text(_short(task.id)))
     if row is not None and row.label:
-        add("Label", Text(one_line(row.label)))
+        add("Label", Text(_short(row.label)))
     prompt = request.get("prompt")
     if prompt is not None:
-        add("Prompt", Text(safe_text(prompt)))
-    add("Action", one_line(request.get("action") or "") or None)
-    add("Model", one_line(request.get("model") or "") or None)
+        add("Prompt", _long(prompt))
+    add("Action", _short(request.get("action") or "") or None)
+    add("Model", _short(request.get("model") or "") or None)
     options = [
-        f"{name}={one_line(request[name])}"
+        f"{name}={_short(request[name])}"
         for name in ("count", "aspect_ratio", "resolution")
-        if request.get(name) not in (None, "")
+        if not _blank(request.get(name))
     ]
     add("Options", "  ".join(options) or None)
     sources = request.get("image_urls")
     if isinstance(sources, list) and sources:
-        add("Sources", Text("\n").join(_url_text(url) for url in sources))
+        add("Sources", _urls(sources, numbered=False))
     urls = task.image_urls
     if urls:
-        numbered = [
-            Text.assemble((f"{n}. ", "dim"), _url_text(url)) for n, url in enumerate(urls, 1)
-        ]
-        add("Images", Text("\n").join(numbered))
+        add("Images", _urls(list(urls), numbered=True))
     elif task.state is TaskState.SUCCEEDED:
         add("Images", Text("the task succeeded but returned no image URL", style="yellow"))
     created = _number(raw.get("created_at"))
@@ -129,7 +180,7 @@ def render_detail(task: Task, row: TaskRow | None, now: float) -> RenderableType
     elif not task.state.is_finished and begin is not None:
         add("Elapsed", Text(f"{compact_duration(now - begin)} so far", style="dim"))
     trace = raw.get("trace_id") or response.get("trace_id")
-    add("Trace id", one_line(trace) if trace else None)
+    add("Trace id", _short(trace) if trace else None)
     if row is not None:
         add("Tracked", _when(row.first_seen, now))
         add("Refreshed", _when(row.last_refreshed, now))
@@ -179,5 +230,13 @@ class TaskDetail(VerticalScroll, can_focus=True):
         if self._shown is None:
             self._body.update(Text("No task selected.", style="dim italic"))
             return
-        body = Group(render_detail(self._shown, self._row, self._clock()))
+        try:
+            body: RenderableType = Group(render_detail(self._shown, self._row, self._clock()))
+        except Exception as exc:  # a record no formatter foresaw must not end the app
+            log.exception("cannot show task %s", self._shown.id)
+            body = Text(
+                f"This task's record cannot be shown ({type(exc).__name__}); "
+                "the JSON pane has it as it came.",
+                style="yellow",
+            )
         self._body.update(body, layout=not same_task)

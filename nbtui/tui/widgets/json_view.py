@@ -8,22 +8,31 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any, Literal
 
 from rich.highlighter import JSONHighlighter
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 
-from nbtui.textsafe import one_line, safe_text, truncate
+from nbtui import jsonsafe
+from nbtui.textsafe import clip, one_line, safe_text, truncate
 
-__all__ = ["JsonNode", "JsonTree", "JsonView", "dump_json", "value_to_copy"]
+__all__ = ["JsonNode", "JsonTree", "JsonView", "dump_json", "render_text", "value_to_copy"]
 
 #: Text view cut-off: highlighting megabytes on every selection would stall the UI.
-_TEXT_LIMIT = 200_000
+_TEXT_LIMIT = 100_000
+#: In the text view each string shows this many characters, then "…N more characters".
+_TEXT_STRING_CHARS = 2_000
+#: One expansion adds at most this many children (then a "…N more" leaf): a list of a
+#: million items must not add a million nodes in one go.
+_MAX_CHILDREN = 1_000
 #: Containers with at most this many children open by themselves on the first levels.
 _AUTO_OPEN_CHILDREN = 24
 _AUTO_OPEN_DEPTH = 3
@@ -32,15 +41,32 @@ JsonMode = Literal["tree", "text"]
 
 
 def dump_json(value: Any) -> str:
-    """Pretty JSON as it should be copied: indented, non-ASCII kept readable."""
-    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    """Pretty JSON as it should be copied: indented, non-ASCII kept readable, always valid
+    (non-finite numbers become null, see `nbtui.jsonsafe`)."""
+    return jsonsafe.dumps(value, indent=2, ensure_ascii=False)
 
 
 def value_to_copy(value: Any) -> str:
     """A string is copied bare; anything else as JSON."""
     if isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return jsonsafe.dumps(value, indent=None, ensure_ascii=False)
+
+
+def render_text(value: Any) -> Text:
+    """The highlighted text view of `value`, bounded whatever its size: every string cut to
+    `_TEXT_STRING_CHARS`, the whole to `_TEXT_LIMIT` (runs off the UI thread)."""
+    shown = jsonsafe.clean(value, clip=_TEXT_STRING_CHARS)
+    dumped = safe_text(json.dumps(shown, indent=2, ensure_ascii=False))
+    note = ""
+    if len(dumped) > _TEXT_LIMIT:
+        dumped = dumped[:_TEXT_LIMIT]
+        note = "\n… (cut here; copy the whole JSON with C, or use the tree)"
+    text = Text(dumped)
+    JSONHighlighter().highlight(text)
+    if note:
+        text.append(note, style="dim italic")
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +92,16 @@ def _summary(value: Any) -> Text:
     if isinstance(value, list):
         return Text(f"[…] {len(value)} items", style="dim")
     if isinstance(value, str):
-        return Text(truncate(json.dumps(one_line(value), ensure_ascii=False), 300), style="green")
+        head, _ = clip(value, 300)
+        return Text(truncate(json.dumps(one_line(head), ensure_ascii=False), 300), style="green")
+    if isinstance(value, float) and value != value:
+        return Text("NaN", style="cyan")
     if value is None:
         return Text("null", style="italic magenta")
     if isinstance(value, bool):
         return Text("true" if value else "false", style="italic magenta")
-    return Text(one_line(value), style="cyan")
+    head, more = clip(value, 300)
+    return Text(one_line(head) + ("…" if more else ""), style="cyan")
 
 
 def _label(key: str, value: Any) -> Text:
@@ -88,6 +118,7 @@ class JsonTree(Tree[JsonNode]):
 
     def load(self, value: Any) -> None:
         """Show `value` (None: no record yet)."""
+        self._release()
         self.reset(Text("record", style="bold"), JsonNode("$", value))
         if value is None:
             self.root.set_label(Text("no record yet (never answered)", style="dim italic"))
@@ -95,11 +126,21 @@ class JsonTree(Tree[JsonNode]):
         self._populate(self.root, depth=0)
         self.root.expand()
 
+    def _release(self) -> None:
+        """Drop the old record from the old nodes: nodes and tree refer to each other, so they
+        wait for the cyclic GC, which could keep megabytes of records alive for a long time."""
+        stack = [self.root]
+        while stack:
+            node = stack.pop()
+            node.data = None
+            stack.extend(node.children)
+
     def _populate(self, node: TreeNode[JsonNode], depth: int) -> None:
         data = node.data
         if data is None or node.children:
             return
-        for key, child in _children(data.value):
+        value = data.value
+        for key, child in islice(_children(value), _MAX_CHILDREN):
             path = f"{data.path}{key}" if key.startswith("[") else f"{data.path}.{key}"
             if isinstance(child, dict | list) and child:
                 sub = node.add(_label(key, child), JsonNode(path, child), allow_expand=True)
@@ -108,6 +149,10 @@ class JsonTree(Tree[JsonNode]):
                     sub.expand()
             else:
                 node.add_leaf(_label(key, child), JsonNode(path, child))
+        extra = len(value) - _MAX_CHILDREN if isinstance(value, dict | list) else 0
+        if extra > 0:
+            more = Text(f"…{extra:,} more (copy the whole JSON with C)", style="dim italic")
+            node.add_leaf(more, None)
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[JsonNode]) -> None:
         self._populate(event.node, depth=_AUTO_OPEN_DEPTH)
@@ -129,6 +174,8 @@ class JsonView(Vertical):
         self._has_value = False
         #: The text view is rendered only while it shows: in tree mode `show()` skips it.
         self._text_stale = True
+        #: Bumped on every text render, so a late result for another task is dropped.
+        self._generation = 0
         self.mode: JsonMode = "tree"
         self.add_class("-tree")
         # Kept rather than queried: redraws can come while the pane is being unmounted.
@@ -156,20 +203,26 @@ class JsonView(Vertical):
 
     def _render_text(self) -> None:
         self._text_stale = False
-        text_widget = self._text
+        self._generation += 1
         if not self._has_value or self._value is None:
-            text_widget.update(Text("no record yet", style="dim italic"))
+            self._text.update(Text("no record yet", style="dim italic"))
             return
-        dumped = safe_text(dump_json(self._value))
-        note = ""
-        if len(dumped) > _TEXT_LIMIT:
-            dumped = dumped[:_TEXT_LIMIT]
-            note = "\n… (cut here; copy the whole JSON with C, or use the tree)"
-        text = Text(dumped)
-        JSONHighlighter().highlight(text)
-        if note:
-            text.append(note, style="dim italic")
-        text_widget.update(text)
+        self._text.update(Text("formatting…", style="dim italic"))
+        self._format_text(self._value, self._generation)
+
+    @work(thread=True, exclusive=True, group="json-text", description="format the JSON text")
+    def _format_text(self, value: Any, generation: int) -> None:
+        """Dump, clean and highlight off the UI thread: keys never wait on a record's size."""
+        try:
+            text = render_text(value)
+        except Exception as exc:  # a record no formatter foresaw must not end the app
+            text = Text(f"This record cannot be shown as text ({type(exc).__name__})")
+        with suppress(RuntimeError):  # the app is closing
+            self.app.call_from_thread(self._formatted, text, generation)
+
+    def _formatted(self, text: Text, generation: int) -> None:
+        if generation == self._generation:  # not overtaken by another task meanwhile
+            self._text.update(text)
 
     def toggle_mode(self) -> JsonMode:
         """Switch between the tree and the text; returns the new mode."""
