@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from nbtui.api.state import (
     FAILURE_WORDS,
+    RULES_VERSION,
     SUCCESS_WORDS,
     ErrorInfo,
     ImageResult,
@@ -37,6 +38,7 @@ from nbtui.api.state import (
 
 __all__ = [
     "FAILURE_WORDS",
+    "RULES_VERSION",
     "SUCCESS_WORDS",
     "ErrorBody",
     "ErrorInfo",

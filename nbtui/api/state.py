@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FAILURE_WORDS",
+    "RULES_VERSION",
     "SUCCESS_WORDS",
     "ErrorInfo",
     "ImageResult",
@@ -55,6 +56,13 @@ class TaskState(enum.StrEnum):
     def label(self) -> str:
         return "not found" if self is TaskState.NOT_FOUND else self.value
 
+
+#: The revision of the rules below (state, images, error, progress). Raise it whenever any of
+#: them answers differently for some record: the store then re-derives every stored task from
+#: its raw record when it is next opened (docs/api.md, "Stored tasks"). 1: the first table;
+#: 2: the revised table (the accepted answer is running, images without a flag are done,
+#: words inside `response` count) and progress figures.
+RULES_VERSION = 2
 
 FAILURE_WORDS = frozenset({"failed", "failure", "error", "cancelled", "canceled", "rejected"})
 SUCCESS_WORDS = frozenset(
