@@ -35,7 +35,13 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from nbtui import __version__
 from nbtui.api.errors import ApiError
-from nbtui.api.state import Task, TaskState, normalize_task_id, parse_task_ids
+from nbtui.api.state import (
+    Task,
+    TaskState,
+    extract_progress,
+    normalize_task_id,
+    parse_task_ids,
+)
 from nbtui.config import ENV_TOKEN, ConfigError, Settings, load_settings
 from nbtui.textsafe import one_line, truncate
 
@@ -369,6 +375,8 @@ def task_line(task: Task) -> str:
         code = one_line(task.error.code)
         message = one_line(task.error.message)
         detail = f"{code}: {message}" if message else code
+    elif not task.state.is_finished and (percent := extract_progress(task.raw)) is not None:
+        detail = f"{percent}% done"
     else:
         detail = "-"
     return f"{task.id}  {task.state.label:<9}  {images:<8}  {detail}"
