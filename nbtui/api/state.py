@@ -118,8 +118,8 @@ def _words_in(node: Any, depth: int, out: list[str]) -> None:
 def status_words(record: Mapping[str, Any]) -> list[str]:
     """Every state/status word of a record: the record's own, then those in `response`.
 
-    Top-level words count even when `response` exists (docs/api.md, "State", differences
-    from the SDK)."""
+    Top-level words count even when `response` exists (docs/api.md, "Where the sources
+    disagree")."""
     words = [
         value.strip().lower()
         for key in _WORD_KEYS
@@ -312,10 +312,7 @@ def _progress_in(node: Any, depth: int) -> int | None:
         return None
     if isinstance(node, Mapping):
         for key, value in node.items():
-            if key in _PROGRESS_KEYS:
-                found = _percent(value)
-            else:
-                found = _progress_in(value, depth + 1)
+            found = _percent(value) if key in _PROGRESS_KEYS else _progress_in(value, depth + 1)
             if found is not None:
                 return found
     elif isinstance(node, list):

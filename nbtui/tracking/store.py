@@ -1349,9 +1349,9 @@ def _rederive(conn: sqlite3.Connection, now: float) -> None:
                     continue
                 if not isinstance(raw, dict):
                     continue
-                old_state = _state(row[4])
-                if old_state is TaskState.NOT_FOUND:
-                    state, error = old_state, extract_error(None)
+                state = _state(row[4])
+                if state is TaskState.NOT_FOUND:
+                    error = extract_error(None)
                 else:
                     state, error = derive_state(raw), extract_error(raw)
                 derived = _derived(raw)

@@ -742,9 +742,7 @@ def _hiccup(task_id: str) -> dict[str, Any]:
 
 async def test_a_tentative_failure_is_polled_for_ten_minutes_then_let_go(h: Harness) -> None:
     h.sim.add_raw(_hiccup(HICCUP))
-    h.sim.add_raw(
-        {"id": CODED, "response": {"success": False, "error": {"code": "api_error"}}}
-    )
+    h.sim.add_raw({"id": CODED, "response": {"success": False, "error": {"code": "api_error"}}})
     h.track(HICCUP, CODED)
     monitor = h.monitor(interval=60)
     await monitor.refresh_once()
@@ -795,9 +793,7 @@ async def test_an_accepted_task_stored_as_succeeded_by_an_older_nbtui_is_polled(
     h.store.close()
     accepted = {"id": task_id, "response": {"success": True, "task_id": task_id}}
     conn = sqlite3.connect(tmp_path / "data" / DB_NAME)  # as the older nbtui left it
-    conn.execute(
-        "UPDATE tasks SET state = 'succeeded', raw_json = ?", (json.dumps(accepted),)
-    )
+    conn.execute("UPDATE tasks SET state = 'succeeded', raw_json = ?", (json.dumps(accepted),))
     conn.execute("DELETE FROM meta WHERE key = 'rules'")
     conn.commit()
     conn.close()

@@ -36,7 +36,7 @@ def new_id() -> str:
 
 
 def record(task_id: str, outcome: str = "succeeded", **extra: Any) -> dict[str, Any]:
-    """A task record shaped like API.md §1."""
+    """A task record shaped like docs/api.md ("The task record")."""
     raw: dict[str, Any] = {
         "id": task_id,
         "type": "images",
