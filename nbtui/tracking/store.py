@@ -1353,7 +1353,9 @@ def _rederive(conn: sqlite3.Connection, now: float) -> None:
                 if state is TaskState.NOT_FOUND:
                     error = extract_error(None)
                 else:
-                    state, error = derive_state(raw), extract_error(raw)
+                    state = derive_state(raw)
+                    # Only a failed task has an error: one pass over the record for the rest.
+                    error = extract_error(raw) if state is TaskState.FAILED else None
                 derived = _derived(raw)
                 new = (state.value, *_list_columns(derived, error), derived["progress"])
                 if new != (row[4], *row[10:20]):
