@@ -34,7 +34,13 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from nbtui import __version__, jsonsafe
 from nbtui.api.errors import ApiError
-from nbtui.api.state import Task, TaskState, normalize_task_id, parse_task_ids
+from nbtui.api.state import (
+    Task,
+    TaskState,
+    extract_progress,
+    normalize_task_id,
+    parse_task_ids,
+)
 from nbtui.config import ENV_TOKEN, ConfigError, Settings, load_settings
 from nbtui.textsafe import clip, one_line, truncate
 
@@ -368,6 +374,8 @@ def task_line(task: Task) -> str:
         code = _bounded(task.error.code)
         message = _bounded(task.error.message)
         detail = f"{code}: {message}" if message else code
+    elif not task.state.is_finished and (percent := extract_progress(task.raw)) is not None:
+        detail = f"{percent}% done"
     else:
         detail = "-"
     return f"{task.id}  {task.state.label:<9}  {images:<8}  {detail}"

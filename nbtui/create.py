@@ -1,11 +1,11 @@
 """What a create request is made of, shared by `nbtui submit` and the TUI's new-task form.
 
-The choices come from API.md §2. Source images for an edit are http(s) URLs, passed through,
-or local files, read and turned into `data:image/...;base64,` URLs after checking that they are
-PNG, JPEG or WebP and no larger than the service accepts (10 MB), so nothing is sent (or
-billed) for a request that cannot work. Reading files blocks: callers in an event loop run
-`resolve_sources` in a thread. `nbtui.media` (httpx) is imported on first use only, so the
-form costs the app nothing at start-up.
+The choices come from docs/api.md ("Images API"). Source images for an edit are http(s) URLs,
+passed through, or local files, read and turned into `data:image/...;base64,` URLs after
+checking that they are PNG, JPEG or WebP and no larger than the service accepts (10 MB), so
+nothing is sent (or billed) for a request that cannot work. Reading files blocks: callers in
+an event loop run `resolve_sources` in a thread. `nbtui.media` (httpx) is imported on first
+use only, so the form costs the app nothing at start-up.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 ACTIONS: Final = ("generate", "edit")
-#: The models API.md §2 lists; any other name is let through (the service decides).
+#: The models docs/api.md ("Images API") lists; any other name is let through (the service decides).
 MODELS: Final = (
     "nano-banana",
     "nano-banana-2-lite",
@@ -43,7 +43,7 @@ MODELS: Final = (
 )
 ASPECT_RATIOS: Final = ("1:1", "3:2", "2:3", "16:9", "9:16", "4:3", "3:4")
 RESOLUTIONS: Final = ("1K", "2K", "4K")
-#: The service refuses larger source images (API.md §2: up to 10 MB each).
+#: The service refuses larger source images (docs/api.md, "Images API": up to 10 MB each).
 MAX_SOURCE_BYTES: Final = 10 * 1024 * 1024
 
 

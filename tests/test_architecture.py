@@ -1,4 +1,4 @@
-"""The core must stay free of Textual so the CLI and the TUI share it (STYLE.md, harlequin)."""
+"""The core (api, tracking) must stay free of Textual so the CLI and the TUI share it."""
 
 from __future__ import annotations
 

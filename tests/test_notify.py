@@ -218,3 +218,18 @@ def test_task_notification_texts() -> None:
         "task 4d320ead",
     )
     assert task_notification(make_task(None)) is None
+
+
+def test_the_accepted_answer_is_no_finish_and_a_failover_record_is() -> None:
+    """docs/api.md, "The task's state": rows 8 (accepted: running) and 6 (images, no flag)."""
+    accepted = make_task({"success": True, "task_id": TASK_ID, "trace_id": "t"})
+    failover = make_task({"task_id": TASK_ID, "data": [{"image_url": "https://cdn.test/a.png"}]})
+    notify, written = notifier({"TERM_PROGRAM": "iTerm.app"}, bell=False)
+    assert task_notification(accepted) is None
+    assert not notify.task_finished(accepted)
+    assert task_notification(failover) == (
+        "nbtui: Image ready",
+        "a white siamese cat [4d320ead]",
+    )
+    assert notify.task_finished(failover)
+    assert len(written) == 1

@@ -1,4 +1,4 @@
-"""The async client for the Nano Banana Tasks and Images APIs (API.md), over one httpx client.
+"""The async client for the Nano Banana Tasks and Images APIs (docs/api.md), over one httpx client.
 
 Design points, each for a reason:
 
@@ -363,8 +363,8 @@ class NanoBananaClient:
         self, *, limit: int = 50, offset: int = 0, created_at_min: float | None = None
     ) -> list[Task]:
         """The account's recent image tasks, through the unofficial list filters of
-        `retrieve_batch` (API.md §1). The service may refuse them for API tokens: then this
-        raises the typed error and callers fall back to ids entered by hand.
+        `retrieve_batch` (docs/api.md, "Tasks API"). The service may refuse them for API
+        tokens: then this raises the typed error and callers fall back to ids entered by hand.
         """
         if not 1 <= limit <= 1000:
             raise ValueError("limit must be between 1 and 1000")
@@ -642,7 +642,7 @@ class NanoBananaClient:
         return ProtocolError(self._redact(message), status=answer.status)
 
     def _http_error(self, answer: _Answer) -> ApiError:
-        """Map a non-2xx answer to the error table of API.md §3."""
+        """Map a non-2xx answer to the error table of docs/api.md ("Errors")."""
         status = answer.status
         body: Any = None
         problem: _NotJson | None = None
@@ -1079,7 +1079,8 @@ def _kind(value: Any) -> str:
 
 
 def _created_task_id(data: Mapping[str, Any]) -> str | None:
-    """The id of a created task: `task_id`, then `data.task_id`, then `id` (API.md §2)."""
+    """The id of a created task: `task_id`, then `data.task_id`, then `id` (docs/api.md,
+    "Images API")."""
     candidates: list[Any] = [data.get("task_id")]
     inner = data.get("data")
     if isinstance(inner, Mapping):
@@ -1101,7 +1102,8 @@ def _create_body(
     aspect_ratio: str | None,
     resolution: str | None,
 ) -> dict[str, Any]:
-    """The Images API body, validated locally (API.md §2) so nothing is billed for a typo."""
+    """The Images API body, validated locally (docs/api.md, "Images API") so nothing is billed
+    for a typo."""
     if not isinstance(prompt, str) or not prompt.strip():
         raise ValueError("the prompt must not be empty")
     if action not in _ACTIONS:

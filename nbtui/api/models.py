@@ -5,9 +5,10 @@ The published schema promises only `id`, `request` and `response`, so `TaskRecor
 lenient: unknown fields are kept, everything else is optional, and the raw JSON travels beside
 it so nothing the service sent is ever lost.
 
-Task state, images, errors and ids (API.md §1) are derived in `nbtui.api.state`, which does
-not import pydantic: start-up uses only that. `Task.record` builds a `TaskRecord` on first
-access. The names below are re-exported from there so `nbtui.api.models` keeps working.
+Task state, images, errors and ids (docs/api.md, "The task's state") are derived in
+`nbtui.api.state`, which does not import pydantic: start-up uses only that. `Task.record`
+builds a `TaskRecord` on first access. The names below are re-exported from there so
+`nbtui.api.models` keeps working.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from nbtui.api.state import (
     FAILURE_WORDS,
+    RULES_VERSION,
     SUCCESS_WORDS,
     ErrorInfo,
     ImageResult,
@@ -26,6 +28,7 @@ from nbtui.api.state import (
     derive_state,
     extract_error,
     extract_images,
+    extract_progress,
     finished_at,
     is_tentative_failure,
     is_valid_task_id,
@@ -36,6 +39,7 @@ from nbtui.api.state import (
 
 __all__ = [
     "FAILURE_WORDS",
+    "RULES_VERSION",
     "SUCCESS_WORDS",
     "ErrorBody",
     "ErrorInfo",
@@ -48,6 +52,7 @@ __all__ = [
     "derive_state",
     "extract_error",
     "extract_images",
+    "extract_progress",
     "finished_at",
     "is_tentative_failure",
     "is_valid_task_id",

@@ -8,6 +8,7 @@ store and painting the task list stay cheap. `nbtui.api.models` holds the pydant
 from __future__ import annotations
 
 import enum
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FAILURE_WORDS",
+    "RULES_VERSION",
     "SUCCESS_WORDS",
     "ErrorInfo",
     "ImageResult",
@@ -26,6 +28,7 @@ __all__ = [
     "derive_state",
     "extract_error",
     "extract_images",
+    "extract_progress",
     "finished_at",
     "is_tentative_failure",
     "is_valid_task_id",
@@ -53,6 +56,13 @@ class TaskState(enum.StrEnum):
     def label(self) -> str:
         return "not found" if self is TaskState.NOT_FOUND else self.value
 
+
+#: The revision of the rules below (state, images, error, progress). Raise it whenever any of
+#: them answers differently for some record: the store then re-derives every stored task from
+#: its raw record when it is next opened (docs/api.md, "Stored tasks"). 1: the first table;
+#: 2: the revised table (the accepted answer is running, images without a flag are done,
+#: words inside `response` count) and progress figures.
+RULES_VERSION = 2
 
 FAILURE_WORDS = frozenset({"failed", "failure", "error", "cancelled", "canceled", "rejected"})
 SUCCESS_WORDS = frozenset(
@@ -108,8 +118,8 @@ def _words_in(node: Any, depth: int, out: list[str]) -> None:
 def status_words(record: Mapping[str, Any]) -> list[str]:
     """Every state/status word of a record: the record's own, then those in `response`.
 
-    Top-level words count even when `response` exists (docs/api.md, "State", differences
-    from the SDK)."""
+    Top-level words count even when `response` exists (docs/api.md, "Where the sources
+    disagree")."""
     words = [
         value.strip().lower()
         for key in _WORD_KEYS
@@ -269,6 +279,61 @@ def extract_error(record: Mapping[str, Any] | None) -> ErrorInfo | None:
     if row is _Row.FINISHED_NO_RESULT:
         return ErrorInfo(code="no_result", message="The task finished without a result.")
     return ErrorInfo(code="unknown", message="The service reports the task as failed.")
+
+
+_PROGRESS_KEYS = frozenset({"progress", "percent", "percentage"})
+
+
+def _percent(value: Any) -> int | None:
+    """A progress figure as a whole percent: a number in (0, 1] is a fraction, "45%" is a
+    percent, the rest is clamped to 0..100; booleans and non-finite numbers mean nothing."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        fraction_allowed = not text.endswith("%")
+        try:
+            number = float(text.removesuffix("%").strip())
+        except ValueError:
+            return None
+    elif isinstance(value, int | float):
+        number, fraction_allowed = float(value), True
+    else:
+        return None
+    if not math.isfinite(number):
+        return None
+    if fraction_allowed and 0 < number <= 1:
+        number *= 100
+    return max(0, min(100, round(number)))
+
+
+def _progress_in(node: Any, depth: int) -> int | None:
+    if depth > _WORD_DEPTH:
+        return None
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            found = _percent(value) if key in _PROGRESS_KEYS else _progress_in(value, depth + 1)
+            if found is not None:
+                return found
+    elif isinstance(node, list):
+        for item in node:
+            found = _progress_in(item, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def extract_progress(record: Mapping[str, Any] | None) -> int | None:
+    """The percent done a record reports (`progress`, `percent` or `percentage`, at the top
+    level or anywhere in `response` down to 6 levels), or None where it gives no figure:
+    then a caller says "running" rather than draw a bar stuck at zero."""
+    if record is None:
+        return None
+    for key in ("progress", "percent", "percentage"):
+        if key in record and (found := _percent(record[key])) is not None:
+            return found
+    response = record.get("response")
+    return _progress_in(response, 0) if isinstance(response, Mapping | list) else None
 
 
 class _Unparsed(enum.Enum):

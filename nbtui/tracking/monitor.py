@@ -8,6 +8,14 @@ tasks whose record or state changed. Faults slow the loop
 down instead of speeding it up: 429 and 5xx back off (honouring `Retry-After`), a rejected
 token stops polling until the user acts. Store calls run in a worker thread so the event loop
 (the UI) never waits on SQLite.
+
+A tentative failure (a failure flag with neither a coded error nor `finished_at`, e.g.
+`{"success": false, "error": "temporary"}`; docs/api.md, "Polling tentative failures") is
+shown as failed, as the state table says, but may be a transient hiccup: the monitor keeps
+polling it for `TENTATIVE_WINDOW` seconds from the moment it first saw the task fail that
+way, and the stored state follows whatever the service says next. That moment is kept in
+memory only: after a restart such a task is stored as failed and is not polled again on
+its own (a manual refresh still asks for it, and a new tentative answer starts a new window).
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ from nbtui.api.errors import (
     ServerError,
     TransportError,
 )
-from nbtui.api.state import Task, TaskState
+from nbtui.api.state import Task, TaskState, is_tentative_failure
 from nbtui.tracking.store import Changes, StoreError, TrackedTask
 
 if TYPE_CHECKING:
@@ -40,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CYCLE_STEP",
     "MIN_INTERVAL",
+    "TENTATIVE_WINDOW",
     "CycleReport",
     "Monitor",
     "MonitorProblem",
@@ -56,6 +65,8 @@ NOT_FOUND_GRACE = 120.0
 #: concurrent request busy, while a cycle over tens of thousands of unfinished tasks never
 #: holds all their records in memory at once (about 5 KB each once parsed).
 CYCLE_STEP = 500
+#: Seconds a tentative failure is still polled, from when it was first seen failed that way.
+TENTATIVE_WINDOW = 600.0
 
 ProblemKind = Literal[
     "rate_limited", "server", "network", "protocol", "auth", "rejected", "store", "internal"
@@ -163,8 +174,12 @@ class Monitor:
         rng: random.Random | None = None,
         store_check_every: float | None = 1.0,
         not_found_grace: float = NOT_FOUND_GRACE,
+        tentative_window: float = TENTATIVE_WINDOW,
     ) -> None:
         self._client = client
+        self._tentative_window = tentative_window
+        #: Tentative failures still polled: id -> when this monitor first saw it fail so.
+        self._tentative: dict[str, float] = {}
         self._not_found_grace = not_found_grace
         self._store = store
         self._interval = max(MIN_INTERVAL, float(interval))
@@ -417,10 +432,18 @@ class Monitor:
                     await waiter
         self._wake.clear()
 
-    def _pick_ids(self, ids: Sequence[str] | None, manual: list[str], force: bool) -> list[str]:
-        """Blocking (worker thread): manual ids first (they jump the queue), then the due ones."""
+    def _pick_ids(
+        self,
+        ids: Sequence[str] | None,
+        manual: list[str],
+        force: bool,
+        tentative: Sequence[str] = (),
+    ) -> list[str]:
+        """Blocking (worker thread): manual ids first (they jump the queue), then the due ones
+        (on the regular schedule: the unfinished tasks and the tentative failures)."""
         store = self._store
-        known = store.tracked_among([*manual, *(ids or ())]) if manual or ids else set()
+        asked = [*manual, *(ids or ()), *tentative]
+        known = store.tracked_among(asked) if asked else set()
         chosen: dict[str, None] = {}
         for task_id in manual:
             if task_id in known:
@@ -435,9 +458,18 @@ class Monitor:
                 if self._not_found_grace > 0
                 else None
             )
+            due += [task_id for task_id in tentative if task_id in known]
         for task_id in due:
             chosen[task_id] = None
         return list(chosen)
+
+    def _tentative_due(self, now: float) -> list[str]:
+        """The tentative failures whose window is still open (the others are let go)."""
+        window = self._tentative_window
+        for task_id, since in list(self._tentative.items()):
+            if now - since >= window:
+                del self._tentative[task_id]
+        return list(self._tentative)
 
     async def _cycle(self, ids: Sequence[str] | None, *, force: bool) -> CycleReport:
         started = self._clock()
@@ -447,7 +479,8 @@ class Monitor:
         self._force_all = False
         if self._states is None:
             await self._load_states()
-        target = await asyncio.to_thread(self._pick_ids, ids, manual, force_all)
+        tentative = self._tentative_due(started)
+        target = await asyncio.to_thread(self._pick_ids, ids, manual, force_all, tentative)
 
         errors: dict[str, ApiError] = {}
         refreshed: list[str] = []
@@ -511,7 +544,17 @@ class Monitor:
     def _record_changes(self, changed: list[TrackedTask]) -> list[TaskUpdate]:
         states = self._states if self._states is not None else {}
         updates: list[TaskUpdate] = []
+        now = self._clock()
         for row in changed:
+            # Only a failure with code "unknown" can be tentative: no other record is parsed.
+            if (
+                row.state is TaskState.FAILED
+                and row.error_code == "unknown"
+                and is_tentative_failure(row.raw)
+            ):
+                self._tentative.setdefault(row.id, now)
+            else:
+                self._tentative.pop(row.id, None)
             first = row.id in self._unanswered
             updates.append(TaskUpdate(task=row, previous=states.get(row.id), first_answer=first))
             states[row.id] = row.state

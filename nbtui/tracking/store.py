@@ -18,6 +18,15 @@ Rules the rest of nbtui relies on:
 Schema history (`PRAGMA user_version`): v1 was the first, minimal table of tracked tasks; v2
 adds the list columns, the change sequence and the removal log. `_migrate` upgrades old files
 in one transaction.
+
+The rules that derive a task's state and list columns from its record have their own
+revision, `RULES_VERSION`, stamped in the `meta` table as `rules` (docs/api.md, "Stored
+tasks"). A store stamped older is re-derived at open, in one transaction: every row's state
+and list columns are computed again from its raw record, so a task an older nbtui stored as
+finished by mistake is unfinished again and back on the schedule. The stamp is not the
+schema version, so an older nbtui still opens the file (the `progress` column it adds is
+invisible to the older code); rows an older nbtui writes afterwards follow its older rules
+until the rules are revised again.
 """
 
 from __future__ import annotations
@@ -37,12 +46,14 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from nbtui import jsonsafe
 from nbtui.api.state import (
+    RULES_VERSION,
     ErrorInfo,
     Task,
     TaskState,
     derive_state,
     extract_error,
     extract_images,
+    extract_progress,
 )
 
 __all__ = [
@@ -93,6 +104,7 @@ class ListingBuilder(Protocol[_T_co]):
         first_seen: float,
         label: str | None,
         last_error: str | None,
+        progress: int | None,
         /,
     ) -> _T_co: ...
 
@@ -151,12 +163,12 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('seq', 0);
 _COLUMNS = (
     "id, label, first_seen, last_refreshed, state, raw_json, last_error, last_error_at, "
     "updated_at, seq, prompt, model, action, image_count, created_at, started_at, finished_at, "
-    "error_code, error_message"
+    "error_code, error_message, progress"
 )
 #: What `Store.listing` reads (the `ListingBuilder` arguments).
 _LISTING_COLUMNS = (
     "rowid, id, state, prompt, model, image_count, created_at, started_at, finished_at, "
-    "last_refreshed, first_seen, label, last_error"
+    "last_refreshed, first_seen, label, last_error, progress"
 )
 #: How `Store.ordered_rowids` sorts by each column (besides "state").
 _ORDER_KEYS: dict[str, str] = {
@@ -243,6 +255,7 @@ class TrackedTask:
         "last_error_at",
         "last_refreshed",
         "model",
+        "progress",
         "prompt",
         "seq",
         "started_at",
@@ -269,6 +282,8 @@ class TrackedTask:
     finished_at: float | None
     error_code: str | None
     error_message: str | None
+    #: The percent done the record reports, or None where it gives no figure.
+    progress: int | None
     seq: int
 
     def __init__(
@@ -293,6 +308,7 @@ class TrackedTask:
         finished_at: float | None = None,
         error_code: str | None = None,
         error_message: str | None = None,
+        progress: int | None = None,
         seq: int = 0,
     ) -> None:
         """Pass either `raw` (a dict, or None for no record) or `raw_json` (parsed lazily)."""
@@ -314,6 +330,7 @@ class TrackedTask:
             "finished_at": finished_at,
             "error_code": error_code,
             "error_message": error_message,
+            "progress": progress,
             "seq": seq,
             "_raw": None if raw is _MISSING and raw_json is None else raw,
             "_raw_json": raw_json,
@@ -507,6 +524,7 @@ def _derived(raw: Mapping[str, Any] | None) -> dict[str, Any]:
             "created_at": None,
             "started_at": None,
             "finished_at": None,
+            "progress": None,
         }
     request = raw.get("request")
     request = request if isinstance(request, Mapping) else {}
@@ -525,6 +543,7 @@ def _derived(raw: Mapping[str, Any] | None) -> dict[str, Any]:
         "created_at": _number(raw.get("created_at")),
         "started_at": _number(raw.get("started_at")),
         "finished_at": _number(raw.get("finished_at")),
+        "progress": extract_progress(raw),
     }
 
 
@@ -908,6 +927,7 @@ class Store:
                             now,
                             seq,
                             *_list_columns(derived, error),
+                            derived["progress"],
                             task_id,
                         )
                     )
@@ -934,6 +954,7 @@ class Store:
                             finished_at=derived["finished_at"],
                             error_code=error.code if error else None,
                             error_message=error.message if error else None,
+                            progress=derived["progress"],
                         )
                     )
                 else:
@@ -953,7 +974,7 @@ class Store:
                     "UPDATE tasks SET state = ?, raw_json = ?, last_refreshed = ?, "
                     "updated_at = ?, seq = ?, prompt = ?, model = ?, action = ?, "
                     "image_count = ?, created_at = ?, started_at = ?, finished_at = ?, "
-                    "error_code = ?, error_message = ?, last_error = NULL, "
+                    "error_code = ?, error_message = ?, progress = ?, last_error = NULL, "
                     "last_error_at = NULL WHERE id = ?",
                     full_updates,
                 )
@@ -1098,6 +1119,7 @@ def _derived_from_row(row: Sequence[Any]) -> dict[str, Any]:
         "created_at": row[14],
         "started_at": row[15],
         "finished_at": row[16],
+        "progress": row[19],
     }
 
 
@@ -1220,6 +1242,7 @@ def _connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
             # WAL + NORMAL: a committed transaction survives the process being killed.
             conn.execute("PRAGMA synchronous = NORMAL")
             _migrate(conn, path)
+            _rederive(conn, time.time())
             conn.execute(_NEWEST_INDEX)
         except BaseException:
             conn.close()
@@ -1306,6 +1329,68 @@ def _migrate_v1_to_v2(conn: sqlite3.Connection) -> None:
         updates,
     )
     conn.execute("UPDATE meta SET value = 1 WHERE key = 'seq'")
+
+
+def _rules_stamp(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'rules'").fetchone()
+    return int(row[0]) if row is not None else 0
+
+
+def _rederive(conn: sqlite3.Connection, now: float) -> None:
+    """Bring a store stamped with older rules up to `RULES_VERSION` in one transaction.
+
+    Every row with a record gets its state, list columns and error again from that record;
+    a "not found" answer is kept (it comes from the batch, not from the record). Rows that
+    change get a new `seq`, so another process's list picks them up; a row that becomes
+    unfinished is polled again, as `unfinished_ids` reads the state column.
+    """
+    if _rules_stamp(conn) >= RULES_VERSION:
+        return  # the usual case: no write lock needed just to open
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if _rules_stamp(conn) < RULES_VERSION:  # else another process did it meanwhile
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(tasks)")}
+            if "progress" not in columns:
+                conn.execute("ALTER TABLE tasks ADD COLUMN progress INTEGER")
+            seq = _peek_seq(conn) + 1
+            updates: list[tuple[Any, ...]] = []
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM tasks WHERE raw_json IS NOT NULL"  # noqa: S608
+            ).fetchall()
+            for row in rows:
+                try:
+                    raw = json.loads(row[5])
+                except ValueError:
+                    continue
+                if not isinstance(raw, dict):
+                    continue
+                state = _state(row[4])
+                if state is TaskState.NOT_FOUND:
+                    error = extract_error(None)
+                else:
+                    state = derive_state(raw)
+                    # Only a failed task has an error: one pass over the record for the rest.
+                    error = extract_error(raw) if state is TaskState.FAILED else None
+                derived = _derived(raw)
+                new = (state.value, *_list_columns(derived, error), derived["progress"])
+                if new != (row[4], *row[10:20]):
+                    updates.append((*new, now, seq, row[0]))
+            conn.executemany(
+                "UPDATE tasks SET state = ?, prompt = ?, model = ?, action = ?, "
+                "image_count = ?, created_at = ?, started_at = ?, finished_at = ?, "
+                "error_code = ?, error_message = ?, progress = ?, updated_at = ?, seq = ? "
+                "WHERE id = ?",
+                updates,
+            )
+            if updates:
+                conn.execute("UPDATE meta SET value = ? WHERE key = 'seq'", (seq,))
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('rules', ?)", (RULES_VERSION,)
+            )
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def _keep_aside(path: Path, now: float) -> Path:

@@ -100,6 +100,8 @@ class TaskRow:
     first_seen: float
     label: str | None
     last_error: str | None
+    #: The percent done the record reports (None: no figure, or none read yet).
+    progress: int | None = None
 
     def duration(self, now: float) -> float | None:
         """Seconds from start (or creation) to finish, or to `now` while unfinished."""
@@ -125,6 +127,7 @@ def row_from_listing(
     first_seen: float,
     label: str | None,
     last_error: str | None,
+    progress: int | None = None,
     /,
 ) -> TaskRow:
     """A row from the store's list columns (`Store.listing` calls this once per task)."""
@@ -145,6 +148,7 @@ def row_from_listing(
         first_seen,
         label,
         last_error,
+        progress,
     )
 
 
@@ -164,6 +168,7 @@ def row_from_tracked(task: TrackedTask, rowid: int) -> TaskRow:
         task.first_seen,
         task.label,
         task.last_error,
+        task.progress,
     )
 
 

@@ -1,4 +1,5 @@
-"""Every row of API.md §3, answered by a scripted ASGI app, mapped to the right typed error.
+"""Every row of the error table in docs/api.md ("Errors"), answered by a scripted ASGI app,
+mapped to the right typed error.
 
 The simulator produces most of these too (see test_client_sim.py); this table covers the codes
 it has no reason to produce and pins the exact class, status, code, retry and wording.

@@ -377,3 +377,42 @@ def test_status_words_are_bounded_in_depth() -> None:
     for _ in range(5):
         shallow = {"inner": shallow}
     assert derive_state(record(response=shallow)) is TaskState.FAILED
+
+
+@pytest.mark.parametrize(
+    ("raw", "percent"),
+    [
+        (record(response={"success": True, "progress": 45}), 45),
+        (record(response={"task_id": TASK_ID, "percent": 0.45}), 45),
+        (record(response={"data": {"job": {"percentage": "45%"}}}), 45),
+        (record(response={"progress": " 12.6 % "}), 13),
+        (record(response={"progress": "0.5"}), 50),
+        (record(response={"progress": "1%"}), 1),
+        (record(response={"progress": 1}), 100),
+        (record(response={"progress": 0}), 0),
+        (record(response={"progress": 250}), 100),
+        (record(response={"progress": -3}), 0),
+        (record(progress=30, response={"progress": 70}), 30),
+        (record(response={"progress": True, "percent": 20}), 20),
+        (record(response={"progress": float("nan")}), None),
+        (record(response={"progress": float("inf")}), None),
+        (record(response={"progress": "Infinity"}), None),
+        (record(response={"progress": "almost"}), None),
+        (record(response={"progress": None}), None),
+        (record(response={"progress": {"value": 3}}), None),
+        (record(response={"success": True, "task_id": TASK_ID}), None),
+        (record(), None),
+        (None, None),
+    ],
+)
+def test_progress_is_read_where_the_record_gives_it(
+    raw: dict[str, Any] | None, percent: int | None
+) -> None:
+    assert state.extract_progress(raw) == percent
+
+
+def test_progress_is_bounded_in_depth() -> None:
+    deep: dict[str, Any] = {"progress": 40}
+    for _ in range(7):
+        deep = {"inner": deep}
+    assert state.extract_progress(record(response=deep)) is None

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import random
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ from nbtui.tracking.monitor import (
     MonitorProblem,
     TaskUpdate,
 )
-from nbtui.tracking.store import Store, StoreError
+from nbtui.tracking.store import DB_NAME, Store, StoreError
 
 START = 1_700_000_000.0
 TOKEN = "sim-token"
@@ -726,3 +728,81 @@ async def test_a_first_answer_written_by_another_process_is_flagged_too(
     (update,) = h.updates
     assert update.previous is TaskState.PENDING and update.task.state is TaskState.SUCCEEDED
     assert update.first_answer
+
+
+# -- tentative failures (docs/api.md, "Polling tentative failures") -------------------------
+
+HICCUP = "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b"
+CODED = "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8c"
+
+
+def _hiccup(task_id: str) -> dict[str, Any]:
+    return {"id": task_id, "response": {"success": False, "error": "temporary"}}
+
+
+async def test_a_tentative_failure_is_polled_for_ten_minutes_then_let_go(h: Harness) -> None:
+    h.sim.add_raw(_hiccup(HICCUP))
+    h.sim.add_raw({"id": CODED, "response": {"success": False, "error": {"code": "api_error"}}})
+    h.track(HICCUP, CODED)
+    monitor = h.monitor(interval=60)
+    await monitor.refresh_once()
+    assert h.store.get(HICCUP).state is TaskState.FAILED  # type: ignore[union-attr]
+    assert h.store.get(CODED).state is TaskState.FAILED  # type: ignore[union-attr]
+    for _ in range(9):  # t = 60 .. 540 s: the window (600 s from t = 0) is open
+        h.time.now += 60
+        await monitor.refresh_once()
+    assert h.requested_ids() == [[HICCUP, CODED]] + [[HICCUP]] * 9  # the coded one is final
+    h.time.now += 60  # t = 600 s: the window is over
+    report = await monitor.refresh_once()
+    assert report.requested == 0
+    assert len(h.requested_ids()) == 10
+    assert h.store.get(HICCUP).state is TaskState.FAILED  # type: ignore[union-attr]
+
+
+async def test_a_tentative_failure_follows_what_the_service_says_next(h: Harness) -> None:
+    h.sim.add_raw(_hiccup(HICCUP))
+    h.track(HICCUP)
+    monitor = h.monitor(interval=60)
+    await monitor.refresh_once()
+    assert h.store.get(HICCUP).state is TaskState.FAILED  # type: ignore[union-attr]
+    h.sim.add_raw({"id": HICCUP, "response": {"status": "processing", "progress": 40}})
+    h.time.now += 60
+    await monitor.refresh_once()
+    row = h.store.get(HICCUP)
+    assert row is not None and row.state is TaskState.RUNNING and row.progress == 40
+    assert h.updates[-1].previous is TaskState.FAILED
+    # Failing that way again later opens a new window, counted from then.
+    h.time.now += 2_000
+    h.sim.add_raw(_hiccup(HICCUP))
+    await monitor.refresh_once()
+    image = {"image_url": "https://cdn.example/back.png"}
+    h.sim.add_raw({"id": HICCUP, "response": {"success": True, "data": [image]}})
+    h.time.now += 300
+    await monitor.refresh_once()
+    row = h.store.get(HICCUP)
+    assert row is not None and row.state is TaskState.SUCCEEDED and row.image_count == 1
+    h.time.now += 60
+    assert (await monitor.refresh_once()).requested == 0  # finished: not polled again
+
+
+async def test_an_accepted_task_stored_as_succeeded_by_an_older_nbtui_is_polled(
+    h: Harness, tmp_path: Path
+) -> None:
+    task_id = h.sim.add_task(outcome="succeeded", pending_seconds=0, running_seconds=30)
+    h.track(task_id)
+    h.store.close()
+    accepted = {"id": task_id, "response": {"success": True, "task_id": task_id}}
+    conn = sqlite3.connect(tmp_path / "data" / DB_NAME)  # as the older nbtui left it
+    conn.execute("UPDATE tasks SET state = 'succeeded', raw_json = ?", (json.dumps(accepted),))
+    conn.execute("DELETE FROM meta WHERE key = 'rules'")
+    conn.commit()
+    conn.close()
+    h.store = Store.open(tmp_path / "data")
+    assert h.store.unfinished_ids() == [task_id]
+    monitor = h.monitor(interval=5)
+    await monitor.refresh_once()
+    assert h.requested_ids() == [[task_id]]
+    assert h.store.get(task_id).state is TaskState.RUNNING  # type: ignore[union-attr]
+    h.time.now += 60
+    await monitor.refresh_once()
+    assert h.store.get(task_id).state is TaskState.SUCCEEDED  # type: ignore[union-attr]

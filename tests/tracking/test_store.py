@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from nbtui.api.models import Task, TaskState
+from nbtui.api.models import RULES_VERSION, Task, TaskState
 from nbtui.tracking.store import (
     DB_NAME,
     SCHEMA_VERSION,
@@ -36,7 +36,7 @@ def new_id() -> str:
 
 
 def record(task_id: str, outcome: str = "succeeded", **extra: Any) -> dict[str, Any]:
-    """A task record shaped like API.md §1."""
+    """A task record shaped like docs/api.md ("The task record")."""
     raw: dict[str, Any] = {
         "id": task_id,
         "type": "images",
@@ -833,3 +833,111 @@ def test_fifty_thousand_tasks_smoke(store: Store) -> None:
     assert store.apply(tasks[:1000], {}, now=3.0) == []
     assert len(store.remove(ids[:25_000])) == 25_000
     assert len(store.changed_since(0).removed) == 25_000
+
+
+# -- re-deriving stored tasks when the rules change (docs/api.md, "Stored tasks") -------------
+
+
+def _as_the_previous_nbtui_left_it(data_dir: Path, rows: list[tuple[str, str, Any]]) -> None:
+    """A v2 file as nbtui wrote it before the rules got their own revision: no `rules` stamp,
+    no `progress` column, and each row's state as the old rules derived it."""
+    with Store.open(data_dir) as store:
+        store.add([task_id for task_id, _, _ in rows], now=10.0)
+    conn = sqlite3.connect(data_dir / DB_NAME)
+    conn.executemany(
+        "UPDATE tasks SET state = ?, raw_json = ?, last_refreshed = 20.0, image_count = 0, "
+        "error_code = NULL, error_message = NULL WHERE id = ?",
+        [
+            (state, None if raw is None else json.dumps(raw), task_id)
+            for task_id, state, raw in rows
+        ],
+    )
+    conn.execute("ALTER TABLE tasks DROP COLUMN progress")
+    conn.execute("DELETE FROM meta WHERE key = 'rules'")
+    conn.commit()
+    conn.close()
+
+
+def test_an_accepted_task_stored_as_succeeded_is_running_again_after_the_upgrade(
+    data_dir: Path,
+) -> None:
+    accepted, failover, worded, done, gone, unanswered = (new_id() for _ in range(6))
+    accepted_raw = {"id": accepted, "response": {"success": True, "task_id": accepted}}
+    failover_raw = {
+        "id": failover,
+        "response": {"task_id": failover, "data": [{"image_url": "https://cdn.example/f.png"}]},
+    }
+    worded_raw = {"id": worded, "response": {"status": "processing", "progress": "45%"}}
+    _as_the_previous_nbtui_left_it(
+        data_dir,
+        [
+            (accepted, "succeeded", accepted_raw),
+            (failover, "running", failover_raw),
+            (worded, "running", worded_raw),
+            (done, "succeeded", record(done)),
+            (gone, "not_found", record(gone, "running")),
+            (unanswered, "pending", None),
+        ],
+    )
+    conn = sqlite3.connect(data_dir / DB_NAME)
+    token_before = conn.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()[0]
+    conn.close()
+
+    with Store.open(data_dir) as store:
+        rows = {row.id: row for row in store.all()}
+        assert rows[accepted].state is TaskState.RUNNING
+        assert rows[accepted].error_code is None
+        assert rows[failover].state is TaskState.SUCCEEDED and rows[failover].image_count == 1
+        assert rows[worded].state is TaskState.RUNNING and rows[worded].progress == 45
+        assert rows[done].state is TaskState.SUCCEEDED and rows[done].image_count == 2
+        assert rows[gone].state is TaskState.NOT_FOUND  # a batch's answer, not the record's
+        assert rows[unanswered].state is TaskState.PENDING
+        assert sorted(store.unfinished_ids()) == sorted([accepted, worded, unanswered])
+        # Another process's list sees the re-derived rows as changes.
+        changed = {row.id for row in store.changed_since(token_before).rows}
+        assert {accepted, failover, worded, done} <= changed
+        assert unanswered not in changed
+
+    conn = sqlite3.connect(data_dir / DB_NAME)
+    # The schema version did not move: an older nbtui still opens the file.
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    stamp = conn.execute("SELECT value FROM meta WHERE key = 'rules'").fetchone()[0]
+    assert stamp == RULES_VERSION
+    conn.close()
+
+
+def test_rules_are_re_derived_once_per_revision(data_dir: Path) -> None:
+    """With the stamp current, opening reads no record; an older stamp re-derives again, a
+    newer one (a newer nbtui's) is left alone."""
+    task_id = new_id()
+    raw = {"id": task_id, "response": {"success": True, "task_id": task_id}}
+    _as_the_previous_nbtui_left_it(data_dir, [(task_id, "succeeded", raw)])
+    Store.open(data_dir).close()
+
+    def set_row_and_stamp(state: str, stamp: int) -> None:
+        conn = sqlite3.connect(data_dir / DB_NAME)
+        conn.execute("UPDATE tasks SET state = ?", (state,))
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'rules'", (stamp,))
+        conn.commit()
+        conn.close()
+
+    set_row_and_stamp("succeeded", RULES_VERSION)
+    with Store.open(data_dir) as store:
+        assert store.get(task_id).state is TaskState.SUCCEEDED  # type: ignore[union-attr]
+    set_row_and_stamp("succeeded", RULES_VERSION + 1)
+    with Store.open(data_dir) as store:
+        assert store.get(task_id).state is TaskState.SUCCEEDED  # type: ignore[union-attr]
+    set_row_and_stamp("succeeded", RULES_VERSION - 1)
+    with Store.open(data_dir) as store:
+        assert store.get(task_id).state is TaskState.RUNNING  # type: ignore[union-attr]
+
+
+def test_a_refresh_keeps_the_progress_column(store: Store) -> None:
+    task_id = new_id()
+    store.add([task_id], now=1.0)
+    running = {"id": task_id, "response": {"task_id": task_id, "progress": 0.3}}
+    (row,) = store.apply([Task.from_raw(running)], {}, now=2.0)
+    assert row.progress == 30
+    assert store.get(task_id).progress == 30  # type: ignore[union-attr]
+    (row,) = store.apply([Task.from_raw(record(task_id))], {}, now=3.0)
+    assert row.progress is None and store.get(task_id).progress is None  # type: ignore[union-attr]

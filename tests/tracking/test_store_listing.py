@@ -110,9 +110,10 @@ def test_listing_hands_each_tasks_list_columns_to_the_builder(tmp_path: Path) ->
         1_000.0,
         "mine",
         None,
+        None,
     )
     assert rows[waiting][:3] == (waiting, TaskState.PENDING, None)
-    assert rows[waiting][-1] == "the service is down"
+    assert rows[waiting][-2:] == ("the service is down", None)
 
 
 def test_the_list_order_comes_from_sqlite_as_rowids(tmp_path: Path) -> None:

@@ -405,3 +405,45 @@ async def test_an_unchanged_task_still_shows_its_latest_refresh(harness: Harness
         # Nothing changed, so no update came; the row's refresh time still moved on.
         assert app.model.rows[task].last_refreshed == harness.clock()
         assert app.task_list.render_line(1).text.rstrip(" │").endswith(" 0s")
+
+
+def shown(app: NbtuiApp) -> str | None:
+    task = app.query_one(TaskDetail).shown_task
+    return None if task is None else task.id
+
+
+async def test_the_provider_shapes_in_the_list_and_the_detail(harness: Harness) -> None:
+    """docs/api.md, "The task's state": the accepted answer (row 8) is running, images with
+    no success flag (row 6) are done; a progress figure shows where the record gives one."""
+    accepted, failover, working = (
+        "7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c01",
+        "7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c02",
+        "7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c03",
+    )
+    png = "https://cdn.example.org/failover.png"
+    harness.state.add_raw(
+        {"id": accepted, "response": {"success": True, "task_id": accepted, "trace_id": "t"}}
+    )
+    harness.state.add_raw({"id": failover, "response": {"data": [{"image_url": png}]}})
+    harness.state.add_raw({"id": working, "response": {"state": "processing", "percent": "45%"}})
+    harness.track([accepted, failover, working])
+    app = harness.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        rows = app.model.rows
+        assert rows[accepted].state is TaskState.RUNNING and rows[accepted].progress is None
+        assert rows[failover].state is TaskState.SUCCEEDED and rows[failover].image_count == 1
+        assert rows[working].state is TaskState.RUNNING and rows[working].progress == 45
+        text = screen_text(app)
+        assert "◐ 45% done" in text
+        assert "◐ running" in text  # the accepted task: the word, no bar
+        assert "✔ succeeded" in text
+        app.task_list.select_id(working)
+        await pilot.pause()
+        await settle(pilot, lambda: shown(app) == working)
+        assert "State ◐ running · 45% done" in " ".join(screen_text(app).split())
+        app.task_list.select_id(accepted)
+        await settle(pilot, lambda: shown(app) == accepted)
+        detail = screen_text(app)
+        assert "running ·" not in detail  # the accepted task: no figure in the detail either
+        assert "no image URL" not in detail  # not shown as a success without images

@@ -44,6 +44,7 @@ def record(n: int, state: str = "succeeded", **fields: Any) -> dict[str, Any]:
         raw["response"] = {"success": False, "error": {"code": "bad", "message": "no"}}
     else:
         raw["started_at"] = float(n) + 1
+        raw["response"] = {"task_id": raw["id"]}  # started, no result yet (row 10)
     raw.update(fields)
     return raw
 

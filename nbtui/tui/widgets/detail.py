@@ -17,7 +17,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from nbtui.api.state import Task, TaskState
+from nbtui.api.state import Task, TaskState, extract_progress
 from nbtui.textsafe import clip, more_characters, one_line, safe_text, truncate
 from nbtui.tui.formatting import absolute, ago, compact_duration
 from nbtui.tui.tasklist_model import TaskRow
@@ -133,6 +133,8 @@ def render_detail(task: Task, row: TaskRow | None, now: float) -> RenderableType
 
     state_text = Text(f"{STATE_SYMBOLS[task.state]} {task.state.label}")
     state_text.stylize(STATE_STYLES[task.state])
+    if not task.state.is_finished and (percent := extract_progress(task.raw)) is not None:
+        state_text.append(f" · {percent}% done")
     add("State", state_text)
     if task.error is not None:
         error = Text.assemble(

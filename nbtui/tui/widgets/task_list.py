@@ -258,6 +258,9 @@ class TaskList(ScrollView, can_focus=True):
 
     def _cell_text(self, key: SortKey, row: TaskRow, now: float) -> str:
         if key is SortKey.STATE:
+            if row.progress is not None and not row.state.is_finished:
+                # The figure the record reports ("◐ 100% done" fits the column); none: the word.
+                return f"{STATE_SYMBOLS[row.state]} {row.progress}% done"
             return f"{STATE_SYMBOLS[row.state]} {row.state.label}"
         if key is SortKey.ID:
             return short_id(row.id)
