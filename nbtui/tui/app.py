@@ -14,7 +14,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -65,6 +65,8 @@ _FIRST_PAGE = 200
 #: The detail, JSON and preview panes follow the cursor once it has rested this long: a held
 #: `j` moves only the list (redrawing the panes re-lays out the whole screen, ~20-40 ms).
 _PANE_DELAY = 0.06
+#: A request in flight this long (seconds) makes the status bar say "waiting for the service".
+_SLOW_REQUEST = 3.0
 _T = TypeVar("_T")
 
 
@@ -73,12 +75,18 @@ def _in_thread(function: Callable[..., _T], *args: Any) -> Future[_T]:
     future: Future[_T] = Future()
 
     def run() -> None:
+        # The waiter may have given up (cancelled the future, e.g. the app quit meanwhile).
         try:
-            future.set_result(function(*args))
+            result = function(*args)
         except BaseException as exc:  # handed to whoever awaits the future
-            future.set_exception(exc)
+            with contextlib.suppress(InvalidStateError):
+                future.set_exception(exc)
+        else:
+            with contextlib.suppress(InvalidStateError):
+                future.set_result(result)
 
-    threading.Thread(target=run, name="nbtui-first-page", daemon=True).start()
+    name = getattr(function, "__name__", "call")
+    threading.Thread(target=run, name=f"nbtui-{name}", daemon=True).start()
     return future
 
 
@@ -482,14 +490,34 @@ class NbtuiApp(FeaturesMixin):
             self.start_monitor(None)
             return
         if self._resolve_token:
-            from nbtui.credentials import resolve_token
-
-            info = resolve_token(self.settings.profile)
-            self._token = info.token
-            if info.token is None:
-                self._open_token_screen(first_run=True, status=info.detail)
-                return
+            self._find_token()
+            return
         self.start_monitor(self._token)
+
+    @work(exclusive=True, group="keyring", description="read the token from the keyring")
+    async def _find_token(self) -> None:
+        """Read the token off the UI thread: a locked keyring can hold the call forever.
+
+        `resolve_token` gives up after its timeout (its stuck call is left in a daemon
+        thread, so `q` still ends the process); with no token the token screen offers a
+        token for this session, or the demo.
+        """
+        from nbtui.credentials import resolve_token
+
+        info = await self._keyring_call(resolve_token, self.settings.profile)
+        self._token = info.token
+        if info.token is None:
+            self._open_token_screen(first_run=True, status=info.detail)
+            return
+        self.start_monitor(info.token)
+
+    async def _keyring_call(self, function: Callable[..., _T], *args: Any) -> _T:
+        """`function(*args)` in a daemon thread, the status bar saying what is awaited."""
+        self.status.set_info(waiting_for="the keyring", waiting_since=self.clock())
+        try:
+            return await asyncio.wrap_future(_in_thread(function, *args))
+        finally:
+            self.status.set_info(waiting_for=None, waiting_since=None)
 
     # -- the monitor ---------------------------------------------------------------------
 
@@ -635,7 +663,14 @@ class NbtuiApp(FeaturesMixin):
         self.task_list.refresh()
         monitor = self.monitor
         if monitor is not None:
-            self.status.set_info(next_at=monitor.next_refresh_at, paused=monitor.paused)
+            since = monitor.request_started
+            slow = since is not None and self.clock() - since >= _SLOW_REQUEST
+            self.status.set_info(
+                next_at=monitor.next_refresh_at,
+                paused=monitor.paused,
+                waiting_for="the service" if slow else None,
+                waiting_since=since if slow else None,
+            )
         else:
             self.status.refresh()
         shown = self.detail.shown_task
@@ -1128,9 +1163,14 @@ class NbtuiApp(FeaturesMixin):
                 title="Demo",
             )
             return
+        self._show_token_screen()
+
+    @work(exclusive=True, group="keyring", description="read the token from the keyring")
+    async def _show_token_screen(self) -> None:
         from nbtui.credentials import resolve_token
 
-        self._open_token_screen(first_run=False, status=resolve_token(self.settings.profile).detail)
+        info = await self._keyring_call(resolve_token, self.settings.profile)
+        self._open_token_screen(first_run=False, status=info.detail)
 
     def _open_token_screen(self, *, first_run: bool, status: str) -> None:
         screen = TokenScreen(first_run=first_run, status=status, host=self.settings.api_host)
@@ -1171,8 +1211,9 @@ class NbtuiApp(FeaturesMixin):
             screen.show_result(f"Could not check the token: {one_line(exc)}", error=True)
             return
         warning = None
+        screen.show_result("The token works; saving it in the OS keyring…", error=False)
         try:
-            save_token(token, self.settings.profile)
+            await self._keyring_call(save_token, token, self.settings.profile)
         except CredentialError as exc:
             warning = one_line(exc)
         screen.dismiss("saved")

@@ -352,8 +352,8 @@ async def test_first_run_token_screen(harness: Harness, memory_keyring) -> None:
         await settle(pilot, lambda: app.cycles >= 1)
         assert memory_keyring.entries == {("nbtui", "default"): SIM_TOKEN}
         assert SIM_TOKEN not in str(app.screen.query_one("#status").render())
-        await pilot.press("t")
-        assert isinstance(app.screen, TokenScreen)
+        await pilot.press("t")  # the keyring is read off the UI thread, then the screen opens
+        await settle(pilot, lambda: isinstance(app.screen, TokenScreen))
         assert SIM_TOKEN not in str(app.screen.query_one("#token-status").render())
         await pilot.press("escape")
         assert not isinstance(app.screen, TokenScreen)
