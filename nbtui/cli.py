@@ -5,7 +5,7 @@ too. Output contract (checked from outside, keep it stable):
 
 - exit 0: done; 1: the API or the network failed (token rejected included), or a watched
   task did not succeed; 2: usage or bad input (bad ids, no token configured, invalid config);
-  130: interrupted.
+  130: interrupted; 143: terminated (SIGTERM), after cleaning up as on an interrupt.
 - `--json` output is always a JSON array on stdout; messages and progress go to stderr.
 - Text from the API is stripped of terminal control sequences before it is printed, and the
   token never appears in any output.
@@ -25,6 +25,7 @@ import gc
 import getpass
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -47,12 +48,21 @@ if TYPE_CHECKING:
     from nbtui.tracking.monitor import MonitorProblem, TaskUpdate
     from nbtui.tracking.store import Store, TrackedTask
 
-__all__ = ["EXIT_FAILURE", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
+__all__ = [
+    "EXIT_FAILURE",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_TERMINATED",
+    "EXIT_USAGE",
+    "build_parser",
+    "main",
+]
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 #: `watch` gives up after this many seconds unless `--timeout` says otherwise (0: never).
 DEFAULT_WATCH_TIMEOUT = 600.0
@@ -64,6 +74,15 @@ DEMO_BASE_URL = "http://demo.nbtui.invalid"
 
 class UsageError(Exception):
     """Bad input the user can fix: reported in one line, exit code 2."""
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread so the command unwinds as on Ctrl-C: temporary
+    stores closed and removed, a progress line ended; then exit 143."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated
 
 
 # -- argument parsing ---------------------------------------------------------------------
@@ -1017,9 +1036,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "sim" and getattr(args, "demo", False):
         parser.error("--demo does not apply to `sim`")
+    # The app and the simulator handle SIGTERM themselves (the app restores the terminal).
+    previous_handler: Any = None
+    if args.command not in (None, "sim"):
+        with contextlib.suppress(ValueError):  # not the main thread: keep the default
+            previous_handler = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         command = COMMANDS.get(args.command or "", cmd_app)
         return command(args)
+    except _Terminated:
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         _say(sys.stderr, "")
         return EXIT_INTERRUPTED
@@ -1040,6 +1066,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (StoreError, CredentialError, SimStartError) as exc:
         _error(one_line(exc))
         return EXIT_FAILURE
+    finally:
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
 
 
 def safe_multiline(text: str) -> str:

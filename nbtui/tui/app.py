@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import tempfile
 import threading
 import time
@@ -65,6 +66,8 @@ _FIRST_PAGE = 200
 #: The detail, JSON and preview panes follow the cursor once it has rested this long: a held
 #: `j` moves only the list (redrawing the panes re-lays out the whole screen, ~20-40 ms).
 _PANE_DELAY = 0.06
+#: The exit status after SIGTERM (128 + 15, what a shell reports for a process it killed).
+EXIT_TERMINATED = 143
 #: A request in flight this long (seconds) makes the status bar say "waiting for the service".
 _SLOW_REQUEST = 3.0
 _T = TypeVar("_T")
@@ -439,6 +442,7 @@ class NbtuiApp(FeaturesMixin):
     # -- start-up ------------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        self._catch_sigterm()
         if self.settings.keymap:
             self.set_keymap(dict(self.settings.keymap))
         self.status.set_info(
@@ -1305,7 +1309,19 @@ class NbtuiApp(FeaturesMixin):
         `[@click=app.quit]` is never run and a stray `[/bold]` never raises MarkupError."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
+    def _catch_sigterm(self) -> None:
+        """SIGTERM ends the app like `q` (the terminal restored: no alternate screen, mouse
+        reporting or hidden cursor left behind), with status 143."""
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            # Not on Windows, nor outside the main thread: the default action stays.
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self._terminated)
+
+    def _terminated(self) -> None:
+        self.exit(return_code=EXIT_TERMINATED)
+
     def on_unmount(self) -> None:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
         if self.monitor is not None:
             self.monitor.stop()
         if self._demo_env is not None:
