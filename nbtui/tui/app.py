@@ -832,8 +832,13 @@ class NbtuiApp(FeaturesMixin):
     def _current_task(self) -> Task | None:
         """The task under the cursor, read now if its record was not loaded yet.
 
-        For key actions right after a move: one row by its key, which is quick.
+        For key actions right after a move: one row by its key, which is quick. The list's
+        cursor is what the screen shows: a key pressed right after a filter or a new order
+        moved it can come before the list's `Highlighted` message, so take the cursor's task.
         """
+        if self.task_list.cursor_id != self._selected:
+            self._selected = self.task_list.cursor_id
+            self._select_current()
         task = self._selected_task
         task_id = self._selected
         if task is None and task_id is not None and task_id in self.model.rows:

@@ -405,3 +405,30 @@ async def test_an_unchanged_task_still_shows_its_latest_refresh(harness: Harness
         # Nothing changed, so no update came; the row's refresh time still moved on.
         assert app.model.rows[task].last_refreshed == harness.clock()
         assert app.task_list.render_line(1).text.rstrip(" │").endswith(" 0s")
+
+
+async def test_a_key_right_after_a_filter_acts_on_the_task_shown(harness: Harness) -> None:
+    """The filter's new order reaches the list before the list's `Highlighted` message reaches
+    the app: a key pressed in between (`o` under load) must act on the task under the cursor,
+    not on the one that was there before the filter."""
+    done = {"outcome": "succeeded", "count": 1, "pending_seconds": 0, "running_seconds": 0}
+    cat = harness.state.add_task(prompt="a white siamese cat", **done)
+    boat = harness.state.add_task(prompt="a paper boat", **done)
+    harness.track([cat, boat])
+    app = harness.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await settle(pilot, lambda: app.order_settled() and app.task_list.cursor_id is not None)
+        top = app.task_list.cursor_id
+        other, word = (cat, "siamese") if top == boat else (boat, "paper")
+        # What `_read_order` does once a filter's order is read, then the key, with no turn of
+        # the event loop in between (as when the key is already queued).
+        app.model.set_filter(word)
+        assert app.model.install(app.model.compute())
+        app.task_list.rows_changed()
+        assert app.task_list.cursor_id == other
+        app.action_open_image()
+        await settle(pilot, lambda: bool(harness.opened) or "No result" in notes(app))
+        shown = app.selected_task()
+        assert shown is not None and shown.id == other
+        assert harness.opened == [shown.image_urls[0]]
