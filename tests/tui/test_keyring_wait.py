@@ -84,3 +84,25 @@ async def test_a_keyring_quoting_the_password_never_shows_it(harness: Harness) -
             assert SIM_TOKEN not in shown and SIM_TOKEN[4:-4] not in shown  # ...scrubbed
     finally:
         keyring.set_keyring(previous)
+
+
+async def test_a_silent_service_is_named_while_the_request_waits(harness: Harness) -> None:
+    """A server that accepts and does not answer: after a few seconds the status bar says
+    "waiting for the service (N s)" instead of "next in now" until the client gives up."""
+    task = harness.state.add_task(prompt="slow", outcome="never", pending_seconds=0)
+    harness.track([task])
+    harness.state.inject_fault("slow", times=1, delay=600)
+    app = harness.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: app.monitor is not None)
+        monitor = app.monitor
+        assert monitor is not None
+        await settle(pilot, lambda: monitor.request_started is not None)
+        harness.clock.advance(1)
+        app._tick()
+        assert "waiting for the service" not in status_text(app)  # a moment is normal
+        harness.clock.advance(6)
+        app._tick()
+        await pilot.pause()
+        assert "waiting for the service (7 s)" in status_text(app)
+        assert "next in" not in status_text(app)
