@@ -70,6 +70,9 @@ DEFAULT_WATCH_TIMEOUT = 600.0
 #: yet (it was created a moment ago); plain `watch` takes "not found" at once.
 SUBMIT_NOT_FOUND_GRACE = 60.0
 DEMO_BASE_URL = "http://demo.nbtui.invalid"
+#: Bad ids named one by one on stderr; past that, only how many more (binary garbage on stdin
+#: would otherwise print a line per word).
+MAX_NAMED_BAD_IDS = 20
 
 
 class UsageError(Exception):
@@ -437,8 +440,11 @@ def _valid_ids(
         else:
             sources.append(text)
     valid, rejected = parse_task_ids(sources, unique=unique)
-    for token in rejected:
+    for token in rejected[:MAX_NAMED_BAD_IDS]:
         _error(f"not a task id (expected a UUID): {truncate(one_line(token), 80)!r}")
+    if len(rejected) > MAX_NAMED_BAD_IDS:
+        more = len(rejected) - MAX_NAMED_BAD_IDS
+        _error(f"… and {more:,} more that are not task ids (the first {MAX_NAMED_BAD_IDS} shown)")
     return valid, bool(rejected)
 
 
