@@ -1067,7 +1067,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(safe_multiline(str(exc)))
         return EXIT_USAGE
     except ApiError as exc:
-        _error(one_line(exc))
+        _error(one_line(exc.final()))  # nothing retries after this: no "nbtui will retry"
         return EXIT_FAILURE
     except (StoreError, CredentialError, SimStartError) as exc:
         _error(one_line(exc))

@@ -753,3 +753,21 @@ def test_sigterm_ends_watch_cleanly_with_143(tmp_path: Path, fresh_sim: SimServe
     assert "Traceback" not in err
     assert not list(scratch.glob("nbtui-watch-*"))  # the temporary store was removed
     MATRIX[("SIGTERM", "watch")] = "exit 143, cleaned up"
+
+
+@pytest.mark.parametrize(
+    "fault", [f for f in FAULTS if f.outcome == "retry" and f.kind is not None], ids=str
+)
+def test_get_after_giving_up_promises_no_retry(
+    fault: Fault, cli: CliRunner, fresh_sim: SimServer, fast_config: Path
+) -> None:
+    """`get`'s last word after its retries ran out: how many attempts, never "nbtui will
+    retry" (nothing will)."""
+    ids = finished_tasks(fresh_sim.state, 1)
+    inject(fresh_sim.state, fault, ATTEMPTS)
+    run = cli("get", *ids)
+    assert run.code == 1
+    line = one_error_line(run.err)
+    for promise in ("will retry", "retries reads by itself", "retrying"):
+        assert promise not in line, line
+    assert f"gave up after {ATTEMPTS} attempts" in line
