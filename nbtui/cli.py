@@ -79,13 +79,18 @@ class UsageError(Exception):
     """Bad input the user can fix: reported in one line, exit code 2."""
 
 
-class _Terminated(BaseException):
-    """SIGTERM, raised in the main thread so the command unwinds as on Ctrl-C: temporary
-    stores closed and removed, a progress line ended; then exit 143."""
+#: Set by SIGTERM: the interrupt that follows ends the command with 143, not 130.
+_terminated = False
 
 
-def _raise_terminated(signum: int, frame: object) -> None:
-    raise _Terminated
+def _on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM unwinds the command exactly as Ctrl-C does (temporary stores closed and
+    removed, a progress line ended), then exits 143: it raises SIGINT, whose handler is
+    Python's or, inside `asyncio.run`, asyncio's (which cancels the main task cleanly; an
+    exception raised from a signal handler inside the loop would be swallowed or orphaned)."""
+    global _terminated
+    _terminated = True
+    signal.raise_signal(signal.SIGINT)
 
 
 # -- argument parsing ---------------------------------------------------------------------
@@ -1043,16 +1048,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "sim" and getattr(args, "demo", False):
         parser.error("--demo does not apply to `sim`")
     # The app and the simulator handle SIGTERM themselves (the app restores the terminal).
+    global _terminated
+    _terminated = False
     previous_handler: Any = None
     if args.command not in (None, "sim"):
         with contextlib.suppress(ValueError):  # not the main thread: keep the default
-            previous_handler = signal.signal(signal.SIGTERM, _raise_terminated)
+            previous_handler = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         command = COMMANDS.get(args.command or "", cmd_app)
         return command(args)
-    except _Terminated:
-        return EXIT_TERMINATED
     except KeyboardInterrupt:
+        if _terminated:
+            return EXIT_TERMINATED
         _say(sys.stderr, "")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
