@@ -5,7 +5,7 @@ too. Output contract (checked from outside, keep it stable):
 
 - exit 0: done; 1: the API or the network failed (token rejected included), or a watched
   task did not succeed; 2: usage or bad input (bad ids, no token configured, invalid config);
-  130: interrupted.
+  130: interrupted; 143: terminated (SIGTERM), after cleaning up as on an interrupt.
 - `--json` output is always a JSON array on stdout; messages and progress go to stderr.
 - Text from the API is stripped of terminal control sequences before it is printed, and the
   token never appears in any output.
@@ -24,6 +24,7 @@ import dataclasses
 import gc
 import getpass
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -52,12 +53,21 @@ if TYPE_CHECKING:
     from nbtui.tracking.monitor import MonitorProblem, TaskUpdate
     from nbtui.tracking.store import Store, TrackedTask
 
-__all__ = ["EXIT_FAILURE", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
+__all__ = [
+    "EXIT_FAILURE",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_TERMINATED",
+    "EXIT_USAGE",
+    "build_parser",
+    "main",
+]
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 #: `watch` gives up after this many seconds unless `--timeout` says otherwise (0: never).
 DEFAULT_WATCH_TIMEOUT = 600.0
@@ -65,10 +75,27 @@ DEFAULT_WATCH_TIMEOUT = 600.0
 #: yet (it was created a moment ago); plain `watch` takes "not found" at once.
 SUBMIT_NOT_FOUND_GRACE = 60.0
 DEMO_BASE_URL = "http://demo.nbtui.invalid"
+#: Bad ids named one by one on stderr; past that, only how many more (binary garbage on stdin
+#: would otherwise print a line per word).
+MAX_NAMED_BAD_IDS = 20
 
 
 class UsageError(Exception):
     """Bad input the user can fix: reported in one line, exit code 2."""
+
+
+#: Set by SIGTERM: the interrupt that follows ends the command with 143, not 130.
+_terminated = False
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM unwinds the command exactly as Ctrl-C does (temporary stores closed and
+    removed, a progress line ended), then exits 143: it raises SIGINT, whose handler is
+    Python's or, inside `asyncio.run`, asyncio's (which cancels the main task cleanly; an
+    exception raised from a signal handler inside the loop would be swallowed or orphaned)."""
+    global _terminated
+    _terminated = True
+    signal.raise_signal(signal.SIGINT)
 
 
 # -- argument parsing ---------------------------------------------------------------------
@@ -432,8 +459,11 @@ def _valid_ids(
         else:
             sources.append(text)
     valid, rejected = parse_task_ids(sources, unique=unique)
-    for token in rejected:
+    for token in rejected[:MAX_NAMED_BAD_IDS]:
         _error(f"not a task id (expected a UUID): {truncate(one_line(token), 80)!r}")
+    if len(rejected) > MAX_NAMED_BAD_IDS:
+        more = len(rejected) - MAX_NAMED_BAD_IDS
+        _error(f"… and {more:,} more that are not task ids (the first {MAX_NAMED_BAD_IDS} shown)")
     return valid, bool(rejected)
 
 
@@ -1031,10 +1061,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "sim" and getattr(args, "demo", False):
         parser.error("--demo does not apply to `sim`")
+    # The app and the simulator handle SIGTERM themselves (the app restores the terminal).
+    global _terminated
+    _terminated = False
+    previous_handler: Any = None
+    if args.command not in (None, "sim"):
+        with contextlib.suppress(ValueError):  # not the main thread: keep the default
+            previous_handler = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         command = COMMANDS.get(args.command or "", cmd_app)
         return command(args)
     except KeyboardInterrupt:
+        if _terminated:
+            return EXIT_TERMINATED
         _say(sys.stderr, "")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
@@ -1049,11 +1088,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(safe_multiline(str(exc)))
         return EXIT_USAGE
     except ApiError as exc:
-        _error(one_line(exc))
+        _error(one_line(exc.final()))  # nothing retries after this: no "nbtui will retry"
         return EXIT_FAILURE
     except (StoreError, CredentialError, SimStartError) as exc:
         _error(one_line(exc))
         return EXIT_FAILURE
+    finally:
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
 
 
 def safe_multiline(text: str) -> str:

@@ -345,3 +345,64 @@ def test_environment_still_wins_over_the_secret_service(
     save_token(OTHER, profile=profile)
     info = resolve_token(profile, env={ENV: TOKEN})
     assert (info.token, info.source) == (TOKEN, "env")
+
+
+# -- a keyring that never answers, or quotes the secret ----------------------------------------
+
+
+def test_a_keyring_that_never_answers_is_given_up_on() -> None:
+    from tests.keyrings.hostile_keyring import blocking_keyring
+
+    with blocking_keyring() as backend:
+        info = resolve_token("default", env={}, timeout=0.2)
+        assert backend.entered.is_set()  # the call really reached the backend
+        assert info.token is None and info.source == "none"
+        assert "did not answer within 0.2 s" in info.detail and ENV in info.detail
+        assert info.keyring_problem is not None
+        # The first call is still stuck: the next ones fail at once instead of stacking up.
+        again = resolve_token("default", env={}, timeout=30)
+        assert "did not answer" in again.detail
+        with pytest.raises(CredentialError, match="did not answer"):
+            save_token(TOKEN, timeout=30)
+        with pytest.raises(CredentialError, match="did not answer"):
+            clear_token(timeout=30)
+        assert token_status("default", env={}, timeout=30) == again.detail
+    # Once the keyring answers again, it is used again.
+    save_token(TOKEN)
+    assert resolve_token("default", env={}).token == TOKEN
+
+
+def test_the_keyring_timeout_comes_from_the_environment() -> None:
+    from nbtui.credentials import DEFAULT_KEYRING_TIMEOUT, keyring_timeout
+
+    assert keyring_timeout({}) == DEFAULT_KEYRING_TIMEOUT
+    assert keyring_timeout({"NBTUI_KEYRING_TIMEOUT": "2.5"}) == 2.5
+    for bad in ("", "soon", "0", "-1", "nan", "inf"):
+        assert keyring_timeout({"NBTUI_KEYRING_TIMEOUT": bad}) == DEFAULT_KEYRING_TIMEOUT
+
+
+def test_a_backend_quoting_the_password_never_shows_it(
+    use_backend: Callable[[keyring.backend.KeyringBackend], None],
+) -> None:
+    from tests.keyrings.hostile_keyring import LeakyKeyring
+
+    use_backend(LeakyKeyring())
+    with pytest.raises(CredentialError) as saved:
+        save_token(TOKEN + "\n")
+    error = saved.value
+    assert "refused to store password" in str(error)  # the backend's words are kept...
+    assert TOKEN not in str(error) and "••••wxyz" in str(error)  # ...without the password
+    # Nothing chained to the error (which a traceback or a log would print) holds it either.
+    assert error.__cause__ is None and error.__suppress_context__
+    # Reading: the backend quotes the stored password in its error text.
+    info = resolve_token("default", env={})
+    assert "cannot decrypt entry" in info.detail
+    assert TOKEN not in info.detail and TOKEN not in repr(info)
+
+
+def test_scrub_secrets_masks_every_given_and_known_token() -> None:
+    from nbtui.credentials import scrub_secrets
+
+    text = f"bad {OTHER} and {OTHER} again"
+    assert scrub_secrets(text, OTHER) == "bad ••••4321 and ••••4321 again"
+    assert scrub_secrets("nothing secret", OTHER) == "nothing secret"

@@ -198,6 +198,8 @@ class NanoBananaClient:
             raise ValueError("base URL must not contain a user name or password")
         self.base_url = str(url)
         self.host = url.netloc.decode("ascii", "replace")
+        #: The proxy httpx takes from the environment for this URL, as words (no credentials).
+        self.proxy = _proxy_for(url) if transport is None else None
         self._token = _Secret(token or None)
         self.timeout = timeout
         self.batch_size = batch_size
@@ -685,7 +687,16 @@ class NanoBananaClient:
         host = self.host
         limit = f"{self.timeout:g} s"
         sent = True
-        if isinstance(exc, httpx.ConnectTimeout):
+        via = self.proxy
+        if via is not None and isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+            # The connection that failed is the one to the proxy: say so, not "the API host".
+            reason = (
+                f"no connection within {limit}"
+                if isinstance(exc, httpx.ConnectTimeout)
+                else _connect_reason(exc)
+            )
+            message, sent = f"Could not connect to the proxy {via} for {host}: {reason}", False
+        elif isinstance(exc, httpx.ConnectTimeout):
             message, sent = f"Could not connect to {host} within {limit}", False
         elif isinstance(exc, httpx.PoolTimeout):
             message, sent = f"No free connection to {host} within {limit}", False
@@ -702,10 +713,13 @@ class NanoBananaClient:
         elif isinstance(exc, httpx.UnsupportedProtocol):
             message, sent = f"The base URL's scheme is not supported: {exc}", False
         elif isinstance(exc, httpx.ProxyError):
-            message, sent = f"The proxy refused the connection to {host}: {exc}", False
+            where = f" {via}" if via is not None else ""
+            message, sent = f"The proxy{where} refused the connection to {host}: {exc}", False
         else:
             message = f"Network error talking to {host}: {exc or type(exc).__name__}"
         hint: str | None = None
+        if via is not None and not sent:
+            hint = "Check that proxy, or the proxy variables in nbtui's environment"
         if creating:
             if sent:
                 message += "; the task may or may not have been created"
@@ -1048,7 +1062,38 @@ def _raise_embedded_error(
     raise error
 
 
-def _connect_reason(exc: httpx.ConnectError) -> str:
+def _proxy_for(url: httpx.URL) -> str | None:
+    """The proxy the environment sets for `url` (as httpx with `trust_env` picks it), named
+    with the variable it came from and without any user name or password; None if none."""
+    import urllib.request
+
+    proxies = urllib.request.getproxies_environment()
+    scheme = url.scheme
+    proxy = proxies.get(scheme)
+    variable = f"{scheme.upper()}_PROXY"
+    if not proxy:
+        proxy, variable = proxies.get("all"), "ALL_PROXY"
+    if not proxy:
+        return None
+    host = url.host.lower()
+    for entry in (proxies.get("no") or "").split(","):
+        entry = entry.strip().lower().lstrip(".")
+        if "://" in entry:
+            entry = entry.split("://", 1)[1]
+        entry = entry.split(":", 1)[0] if entry.count(":") == 1 else entry  # host:port
+        if entry == "*" or (entry and (host == entry or host.endswith("." + entry))):
+            return None  # NO_PROXY exempts this host
+    if "://" not in proxy:
+        proxy = "http://" + proxy
+    try:
+        parsed = httpx.URL(proxy)
+    except httpx.InvalidURL:
+        return f"from {variable}"
+    port = f":{parsed.port}" if parsed.port is not None else ""
+    return f"{parsed.scheme}://{parsed.host}{port} (from {variable})"
+
+
+def _connect_reason(exc: httpx.ConnectError | httpx.ConnectTimeout) -> str:
     text = str(exc)
     lowered = text.lower()
     if "refused" in lowered or "all connection attempts failed" in lowered:

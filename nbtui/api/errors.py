@@ -25,6 +25,9 @@ class ApiError(Exception):
     retryable: bool = False
     #: A short hint of what the user can do.
     default_hint: str = ""
+    #: The hint once nobody will try again (the CLI's last word): the default hint of a
+    #: retryable error promises a retry. None: the hint holds as it is.
+    final_hint: str | None = None
     #: Filled in by the client: the failed request's method and URL (never its headers) and
     #: how many attempts were made. Kept out of the message so `str(err)` stays readable.
     method: str | None = None
@@ -68,6 +71,20 @@ class ApiError(Exception):
             f"code={self.code!r}, trace_id={self.trace_id!r})"
         )
 
+    def final(self) -> str:
+        """The error as a last word, after the retries (if any) ran out: no promise of a
+        retry that will not come, and how many attempts were made."""
+        hint = self.hint
+        if self.final_hint is not None and self.hint == self.default_hint:
+            hint = self.final_hint
+        if self.retryable and self.attempts > 1:
+            hint = f"{hint.rstrip('.')}; gave up after {self.attempts} attempts".lstrip("; ")
+        saved, self.hint = self.hint, hint
+        try:
+            return str(self)
+        finally:
+            self.hint = saved
+
     @property
     def short(self) -> str:
         """One line for a status bar: the message and the code, no hint."""
@@ -105,6 +122,7 @@ class ServerError(ApiError):
 
     retryable = True
     default_hint = "This is usually temporary; nbtui retries reads by itself"
+    final_hint = "This is usually temporary; try again in a little while"
 
 
 class TransportError(ApiError):
@@ -119,3 +137,4 @@ class ProtocolError(ApiError):
 
     retryable = True
     default_hint = "A proxy or the service answered something unexpected; nbtui will retry"
+    final_hint = "A proxy or the service answered something unexpected; check the base URL"

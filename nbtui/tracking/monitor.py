@@ -211,6 +211,10 @@ class Monitor:
         self._last_finished: float | None = None
         self._running = False
         self.next_refresh_at: float | None = None
+        #: When the request now in flight was sent (None: none is): a server that accepts
+        #: and never answers is only reported after the client's retries, so the app says
+        #: "waiting for the service" meanwhile.
+        self.request_started: float | None = None
 
     # -- public state ----------------------------------------------------------------------
 
@@ -488,12 +492,15 @@ class Monitor:
         for start in range(0, len(target), CYCLE_STEP):
             step = target[start : start + CYCLE_STEP]
             tasks: Mapping[str, Task] = {}
+            self.request_started = self._clock()
             try:
                 result = await self._client.retrieve_batch(step)
             except ApiError as exc:
                 step_errors: dict[str, ApiError] = dict.fromkeys(step, exc)
             else:
                 tasks, step_errors = result.tasks, dict(result.errors)
+            finally:
+                self.request_started = None
             refused = next((e for e in step_errors.values() if isinstance(e, AuthError)), None)
             if refused is not None:
                 # A rejected token would be rejected again (as within `retrieve_batch`): the

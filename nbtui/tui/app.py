@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -65,6 +66,10 @@ _FIRST_PAGE = 200
 #: The detail, JSON and preview panes follow the cursor once it has rested this long: a held
 #: `j` moves only the list (redrawing the panes re-lays out the whole screen, ~20-40 ms).
 _PANE_DELAY = 0.06
+#: The exit status after SIGTERM (128 + 15, what a shell reports for a process it killed).
+EXIT_TERMINATED = 143
+#: A request in flight this long (seconds) makes the status bar say "waiting for the service".
+_SLOW_REQUEST = 3.0
 _T = TypeVar("_T")
 
 
@@ -73,12 +78,18 @@ def _in_thread(function: Callable[..., _T], *args: Any) -> Future[_T]:
     future: Future[_T] = Future()
 
     def run() -> None:
+        # The waiter may have given up (cancelled the future, e.g. the app quit meanwhile).
         try:
-            future.set_result(function(*args))
+            result = function(*args)
         except BaseException as exc:  # handed to whoever awaits the future
-            future.set_exception(exc)
+            with contextlib.suppress(InvalidStateError):
+                future.set_exception(exc)
+        else:
+            with contextlib.suppress(InvalidStateError):
+                future.set_result(result)
 
-    threading.Thread(target=run, name="nbtui-first-page", daemon=True).start()
+    name = getattr(function, "__name__", "call")
+    threading.Thread(target=run, name=f"nbtui-{name}", daemon=True).start()
     return future
 
 
@@ -433,6 +444,7 @@ class NbtuiApp(FeaturesMixin):
     # -- start-up ------------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        self._catch_sigterm()
         if self.settings.keymap:
             self.set_keymap(dict(self.settings.keymap))
         self.status.set_info(
@@ -484,14 +496,34 @@ class NbtuiApp(FeaturesMixin):
             self.start_monitor(None)
             return
         if self._resolve_token:
-            from nbtui.credentials import resolve_token
-
-            info = resolve_token(self.settings.profile)
-            self._token = info.token
-            if info.token is None:
-                self._open_token_screen(first_run=True, status=info.detail)
-                return
+            self._find_token()
+            return
         self.start_monitor(self._token)
+
+    @work(exclusive=True, group="keyring", description="read the token from the keyring")
+    async def _find_token(self) -> None:
+        """Read the token off the UI thread: a locked keyring can hold the call forever.
+
+        `resolve_token` gives up after its timeout (its stuck call is left in a daemon
+        thread, so `q` still ends the process); with no token the token screen offers a
+        token for this session, or the demo.
+        """
+        from nbtui.credentials import resolve_token
+
+        info = await self._keyring_call(resolve_token, self.settings.profile)
+        self._token = info.token
+        if info.token is None:
+            self._open_token_screen(first_run=True, status=info.detail)
+            return
+        self.start_monitor(info.token)
+
+    async def _keyring_call(self, function: Callable[..., _T], *args: Any) -> _T:
+        """`function(*args)` in a daemon thread, the status bar saying what is awaited."""
+        self.status.set_info(waiting_for="the keyring", waiting_since=self.clock())
+        try:
+            return await asyncio.wrap_future(_in_thread(function, *args))
+        finally:
+            self.status.set_info(waiting_for=None, waiting_since=None)
 
     # -- the monitor ---------------------------------------------------------------------
 
@@ -637,7 +669,14 @@ class NbtuiApp(FeaturesMixin):
         self.task_list.refresh()
         monitor = self.monitor
         if monitor is not None:
-            self.status.set_info(next_at=monitor.next_refresh_at, paused=monitor.paused)
+            since = monitor.request_started
+            slow = since is not None and self.clock() - since >= _SLOW_REQUEST
+            self.status.set_info(
+                next_at=monitor.next_refresh_at,
+                paused=monitor.paused,
+                waiting_for="the service" if slow else None,
+                waiting_since=since if slow else None,
+            )
         else:
             self.status.refresh()
         shown = self.detail.shown_task
@@ -801,8 +840,13 @@ class NbtuiApp(FeaturesMixin):
     def _current_task(self) -> Task | None:
         """The task under the cursor, read now if its record was not loaded yet.
 
-        For key actions right after a move: one row by its key, which is quick.
+        For key actions right after a move: one row by its key, which is quick. The list's
+        cursor is what the screen shows: a key pressed right after a filter or a new order
+        moved it can come before the list's `Highlighted` message, so take the cursor's task.
         """
+        if self.task_list.cursor_id != self._selected:
+            self._selected = self.task_list.cursor_id
+            self._select_current()
         task = self._selected_task
         task_id = self._selected
         if task is None and task_id is not None and task_id in self.model.rows:
@@ -1162,9 +1206,14 @@ class NbtuiApp(FeaturesMixin):
                 title="Demo",
             )
             return
+        self._show_token_screen()
+
+    @work(exclusive=True, group="keyring", description="read the token from the keyring")
+    async def _show_token_screen(self) -> None:
         from nbtui.credentials import resolve_token
 
-        self._open_token_screen(first_run=False, status=resolve_token(self.settings.profile).detail)
+        info = await self._keyring_call(resolve_token, self.settings.profile)
+        self._open_token_screen(first_run=False, status=info.detail)
 
     def _open_token_screen(self, *, first_run: bool, status: str) -> None:
         screen = TokenScreen(first_run=first_run, status=status, host=self.settings.api_host)
@@ -1205,8 +1254,9 @@ class NbtuiApp(FeaturesMixin):
             screen.show_result(f"Could not check the token: {one_line(exc)}", error=True)
             return
         warning = None
+        screen.show_result("The token works; saving it in the OS keyring…", error=False)
         try:
-            save_token(token, self.settings.profile)
+            await self._keyring_call(save_token, token, self.settings.profile)
         except CredentialError as exc:
             warning = one_line(exc)
         screen.dismiss("saved")
@@ -1298,7 +1348,19 @@ class NbtuiApp(FeaturesMixin):
         `[@click=app.quit]` is never run and a stray `[/bold]` never raises MarkupError."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
+    def _catch_sigterm(self) -> None:
+        """SIGTERM ends the app like `q` (the terminal restored: no alternate screen, mouse
+        reporting or hidden cursor left behind), with status 143."""
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            # Not on Windows, nor outside the main thread: the default action stays.
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self._terminated)
+
+    def _terminated(self) -> None:
+        self.exit(return_code=EXIT_TERMINATED)
+
     def on_unmount(self) -> None:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
         if self.monitor is not None:
             self.monitor.stop()
         if self._demo_env is not None:

@@ -608,3 +608,27 @@ async def test_from_settings() -> None:
 def test_bad_base_urls_are_refused(base_url: str) -> None:
     with pytest.raises(ValueError):
         NanoBananaClient(base_url, "tok")
+
+
+async def test_a_dead_proxy_is_named_not_the_api_host(
+    env: SimEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HTTPS_PROXY points at nothing: the error names the proxy (never its password), not
+    the API host refusing connections."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    for name in ("ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", f"http://alice:s3cret-pw@127.0.0.1:{port}")
+    client = env.client(base_url="https://api.example.invalid", transport=None, max_attempts=1)
+    with pytest.raises(TransportError) as caught:
+        await client.retrieve(unknown_id())
+    text = str(caught.value)
+    assert f"the proxy http://127.0.0.1:{port} (from HTTPS_PROXY)" in text
+    assert "for api.example.invalid: connection refused" in text
+    assert "Check that proxy" in text
+    assert "s3cret-pw" not in text and "alice" not in text
+    # NO_PROXY exempting the host: no proxy is named.
+    monkeypatch.setenv("NO_PROXY", ".example.invalid")
+    assert env.client(base_url="https://api.example.invalid", transport=None).proxy is None

@@ -38,13 +38,16 @@ The last test writes what was actually run to `.bench-results/fault-matrix.json`
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
 import math
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -649,3 +652,216 @@ async def test_monitor_hostile_record(kind: str, tmp_path: Path) -> None:
         assert report.requested == len(ids)
     finally:
         await rig.close()
+
+
+# ================================================= a blocked keyring, SIGTERM (issue 11 §5, §6)
+#
+# | fault             | token status / get    | watch                 | app (tmux)             |
+# |-------------------|-----------------------|-----------------------|------------------------|
+# | a blocked keyring | gives up after the    |                       | paints, "waiting for   |
+# |                   | timeout: exit 0 / 2   |                       | the keyring", q: exit 0 |
+# | SIGTERM           |                       | exit 143, temp store  | exit 143, terminal     |
+# |                   |                       | removed, no traceback | restored (0 0 1)       |
+
+_KEYRINGS = ROOT / "tests" / "keyrings"
+_BLOCKED = "hostile_keyring.BlockingKeyring"
+
+
+def _tmux_missing() -> bool:
+    import shutil
+
+    return shutil.which("tmux") is None
+
+
+def _cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("ACEDATACLOUD_API_TOKEN", "PYTHONPATH")
+    }
+    env.update(
+        {
+            "NBTUI_DATA_DIR": str(tmp_path / "data"),
+            "NBTUI_CONFIG": str(tmp_path / "none.toml"),
+            "PYTHONPATH": f"{ROOT}{os.pathsep}{_KEYRINGS}",
+            **extra,
+        }
+    )
+    return env
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "stream"),
+    [
+        (["token", "status"], 0, "stdout"),
+        (["get", "4d320ead-4af4-4a55-8f3e-f2afebdf4fd0"], 2, "stderr"),
+    ],
+)
+def test_cli_gives_up_on_a_blocked_keyring(
+    tmp_path: Path, args: list[str], code: int, stream: str
+) -> None:
+    """The backend never returns (a keyring waiting to be unlocked): the command says so
+    after NBTUI_KEYRING_TIMEOUT and ends, its stuck call notwithstanding."""
+    env = _cli_env(tmp_path, PYTHON_KEYRING_BACKEND=_BLOCKED, NBTUI_KEYRING_TIMEOUT="1")
+    done = subprocess.run(
+        [sys.executable, "-m", "nbtui", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=60,
+    )
+    said = done.stdout if stream == "stdout" else done.stderr
+    assert done.returncode == code, done.stdout + done.stderr
+    assert "the OS keyring did not answer within 1 s" in said
+    assert "ACEDATACLOUD_API_TOKEN" in said
+    assert "Traceback" not in done.stderr
+    MATRIX[("a blocked keyring", args[0])] = f"gave up after the timeout, exit {code}"
+
+
+@pytest.mark.skipif(_tmux_missing(), reason="tmux is not installed")
+def test_app_quits_while_the_keyring_is_blocked(tmp_path: Path) -> None:
+    """The real app in tmux, its keyring backend stuck for good: it paints, says it waits for
+    the keyring, and `q` ends the process (the stuck call is in a daemon thread)."""
+    from tests.tui.tmux_harness import nbtui_in_tmux
+
+    with nbtui_in_tmux(
+        tmp_path,
+        PYTHON_KEYRING_BACKEND=_BLOCKED,
+        PYTHONPATH=str(_KEYRINGS),
+        NBTUI_KEYRING_TIMEOUT="600",
+    ) as term:
+        term.wait_text("waiting for the keyring")
+        assert "Welcome to nbtui" not in term.screen()
+        term.keys("q")
+        assert term.exit_status() == "0"
+    MATRIX[("a blocked keyring", "app")] = "painted, waiting for the keyring, q exits 0"
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                stat = (entry / "stat").read_text()
+                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+@contextlib.contextmanager
+def _app_in_tmux(tmp_path: Path, shell_command: str) -> Iterator[Any]:
+    """`shell_command` (where NBTUI stands for the nbtui command) in a private tmux server."""
+    import uuid
+
+    from tests.tui.tmux_harness import HEIGHT, WIDTH, Terminal, nbtui_command
+
+    socket = f"nbtui-term-{uuid.uuid4().hex[:8]}"
+    home = tmp_path / "home"
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_CACHE_HOME": str(home / "cache"),
+        "TERM": "xterm-256color",
+        "LANG": "C.UTF-8",
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+    }
+    nbtui = " ".join(f"'{part}'" for part in [*nbtui_command(), "--demo"])
+    command = shell_command.replace("NBTUI", nbtui)
+    subprocess.run(
+        [
+            *("tmux", "-L", socket, "-f", "/dev/null", "new-session", "-d"),
+            *("-x", str(WIDTH), "-y", str(HEIGHT), "-s", "main", command),
+        ],
+        env=env,
+        check=True,
+    )
+    try:
+        yield Terminal(socket, "main", home, tmp_path / "exit-status")
+    finally:
+        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, check=False)
+
+
+def display(term: Any, fmt: str) -> str:
+    return str(term.tmux("display-message", "-p", "-t", term.session, fmt)).strip()
+
+
+@pytest.mark.skipif(_tmux_missing() or not Path("/proc").is_dir(), reason="needs tmux and /proc")
+def test_sigterm_restores_the_terminal_and_exits_143(tmp_path: Path) -> None:
+    """`kill -TERM` on the app: exit 143, and the terminal it leaves is usable again (no
+    alternate screen, no mouse reporting, cursor shown).
+
+    The pane's shell outlives nbtui here, so tmux's flags are what nbtui left behind, and the
+    shell reports the exit status. (With nbtui as the pane's own process and remain-on-exit,
+    tmux 3.3 hides the cursor itself as it writes "Pane is dead", and now and then never
+    fills in `pane_dead_status`: neither says anything about nbtui.)
+    """
+    from tests.tui.tmux_harness import wait_until
+
+    status = tmp_path / "exit-status"
+    with _app_in_tmux(tmp_path, f"sh -c \"NBTUI; echo \\$? > '{status}'; sleep 600\"") as term:
+        term.wait_text("succeeded")
+        assert display(term, "#{alternate_on} #{mouse_any_flag} #{cursor_flag}") == "1 1 0"
+        shell = int(display(term, "#{pane_pid}"))
+        wait_until(lambda: len(_children(shell)) == 1, "nbtui under the pane's shell")
+        os.kill(_children(shell)[0], signal.SIGTERM)
+        assert term.exit_status() == "143"
+        assert display(term, "#{alternate_on} #{mouse_any_flag} #{cursor_flag}") == "0 0 1"
+    MATRIX[("SIGTERM", "app")] = "exit 143, terminal restored"
+
+
+def test_sigterm_ends_watch_cleanly_with_143(tmp_path: Path, fresh_sim: SimServer) -> None:
+    """`nbtui watch` on SIGTERM: exit 143 after unwinding as on Ctrl-C (its temporary store
+    closed and removed), no traceback."""
+    task = fresh_sim.state.add_task(outcome="never", pending_seconds=0)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = _cli_env(
+        tmp_path,
+        ACEDATACLOUD_API_TOKEN=TOKEN,
+        ACEDATACLOUD_API_BASE_URL=fresh_sim.base_url,
+        TMPDIR=str(scratch),
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nbtui", "watch", "--interval", "1", task],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()  # the first progress line: watching for real
+        assert "watching" in first, first
+        assert list(scratch.glob("nbtui-watch-*"))
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 143, first + err
+    assert "Traceback" not in err
+    assert not list(scratch.glob("nbtui-watch-*"))  # the temporary store was removed
+    MATRIX[("SIGTERM", "watch")] = "exit 143, cleaned up"
+
+
+@pytest.mark.parametrize(
+    "fault", [f for f in FAULTS if f.outcome == "retry" and f.kind is not None], ids=str
+)
+def test_get_after_giving_up_promises_no_retry(
+    fault: Fault, cli: CliRunner, fresh_sim: SimServer, fast_config: Path
+) -> None:
+    """`get`'s last word after its retries ran out: how many attempts, never "nbtui will
+    retry" (nothing will)."""
+    ids = finished_tasks(fresh_sim.state, 1)
+    inject(fresh_sim.state, fault, ATTEMPTS)
+    run = cli("get", *ids)
+    assert run.code == 1
+    line = one_error_line(run.err)
+    for promise in ("will retry", "retries reads by itself", "retrying"):
+        assert promise not in line, line
+    assert f"gave up after {ATTEMPTS} attempts" in line

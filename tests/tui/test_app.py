@@ -352,8 +352,8 @@ async def test_first_run_token_screen(harness: Harness, memory_keyring) -> None:
         await settle(pilot, lambda: app.cycles >= 1)
         assert memory_keyring.entries == {("nbtui", "default"): SIM_TOKEN}
         assert SIM_TOKEN not in str(app.screen.query_one("#status").render())
-        await pilot.press("t")
-        assert isinstance(app.screen, TokenScreen)
+        await pilot.press("t")  # the keyring is read off the UI thread, then the screen opens
+        await settle(pilot, lambda: isinstance(app.screen, TokenScreen))
         assert SIM_TOKEN not in str(app.screen.query_one("#token-status").render())
         await pilot.press("escape")
         assert not isinstance(app.screen, TokenScreen)
@@ -447,3 +447,30 @@ async def test_the_provider_shapes_in_the_list_and_the_detail(harness: Harness) 
         detail = screen_text(app)
         assert "running ·" not in detail  # the accepted task: no figure in the detail either
         assert "no image URL" not in detail  # not shown as a success without images
+
+
+async def test_a_key_right_after_a_filter_acts_on_the_task_shown(harness: Harness) -> None:
+    """The filter's new order reaches the list before the list's `Highlighted` message reaches
+    the app: a key pressed in between (`o` under load) must act on the task under the cursor,
+    not on the one that was there before the filter."""
+    done = {"outcome": "succeeded", "count": 1, "pending_seconds": 0, "running_seconds": 0}
+    cat = harness.state.add_task(prompt="a white siamese cat", **done)
+    boat = harness.state.add_task(prompt="a paper boat", **done)
+    harness.track([cat, boat])
+    app = harness.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await settle(pilot, lambda: app.order_settled() and app.task_list.cursor_id is not None)
+        top = app.task_list.cursor_id
+        other, word = (cat, "siamese") if top == boat else (boat, "paper")
+        # What `_read_order` does once a filter's order is read, then the key, with no turn of
+        # the event loop in between (as when the key is already queued).
+        app.model.set_filter(word)
+        assert app.model.install(app.model.compute())
+        app.task_list.rows_changed()
+        assert app.task_list.cursor_id == other
+        app.action_open_image()
+        await settle(pilot, lambda: bool(harness.opened) or "No result" in notes(app))
+        shown = app.selected_task()
+        assert shown is not None and shown.id == other
+        assert harness.opened == [shown.image_urls[0]]

@@ -43,6 +43,9 @@ class StatusInfo:
     refreshing: bool = False
     problem: str | None = None
     loading: bool = False
+    #: What a slow call is waiting for ("the keyring", "the service"), and since when.
+    waiting_for: str | None = None
+    waiting_since: float | None = None
 
 
 class StatusBar(Widget):
@@ -96,6 +99,9 @@ class StatusBar(Widget):
         text.append(" · ", style="dim")
         if info.paused:
             text.append("paused", style="bold yellow")
+        elif info.waiting_for is not None:
+            waited = max(0, int(now - (info.waiting_since or now)))
+            text.append(f"waiting for {info.waiting_for} ({waited} s)", style="bold yellow")
         elif info.next_at is not None:
             wait = max(0.0, info.next_at - now)
             text.append(f"next in {compact_duration(wait) if wait >= 1 else 'now'}")
