@@ -92,7 +92,7 @@ async def _admin_faults(request: Request) -> Response:
             )
     except (KeyError, TypeError, ValueError) as exc:
         return _admin_json({"ok": False, "error": f"bad fault: {exc}"}, 400)
-    return _admin_json({"ok": True, "pending": len(state.pending_faults)})
+    return _admin_json({"ok": True, "pending": state.pending_fault_count})
 
 
 async def _admin_clear_faults(request: Request) -> Response:

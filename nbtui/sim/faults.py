@@ -106,9 +106,17 @@ def check_fault(kind: str, times: int) -> None:
 
 
 @dataclass
+class _Queued:
+    """A fault and how many more requests suffer it (one entry, however many times)."""
+
+    fault: Fault
+    times: int
+
+
+@dataclass
 class _Scheduled:
     after_requests: int
-    faults: list[Fault] = field(default_factory=list)
+    faults: list[_Queued] = field(default_factory=list)
 
 
 class FaultBook:
@@ -117,18 +125,27 @@ class FaultBook:
 
     def __init__(self, seed: int | None) -> None:
         self._rng = random.Random(None if seed is None else f"{seed}:faults")
-        self.queue: list[Fault] = []
+        self._queue: list[_Queued] = []
         self._scheduled: list[_Scheduled] = []
         self._requests = 0
 
-    def add(self, faults: list[Fault]) -> None:
-        self.queue.extend(faults)
+    @property
+    def queue(self) -> list[Fault]:
+        """The queued faults in order, one entry per request that will suffer it."""
+        return [entry.fault for entry in self._queue for _ in range(entry.times)]
 
-    def schedule(self, after_requests: int, faults: list[Fault]) -> None:
-        self._scheduled.append(_Scheduled(after_requests, faults))
+    @property
+    def pending(self) -> int:
+        return sum(entry.times for entry in self._queue)
+
+    def add(self, fault: Fault, times: int) -> None:
+        self._queue.append(_Queued(fault, times))
+
+    def schedule(self, after_requests: int, fault: Fault, times: int) -> None:
+        self._scheduled.append(_Scheduled(after_requests, [_Queued(fault, times)]))
 
     def clear(self) -> None:
-        self.queue.clear()
+        self._queue.clear()
         self._scheduled.clear()
 
     def take(
@@ -145,12 +162,14 @@ class FaultBook:
         due = [s for s in self._scheduled if s.after_requests <= self._requests]
         if due:
             self._scheduled = [s for s in self._scheduled if s not in due]
-            self.queue[:0] = [fault for s in due for fault in s.faults]
+            self._queue[:0] = [entry for s in due for entry in s.faults]
         self._requests += 1
-        for index, fault in enumerate(self.queue):
-            if fault.matches(path, task_ids):
-                del self.queue[index]
-                return fault
+        for index, entry in enumerate(self._queue):
+            if entry.fault.matches(path, task_ids):
+                entry.times -= 1
+                if entry.times <= 0:
+                    del self._queue[index]
+                return entry.fault
         if rate > 0 and kinds and self._rng.random() < rate:
             kind = self._rng.choice(kinds)
             retry_after = 1 if kind == "429" and self._rng.random() < 0.5 else None

@@ -459,7 +459,7 @@ class SimState:
         check_fault(kind, times)
         with self._lock:
             fault = self._fault(kind, retry_after, delay, target)
-            self._faults.add([fault] * times)
+            self._faults.add(fault, times)
 
     def schedule_fault(
         self,
@@ -475,7 +475,7 @@ class SimState:
         check_fault(kind, times)
         with self._lock:
             fault = self._fault(kind, retry_after, delay, target)
-            self._faults.schedule(after_requests, [fault] * times)
+            self._faults.schedule(after_requests, fault, times)
 
     @staticmethod
     def _fault(
@@ -495,6 +495,12 @@ class SimState:
     def pending_faults(self) -> list[Fault]:
         with self._lock:
             return list(self._faults.queue)
+
+    @property
+    def pending_fault_count(self) -> int:
+        """How many requests the queued faults will spoil (cheap, unlike `pending_faults`)."""
+        with self._lock:
+            return self._faults.pending
 
     def take_fault(self, path: str = "", task_ids: Iterable[str] = ()) -> Fault | None:
         """Called once per API request: the fault it must suffer, if any. Faults limited to
