@@ -46,7 +46,6 @@ def demo_specs() -> list[dict[str, Any]]:
         dict(
             prompt="a brutalist library interior in morning fog",
             outcome="succeeded",
-            shape="iso_times",
             age=26 * 3600,
             run=18.0,
             model="nano-banana-2.1:official",

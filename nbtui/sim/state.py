@@ -290,7 +290,7 @@ class SimState:
         Some finished long ago, three are running and end within ~10-40 s (one of them will
         fail), one waits to start, one was moderated, some are edits with source images, one
         holds fewer images than asked for; their records come in a mix of shapes (progress,
-        accepted, words, no success flag, no times, ISO times). A rate-limit episode is
+        accepted, words, no success flag, no times). A rate-limit episode is
         scheduled too: the API request after the `rate_limit_after`-th answers 429 with
         `Retry-After: 3` (None: no episode).
         """

@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("schemathesis")
-
 ROOT = Path(__file__).parents[2]
 SPEC = ROOT / "docs" / "openapi" / "nano-banana.json"
+#: Schemathesis's CLI, installed beside this Python by the `test` extra (pinned there).
 ST = Path(sys.executable).with_name("st")
 CHECKS = (
     "not_a_server_error",

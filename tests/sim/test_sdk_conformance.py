@@ -16,16 +16,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from acedatacloud import AceDataCloud
+from acedatacloud._runtime.errors import APIError
+from acedatacloud._runtime.tasks import task_status
 
 from nbtui.api.client import NanoBananaClient
 from nbtui.api.state import TaskState
 from nbtui.sim import SimServer, SimState
 from nbtui.sim.scenario import load_scenario
-
-acedatacloud = pytest.importorskip("acedatacloud")
-from acedatacloud import AceDataCloud  # noqa: E402
-from acedatacloud._runtime.errors import APIError  # noqa: E402
-from acedatacloud._runtime.tasks import task_status  # noqa: E402
 
 ROOT = Path(__file__).parents[2]
 SCENARIO = ROOT / "docs" / "scenarios" / "every-shape.toml"
