@@ -318,9 +318,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--port", type=_port, default=8787, help="port (8787; 0 picks a free one)")
     sim.add_argument(
         "--token",
-        default="sim-token",
+        default=None,
         metavar="T",
-        help="the bearer token the simulator accepts (a test value, not your API token)",
+        help="the bearer token the simulator accepts (a test value, not your API token; "
+        "default sim-token, or the scenario's)",
     )
     sim.add_argument(
         "--seed-tasks",
@@ -328,6 +329,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         metavar="N",
         help="start with N tasks in mixed states",
+    )
+    sim.add_argument(
+        "--scenario",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="play the tasks, record shapes and faults of a scenario file (TOML or JSON; "
+        "see docs/simulator.md)",
     )
     return parser
 
@@ -990,10 +999,29 @@ def cmd_sim(args: argparse.Namespace) -> int:
         _say(sys.stdout, f"try: {token_hint}nbtui --base-url {base_url} get ID")
         _say(sys.stdout, "Press Ctrl-C to stop.")
 
-    config = SimConfig(token=args.token or None)
+    from nbtui.sim.config import REAL_SHAPE_MIX
+    from nbtui.sim.scenario import ScenarioError, load_scenario
+
+    scenario = None
+    config = SimConfig(shapes=REAL_SHAPE_MIX)
+    if args.scenario is not None:
+        try:
+            scenario = load_scenario(args.scenario)
+        except ScenarioError as exc:
+            _error(str(exc))
+            return EXIT_USAGE
+        config = scenario.config(config)
+    if args.token is not None:
+        config.token = args.token or None
     try:
         run_sim(
-            args.host, args.port, config, seed_tasks=args.seed_tasks, demo=False, on_ready=ready
+            args.host,
+            args.port,
+            config,
+            seed_tasks=args.seed_tasks,
+            demo=False,
+            on_ready=ready,
+            scenario=scenario,
         )
     except OSError as exc:
         raise SimStartError(

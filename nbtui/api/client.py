@@ -280,23 +280,16 @@ class NanoBananaClient:
     # ------------------------------------------------------------------ the public calls
 
     async def retrieve(self, task_id: str) -> Task:
-        """One task by id; a 404 (other than `no_api`) means the service does not know it."""
+        """One task by id; a 404 that carries an API error (any code but `no_api`, with or
+        without `success`) means the service does not know it (docs/api.md, "Errors")."""
         task_id = task_id.strip()
         if not task_id:
             raise ValueError("a task id is needed")
         wanted = task_id.lower()
 
         def interpret(answer: _Answer) -> Task:
-            if answer.status == 404:
-                # Only the API's own error body means "no such task": a proxy's 404 page or
-                # `no_api` means a wrong base URL, and must not mark every task not found.
-                body = _json_or_none(answer.content)
-                if (
-                    isinstance(body, Mapping)
-                    and isinstance(body.get("error"), Mapping)
-                    and _error_fields(body)[0] != "no_api"
-                ):
-                    return Task.not_found(task_id)
+            if answer.status == 404 and _is_missing_task(_json_or_none(answer.content)):
+                return Task.not_found(task_id)
             data = self._ok_json(answer)
             if isinstance(data, Mapping) and _too_deep(data, MAX_RECORD_DEPTH + 2):
                 error = self._unreadable_record(
@@ -927,6 +920,25 @@ def _json_or_none(content: bytes) -> Any:
         return _loads(content)
     except (ValueError, RecursionError):
         return None
+
+
+def _is_missing_task(body: Any) -> bool:
+    """Whether a 404 body on `retrieve` says "no such task".
+
+    Only the API's own error body does: an `error` object or message, or a top-level `code`,
+    whatever the code (the simulator's is `not_found`; nothing documents the real one) except
+    `no_api`, which, like a proxy's HTML page or `{"detail": ...}`, means a wrong base URL and
+    must not mark every task not found.
+    """
+    if not isinstance(body, Mapping):
+        return False
+    error = body.get("error")
+    api_error = (
+        isinstance(error, Mapping)
+        or (isinstance(error, str) and bool(error.strip()))
+        or isinstance(body.get("code"), str)
+    )
+    return api_error and _error_fields(body)[0] != "no_api"
 
 
 def _error_fields(body: Any) -> tuple[str | None, str | None, str | None]:

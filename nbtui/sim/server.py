@@ -18,6 +18,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from nbtui.sim.app import SIM_RESET_MESSAGE, create_app, image_app
+from nbtui.sim.scenario import Scenario
 from nbtui.sim.state import SimConfig, SimState
 
 __all__ = ["SimInfo", "SimServer", "run_sim"]
@@ -211,10 +212,12 @@ def run_sim(
     seed_tasks: int = 0,
     demo: bool = True,
     on_ready: Callable[[SimInfo], None] | None = None,
+    scenario: Scenario | None = None,
 ) -> None:
     """Serve the simulator until interrupted (Ctrl-C stops it gracefully). Prints nothing.
 
-    `demo` adds the demo task set, `seed_tasks` that many more mixed tasks. `on_ready` is
+    `demo` adds the demo task set, `seed_tasks` that many more mixed tasks, `scenario` its
+    tasks and faults (on top of `config`, which it has already shaped). `on_ready` is
     called once the socket listens (connections made from then on are queued, not refused).
     Raises `OSError` when the address cannot be bound (e.g. the port is taken).
     """
@@ -222,6 +225,8 @@ def run_sim(
     ids: list[str] = []
     if demo:
         ids += state.seed_demo()
+    if scenario is not None:
+        ids += scenario.apply(state)
     if seed_tasks > 0:
         ids += state.seed(seed_tasks)
     sock = _bind(host, port)

@@ -1,9 +1,9 @@
-"""The simulator's memory: its configuration, tasks that progress on a clock, faults, requests.
+"""The simulator's memory: tasks that progress on a clock, faults, and the request log.
 
-Nothing here knows HTTP; `nbtui.sim.app` turns it into the API of `API.md`. Tasks progress
-lazily: a record is built from `config.clock()` each time it is asked for, so a test that moves
-an injected clock sees a task go pending -> running -> succeeded/failed with no timers.
-Every outcome is decided when the task is made (seeded RNG), so runs are reproducible.
+Nothing here knows HTTP; `nbtui.sim.app` turns it into the API of docs/api.md. Records are
+built by `nbtui.sim.records` each time they are asked for, so a test that moves an injected
+clock sees a task go pending -> running -> succeeded/failed with no timers. Every outcome
+and shape is decided when the task is made (seeded RNG), so runs are reproducible.
 
 All public methods take a lock: the state is shared between a test's thread and the uvicorn
 thread of a `SimServer`.
@@ -14,14 +14,35 @@ from __future__ import annotations
 import copy
 import random
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from nbtui.sim.config import (
+    API_ID,
+    MODERATION_MESSAGE,
+    OUTCOMES,
+    SHAPES,
+    WORD_KEYS,
+    Outcome,
+    SimConfig,
+    SimRequest,
+)
+from nbtui.sim.demo import ASPECTS, FAILURE_MESSAGES, MODELS, PROMPTS, demo_specs
+from nbtui.sim.faults import (
+    ALL_FAULT_KINDS,
+    TRANSIENT_FAULT_KINDS,
+    Fault,
+    FaultBook,
+    FaultKind,
+    check_fault,
+)
+from nbtui.sim.records import Account, RawEntry, SimTask, build_record
 
 __all__ = [
     "ALL_FAULT_KINDS",
+    "API_ID",
+    "MODERATION_MESSAGE",
     "TRANSIENT_FAULT_KINDS",
     "Fault",
     "FaultKind",
@@ -31,170 +52,6 @@ __all__ = [
     "SimState",
     "SimTask",
 ]
-
-Outcome = Literal["succeeded", "failed", "moderated", "never"]
-FaultKind = Literal[
-    "429",
-    "500",
-    "502_html",
-    "503_html",
-    "504",
-    "empty",
-    "truncated",
-    "wrong_shape",
-    "missing_id",
-    "huge",
-    "slow",
-    "401",
-    "403_used_up",
-    "reset",
-]
-ALL_FAULT_KINDS: frozenset[str] = frozenset(get_args(FaultKind))
-#: What the random-fault mode picks from by default: what a flaky network or proxy produces.
-TRANSIENT_FAULT_KINDS: tuple[str, ...] = (
-    "429",
-    "500",
-    "502_html",
-    "503_html",
-    "504",
-    "empty",
-    "truncated",
-    "reset",
-)
-_OUTCOMES: frozenset[str] = frozenset(get_args(Outcome))
-
-_PROMPTS = (
-    "a white siamese cat",
-    "a lighthouse on a cliff at dusk, oil painting",
-    "isometric pixel art of a tiny ramen shop",
-    "a bowl of fruit in the style of a 1970s cookbook photo",
-    "macro photo of dew on a spider web",
-    "a cozy reading nook with a rainy window",
-    "retro travel poster for the moon",
-    "a red fox in fresh snow, watercolour",
-)
-_MODELS = ("nano-banana", "nano-banana", "nano-banana-2", "nano-banana-pro", "nano-banana-2-lite")
-_ASPECTS = ("1:1", "1:1", "3:2", "2:3", "16:9", "9:16", "4:3", "3:4")
-_FAILURE_MESSAGES = (
-    "fetch failed",
-    "The upstream model returned no image.",
-    "Generation timed out upstream.",
-)
-MODERATION_MESSAGE = (
-    "The request was refused by the safety filter: no image was generated and you were not charged."
-)
-#: The id of the Nano Banana images API on the provider's side (constant, like the real one).
-API_ID = "9d8a117e-31ca-4322-a0fd-1771296ec610"
-
-
-@dataclass
-class SimConfig:
-    """How the simulator behaves. Durations are seconds of `clock()` time.
-
-    `allow_listing=False` makes `retrieve_batch` without ids (the unofficial list mode) refused
-    with `listing_refusal_status` (400 `bad_request` or 403 `forbidden`), so clients can test
-    their fallback. `fault_rate` > 0 turns on seeded random faults drawn from `fault_kinds`
-    (used by soak tests) whenever no fault is queued.
-    """
-
-    token: str | None = "sim-token"  # noqa: S105 - the simulator's own, public demo token
-    pending_seconds: float = 2.0
-    running_seconds: float = 6.0
-    failure_ratio: float = 0.15
-    moderation_ratio: float = 0.05
-    seed: int | None = 0
-    latency: float = 0.0
-    image_base_url: str | None = None
-    clock: Callable[[], float] = time.time
-    allow_listing: bool = True
-    listing_refusal_status: int = 400
-    list_default_limit: int = 20
-    list_max_limit: int = 100
-    sync_wait_cap: float = 30.0
-    max_body_bytes: int = 40 * 1024 * 1024
-    fault_rate: float = 0.0
-    fault_kinds: tuple[str, ...] = TRANSIENT_FAULT_KINDS
-    slow_delay: float = 0.5
-    image_size: int = 64
-    #: Seconds after creation during which the Tasks API does not know a task yet, as an
-    #: eventually consistent service might answer right after an async create.
-    listing_delay: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class SimRequest:
-    """One request the simulator received. The token itself is never kept."""
-
-    at: float
-    method: str
-    path: str
-    body: Any
-    had_auth: bool
-    auth_ok: bool
-    host: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Fault:
-    """One queued misbehaviour. `retry_after` may be seconds or an HTTP date string."""
-
-    kind: str
-    retry_after: float | str | None = None
-    delay: float = 0.0
-
-
-@dataclass(slots=True)
-class SimTask:
-    """A live simulated task: its whole future is fixed when it is made."""
-
-    id: str
-    created_at: float
-    pending_seconds: float
-    running_seconds: float
-    outcome: Outcome
-    request: dict[str, Any]
-    trace_id: str
-    object_id: str
-    delivered: int
-    error_code: str
-    error_message: str
-
-    @property
-    def started_at(self) -> float:
-        return self.created_at + self.pending_seconds
-
-    @property
-    def finished_at(self) -> float | None:
-        if self.outcome == "never":
-            return None
-        return self.started_at + self.running_seconds
-
-    def is_finished(self, now: float) -> bool:
-        finished = self.finished_at
-        return finished is not None and now >= finished
-
-
-@dataclass(slots=True)
-class _RawEntry:
-    record: dict[str, Any]
-    created_at: float
-
-
-@dataclass(slots=True)
-class _Account:
-    application_id: str
-    credential_id: str
-    user_id: str
-
-
-@dataclass
-class _Scheduled:
-    after_requests: int
-    faults: list[Fault] = field(default_factory=list)
-
-
-def _round(value: float) -> float:
-    return round(value, 3)
 
 
 class SimState:
@@ -211,14 +68,12 @@ class SimState:
     def _init_memory(self) -> None:
         seed = self.config.seed
         self._rng = random.Random(seed)
-        self._fault_rng = random.Random(None if seed is None else f"{seed}:faults")
-        self._tasks: dict[str, SimTask | _RawEntry] = {}
-        self._sorted: list[SimTask | _RawEntry] | None = None
-        self._faults: list[Fault] = []
-        self._scheduled: list[_Scheduled] = []
-        self._api_requests = 0
+        self._shape_rng = random.Random(None if seed is None else f"{seed}:shapes")
+        self._faults = FaultBook(seed)
+        self._tasks: dict[str, SimTask | RawEntry] = {}
+        self._sorted: list[SimTask | RawEntry] | None = None
         self._raw_counter = 0
-        self.account = _Account(self._new_id(), self._new_id(), self._new_id())
+        self.account = Account(self._new_id(), self._new_id(), self._new_id())
 
     # ------------------------------------------------------------------ ids and time
     def _new_id(self) -> str:
@@ -238,6 +93,12 @@ class SimState:
             return "failed"
         return "succeeded"
 
+    def _pick_shape(self) -> str:
+        shapes = self.config.shapes
+        if len(shapes) <= 1:
+            return shapes[0] if shapes else "documented"
+        return self._shape_rng.choice(shapes)
+
     # ------------------------------------------------------------------ making tasks
     def add_task(
         self,
@@ -253,12 +114,15 @@ class SimState:
         error_code: str | None = None,
         error_message: str | None = None,
         action: str = "generate",
+        shape: str | None = None,
+        word_key: str = "status",
         **request: Any,
     ) -> str:
         """Make one task and return its id.
 
         `count` is the number of images asked for (the request's `count`); `delivered` how many
-        the result holds (API.md: may be fewer). `outcome=None` draws from the config ratios.
+        the result holds (may be fewer). `outcome=None` draws from the config ratios and
+        `shape=None` from `config.shapes` (docs/simulator.md, "Record shapes").
         Extra keywords (`model`, `aspect_ratio`, `image_urls`, ...) go into the request body.
         """
         with self._lock:
@@ -276,6 +140,8 @@ class SimState:
                 delivered=delivered,
                 error_code=error_code,
                 error_message=error_message,
+                shape=shape,
+                word_key=word_key,
             ).id
 
     def _make_task(
@@ -290,16 +156,22 @@ class SimState:
         delivered: int | None = None,
         error_code: str | None = None,
         error_message: str | None = None,
+        shape: str | None = None,
+        word_key: str = "status",
     ) -> SimTask:
-        if outcome is not None and outcome not in _OUTCOMES:
-            raise ValueError(f"unknown outcome {outcome!r}; use one of {sorted(_OUTCOMES)}")
+        if outcome is not None and outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {outcome!r}; use one of {sorted(OUTCOMES)}")
+        if shape is not None and shape not in SHAPES:
+            raise ValueError(f"unknown shape {shape!r}; use one of {', '.join(SHAPES)}")
+        if word_key not in WORD_KEYS:
+            raise ValueError(f"unknown word key {word_key!r}; use status or state")
         created = self.now() if created_at is None else created_at
         chosen: Outcome = outcome if outcome is not None else self._pick_outcome()
         asked = body.get("count", 1)
         asked = asked if isinstance(asked, int) and not isinstance(asked, bool) else 1
         if chosen == "failed":
             code = error_code or "api_error"
-            message = error_message or self._rng.choice(_FAILURE_MESSAGES)
+            message = error_message or self._rng.choice(FAILURE_MESSAGES)
         elif chosen == "moderated":
             code = error_code or "forbidden"
             message = error_message or MODERATION_MESSAGE
@@ -321,6 +193,8 @@ class SimState:
             delivered=max(0, asked if delivered is None else delivered),
             error_code=code,
             error_message=message,
+            shape=shape if shape is not None else self._pick_shape(),
+            word_key=word_key,
         )
         self._tasks[task.id] = task
         self._sorted = None
@@ -348,22 +222,38 @@ class SimState:
 
     def add_raw(self, record: Mapping[str, Any]) -> None:
         """Store an arbitrary record verbatim (legacy shapes, odd fields, even no `id`)."""
+        created = record.get("created_at")
+        created_at = (
+            float(created)
+            if isinstance(created, int | float) and not isinstance(created, bool)
+            else 0.0
+        )
+        self.add_timeline(record.get("id"), [(0.0, record)], created_at=created_at)
+
+    def add_timeline(
+        self,
+        task_id: Any,
+        steps: Iterable[tuple[float, Mapping[str, Any]]],
+        *,
+        created_at: float | None = None,
+    ) -> None:
+        """Literal records served verbatim in turn: each step is (seconds after `created_at`,
+        record). Before the first step's time the task is not known (docs/simulator.md)."""
         with self._lock:
-            stored = copy.deepcopy(dict(record))
-            key = stored.get("id")
-            if isinstance(key, str):
+            stored = sorted(
+                ((float(after), copy.deepcopy(dict(record))) for after, record in steps),
+                key=lambda step: step[0],
+            )
+            if not stored:
+                raise ValueError("a timeline needs at least one record")
+            if isinstance(task_id, str):
                 # Found by any spelling of its id, as every other task is; served verbatim.
-                key = key.strip().lower()
+                key = task_id.strip().lower()
             else:
                 self._raw_counter += 1
                 key = f"\x00raw-{self._raw_counter}"
-            created = stored.get("created_at")
-            created_at = (
-                float(created)
-                if isinstance(created, int | float) and not isinstance(created, bool)
-                else 0.0
-            )
-            self._tasks[key] = _RawEntry(stored, created_at)
+            start = self.now() if created_at is None else created_at
+            self._tasks[key] = RawEntry(stored, start)
             self._sorted = None
 
     def seed(self, n: int) -> list[str]:
@@ -383,9 +273,9 @@ class SimState:
                 count = rng.choice((1, 1, 1, 2, 4))
                 body: dict[str, Any] = {
                     "action": "generate",
-                    "prompt": rng.choice(_PROMPTS),
-                    "model": rng.choice(_MODELS),
-                    "aspect_ratio": rng.choice(_ASPECTS),
+                    "prompt": rng.choice(PROMPTS),
+                    "model": rng.choice(MODELS),
+                    "aspect_ratio": rng.choice(ASPECTS),
                     "async": True,
                 }
                 if count != 1:
@@ -399,121 +289,13 @@ class SimState:
 
         Some finished long ago, three are running and end within ~10-40 s (one of them will
         fail), one waits to start, one was moderated, some are edits with source images, one
-        holds fewer images than asked for. A rate-limit episode is scheduled too: the API
-        request after the `rate_limit_after`-th answers 429 with `Retry-After: 3`
-        (None: no episode).
+        holds fewer images than asked for; their records come in a mix of shapes (progress,
+        accepted, words, no success flag, no times). A rate-limit episode is
+        scheduled too: the API request after the `rate_limit_after`-th answers 429 with
+        `Retry-After: 3` (None: no episode).
         """
         now = self.now()
-        long_prompt = (
-            "A sweeping panoramic view of a floating archipelago at golden hour: terraced "
-            "gardens spill over the edges of each island, waterfalls fall into the clouds "
-            "below, tiny airships drift between lantern-lit bridges, and in the foreground an "
-            "old cartographer in a patched coat sketches the scene on a drafting table covered "
-            "with brass instruments, ink bottles and rolled maps; cinematic lighting, highly "
-            "detailed, soft atmospheric haze, 35mm film grain"
-        )
-        specs: list[dict[str, Any]] = [
-            dict(
-                prompt="a white siamese cat sitting on a stack of old books, soft window light",
-                outcome="succeeded",
-                age=2 * 86400 + 3100,
-                run=11.3,
-            ),
-            dict(
-                prompt="a brutalist library interior in morning fog",
-                outcome="succeeded",
-                age=26 * 3600,
-                run=18.0,
-                model="nano-banana-2.1:official",
-                aspect_ratio="4:3",
-                resolution="4K",
-            ),
-            dict(
-                prompt="isometric cutaway of a tiny bakery at dawn, warm colours",
-                outcome="succeeded",
-                age=3 * 3600,
-                run=24.5,
-                count=4,
-                model="nano-banana-pro",
-                aspect_ratio="16:9",
-                resolution="2K",
-            ),
-            dict(
-                prompt="a photorealistic street map of a city that does not exist",
-                outcome="failed",
-                age=65 * 60,
-                run=31.0,
-                error_message="fetch failed",
-            ),
-            dict(
-                prompt=long_prompt,
-                outcome="succeeded",
-                age=40 * 60,
-                run=14.2,
-                count=2,
-                aspect_ratio="3:2",
-            ),
-            dict(
-                prompt="poster text: [bold]SALE[/bold] 50% off [red]today only[/red]",
-                outcome="succeeded",
-                age=20 * 60,
-                run=9.8,
-                model="nano-banana-2",
-                aspect_ratio="9:16",
-            ),
-            dict(
-                prompt="the same person, but as a graphic-novel villain in a dark alley",
-                outcome="moderated",
-                age=15 * 60,
-                run=4.1,
-                action="edit",
-                image_urls=["https://example.com/uploads/portrait-4812.jpg"],
-            ),
-            dict(
-                prompt="replace the grey sky with a dramatic sunset",
-                outcome="succeeded",
-                age=10 * 60,
-                run=12.6,
-                action="edit",
-                image_urls=["https://example.com/photos/beach-0192.jpg"],
-            ),
-            dict(
-                prompt="watercolour red fox in fresh snow",
-                outcome="succeeded",
-                age=6.0,
-                run=5.0 + 12.0,
-            ),
-            dict(
-                prompt="combine these two products into one studio shot on white",
-                outcome="succeeded",
-                age=9.0,
-                run=8.0 + 25.0,
-                count=2,
-                action="edit",
-                image_urls=[
-                    "https://example.com/catalog/mug-blue.png",
-                    "https://example.com/catalog/teapot-white.png",
-                ],
-                aspect_ratio="3:2",
-            ),
-            dict(
-                prompt="a lighthouse made entirely of glass, stormy sea",
-                outcome="failed",
-                age=4.0,
-                run=3.0 + 35.0,
-                model="nano-banana-2-lite",
-                error_message="Generation timed out upstream.",
-            ),
-            dict(
-                prompt="four seasons of the same maple tree, as a 2x2 grid",
-                outcome="succeeded",
-                age=0.0,
-                pending=8.0,
-                run=28.0,
-                count=4,
-                delivered=3,
-            ),
-        ]
+        specs = demo_specs()
         ids: list[str] = []
         with self._lock:
             for spec in specs:
@@ -535,62 +317,17 @@ class SimState:
         return ids
 
     # ------------------------------------------------------------------ reading tasks
-    def _image_base(self, base_url: str | None) -> str:
+    def image_base(self, base_url: str | None) -> str:
+        """Where image URLs point: the config's image host, else the request's origin."""
         base = self.config.image_base_url or base_url or self.base_url
         return base.rstrip("/")
 
-    def _build(self, entry: SimTask | _RawEntry, now: float, image_base: str) -> dict[str, Any]:
-        if isinstance(entry, _RawEntry):
-            return entry.record
-        task = entry
-        account = self.account
-        record: dict[str, Any] = {
-            "_id": task.object_id,
-            "id": task.id,
-            "api_id": API_ID,
-            "application_id": account.application_id,
-            "credential_id": account.credential_id,
-            "user_id": account.user_id,
-            "type": "images",
-            "trace_id": task.trace_id,
-            "created_at": _round(task.created_at),
-        }
-        started = task.started_at
-        if now >= started:
-            record["started_at"] = _round(started)
-        finished = task.finished_at
-        done = finished is not None and now >= finished
-        if done:
-            assert finished is not None
-            record["finished_at"] = _round(finished)
-            record["elapsed"] = _round(finished - task.created_at)
-        record["request"] = task.request
-        if not done:
-            if now >= started:
-                # Running: the service already knows the task id but has no result yet.
-                record["response"] = {"task_id": task.id, "trace_id": task.trace_id}
-            return record
-        response: dict[str, Any] = {"task_id": task.id, "trace_id": task.trace_id}
-        if task.outcome == "succeeded":
-            prompt = task.request.get("prompt", "")
-            response = {
-                "success": True,
-                **response,
-                "data": [
-                    {"prompt": prompt, "image_url": f"{image_base}/images/{task.id}-{i}.png"}
-                    for i in range(task.delivered)
-                ],
-            }
-        else:
-            response = {
-                "success": False,
-                **response,
-                "error": {"code": task.error_code, "message": task.error_message},
-            }
-        record["response"] = response
-        return record
+    def _build(
+        self, entry: SimTask | RawEntry, now: float, image_base: str
+    ) -> dict[str, Any] | None:
+        return build_record(entry, now, image_base, self.account)
 
-    def _lookup(self, task_id: str) -> SimTask | _RawEntry | None:
+    def _lookup(self, task_id: str) -> SimTask | RawEntry | None:
         entry = self._tasks.get(task_id)
         if entry is None:
             entry = self._tasks.get(task_id.strip().lower())
@@ -605,21 +342,30 @@ class SimState:
             entry = self._lookup(task_id)
             if entry is None:
                 return None
-            return copy.deepcopy(self._build(entry, self.now(), self._image_base(base_url)))
+            return copy.deepcopy(self._build(entry, self.now(), self.image_base(base_url)))
+
+    def known(self, task_id: str) -> bool:
+        """Whether the Tasks API would answer for this id now."""
+        with self._lock:
+            entry = self._lookup(task_id)
+            return entry is not None and self._build(entry, self.now(), "") is not None
 
     def records(self, ids: Iterable[str], *, base_url: str | None = None) -> list[dict[str, Any]]:
         """Records of the known ids, in the order asked, each once; unknown ids are skipped."""
         with self._lock:
             now = self.now()
-            base = self._image_base(base_url)
+            base = self.image_base(base_url)
             seen: set[int] = set()
             out: list[dict[str, Any]] = []
             for task_id in ids:
                 entry = self._lookup(task_id)
                 if entry is None or id(entry) in seen:
                     continue
+                record = self._build(entry, now, base)
+                if record is None:
+                    continue
                 seen.add(id(entry))
-                out.append(self._build(entry, now, base))
+                out.append(record)
             return out
 
     def list_records(
@@ -645,7 +391,7 @@ class SimState:
                     self._tasks.values(), key=lambda entry: entry.created_at, reverse=True
                 )
             now = self.now()
-            base = self._image_base(base_url)
+            base = self.image_base(base_url)
             account = self.account
             out: list[dict[str, Any]] = []
             total = 0
@@ -654,8 +400,10 @@ class SimState:
                     continue
                 if created_at_min is not None and entry.created_at < created_at_min:
                     break  # sorted newest first: everything after is older still
-                if isinstance(entry, _RawEntry):
-                    fields = entry.record
+                if isinstance(entry, RawEntry):
+                    fields = entry.at(now)
+                    if fields is None:
+                        continue
                     kind, app, user = (
                         fields.get("type"),
                         fields.get("application_id"),
@@ -671,7 +419,9 @@ class SimState:
                     continue
                 total += 1
                 if offset < total <= offset + limit:
-                    out.append(self._build(entry, now, base))
+                    record = self._build(entry, now, base)
+                    if record is not None:
+                        out.append(record)
             return out, total
 
     def task(self, task_id: str) -> SimTask | None:
@@ -696,16 +446,20 @@ class SimState:
         times: int = 1,
         retry_after: float | str | None = None,
         delay: float = 0,
+        **target: Any,
     ) -> None:
         """Make the next `times` API requests misbehave as `kind` (queued in order).
 
         Kinds: 429 (Retry-After only when `retry_after` is given), 500, 502_html, 503_html,
         504, empty, truncated, wrong_shape, missing_id, huge (~10 MB of valid JSON),
-        slow (waits `delay` s, then answers normally), 401, 403_used_up, reset.
+        slow (waits `delay` s, then answers normally), 401, 403_used_up, reset, and every
+        API error code (`disabled`, `no_token`, ...: its error body). `target` takes `Fault`'s
+        `endpoint`, `task_id`, `status`, `message` and `success_key`.
         """
-        self._check_fault(kind, times)
+        check_fault(kind, times)
         with self._lock:
-            self._faults.extend(Fault(kind, retry_after, float(delay)) for _ in range(times))
+            fault = self._fault(kind, retry_after, delay, target)
+            self._faults.add(fault, times)
 
     def schedule_fault(
         self,
@@ -715,52 +469,51 @@ class SimState:
         times: int = 1,
         retry_after: float | str | None = None,
         delay: float = 0,
+        **target: Any,
     ) -> None:
         """Queue a fault that starts once `after_requests` API requests have been answered."""
-        self._check_fault(kind, times)
+        check_fault(kind, times)
         with self._lock:
-            faults = [Fault(kind, retry_after, float(delay)) for _ in range(times)]
-            self._scheduled.append(_Scheduled(after_requests, faults))
+            fault = self._fault(kind, retry_after, delay, target)
+            self._faults.schedule(after_requests, fault, times)
 
     @staticmethod
-    def _check_fault(kind: str, times: int) -> None:
-        if kind not in ALL_FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}; use one of {sorted(ALL_FAULT_KINDS)}")
-        if times < 1:
-            raise ValueError("times must be at least 1")
+    def _fault(
+        kind: str, retry_after: float | str | None, delay: float, target: dict[str, Any]
+    ) -> Fault:
+        task_id = target.pop("task_id", None)
+        if isinstance(task_id, str):
+            task_id = task_id.strip().lower()
+        return Fault(kind, retry_after, float(delay), task_id=task_id, **target)
 
     def clear_faults(self) -> None:
         """Forget queued and scheduled faults (the random-fault mode stays as configured)."""
         with self._lock:
             self._faults.clear()
-            self._scheduled.clear()
 
     @property
     def pending_faults(self) -> list[Fault]:
         with self._lock:
-            return list(self._faults)
+            return list(self._faults.queue)
 
-    def take_fault(self) -> Fault | None:
-        """Called once per API request: the fault it must suffer, if any."""
+    @property
+    def pending_fault_count(self) -> int:
+        """How many requests the queued faults will spoil (cheap, unlike `pending_faults`)."""
         with self._lock:
-            due = [s for s in self._scheduled if s.after_requests <= self._api_requests]
-            if due:
-                self._scheduled = [s for s in self._scheduled if s not in due]
-                front = [fault for s in due for fault in s.faults]
-                self._faults[:0] = front
-            self._api_requests += 1
-            if self._faults:
-                return self._faults.pop(0)
+            return self._faults.pending
+
+    def take_fault(self, path: str = "", task_ids: Iterable[str] = ()) -> Fault | None:
+        """Called once per API request: the fault it must suffer, if any. Faults limited to
+        an endpoint or a task id wait for a request to that `path` about one of `task_ids`."""
+        with self._lock:
             config = self.config
-            if (
-                config.fault_rate > 0
-                and config.fault_kinds
-                and self._fault_rng.random() < config.fault_rate
-            ):
-                kind = self._fault_rng.choice(config.fault_kinds)
-                retry_after = 1 if kind == "429" and self._fault_rng.random() < 0.5 else None
-                return Fault(kind, retry_after, config.slow_delay if kind == "slow" else 0.0)
-            return None
+            return self._faults.take(
+                path,
+                frozenset(i.strip().lower() for i in task_ids),
+                rate=config.fault_rate,
+                kinds=config.fault_kinds,
+                slow_delay=config.slow_delay,
+            )
 
     # ------------------------------------------------------------------ requests and reset
     def log_request(self, entry: SimRequest) -> None:

@@ -196,10 +196,13 @@ async def test_wrong_token_is_auth_error_never_retried(env: SimEnv) -> None:
         assert secret not in text
 
 
-async def test_no_token_sends_no_header_and_gets_auth_error(env: SimEnv) -> None:
+async def test_no_token_sends_no_header_and_gets_no_token(env: SimEnv) -> None:
+    """A missing token is answered 400 `no_token`, as the published OpenAPI file lists it."""
     client = env.client(token=None)
-    with pytest.raises(AuthError):
+    with pytest.raises(RequestRejected) as caught:
         await client.retrieve(unknown_id())
+    assert (caught.value.status, caught.value.code) == (400, "no_token")
+    assert "nbtui token set" in str(caught.value)
     [request] = env.api_requests()
     assert not request.had_auth
     assert "token=<no token>" in repr(client)

@@ -180,11 +180,17 @@ async def test_list_mode_can_be_refused(
 
 
 @pytest.mark.parametrize(
-    "headers",
-    [{}, {"authorization": "Bearer wrong"}, {"authorization": "sim-token"}, {"authorization": ""}],
+    ("headers", "status", "code"),
+    [
+        # No token at all: 400 `no_token`, as the published OpenAPI file lists it.
+        ({}, 400, "no_token"),
+        ({"authorization": ""}, 400, "no_token"),
+        ({"authorization": "Bearer wrong"}, 401, "invalid_token"),
+        ({"authorization": "sim-token"}, 401, "invalid_token"),
+    ],
 )
-async def test_a_missing_or_wrong_token_is_401_invalid_token(
-    sim: InProcessSim, headers: dict[str, str]
+async def test_a_missing_token_is_400_no_token_and_a_wrong_one_401_invalid_token(
+    sim: InProcessSim, headers: dict[str, str], status: int, code: str
 ) -> None:
     task_id = sim.state.add_task()
     async with httpx.AsyncClient(transport=sim.transport(), base_url=sim.base_url) as client:
@@ -192,7 +198,7 @@ async def test_a_missing_or_wrong_token_is_401_invalid_token(
             (TASKS, {"id": task_id, "action": "retrieve"}),
             (IMAGES, {"action": "generate", "prompt": "x", "async": True}),
         ):
-            assert_error(await client.post(path, json=body, headers=headers), 401, "invalid_token")
+            assert_error(await client.post(path, json=body, headers=headers), status, code)
     assert len(sim.state) == 1  # the refused create made nothing
     assert [r.auth_ok for r in sim.state.requests] == [False, False]
     assert [r.had_auth for r in sim.state.requests] == [bool(headers)] * 2
@@ -392,12 +398,23 @@ async def test_an_oversized_body_is_413(make_sim: Callable[..., InProcessSim]) -
 
 
 @pytest.mark.parametrize(
-    ("method", "path"), [("POST", "/nano-banana/videos"), ("GET", TASKS), ("POST", "/")]
+    ("method", "path"), [("POST", "/nano-banana/videos"), ("GET", "/nano-banana"), ("POST", "/")]
 )
 async def test_unknown_routes_are_404_no_api(
     client: httpx.AsyncClient, method: str, path: str
 ) -> None:
     assert_error(await client.request(method, path, headers=AUTH), 404, "no_api")
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE", "OPTIONS"])
+@pytest.mark.parametrize("path", [TASKS, IMAGES])
+async def test_another_method_on_an_api_route_is_405_with_allow_post(
+    client: httpx.AsyncClient, method: str, path: str
+) -> None:
+    """The route exists, only the method is wrong: 405 (it used to be 404 `no_api`)."""
+    response = await client.request(method, path, headers=AUTH)
+    assert_error(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == "POST"
 
 
 async def test_image_urls_follow_the_host_asked(sim: InProcessSim, clock: FakeClock) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from nbtui.api.models import Task, TaskState, derive_state, extract_error
 from nbtui.sim import ALL_FAULT_KINDS, SimConfig, SimState
+from nbtui.sim.faults import ERROR_CODES
 
 from .conftest import T0, FakeClock
 
@@ -241,7 +242,7 @@ def test_fault_queue_order_validation_and_clear(clock: FakeClock) -> None:
     state.schedule_fault("401", after_requests=1)
     state.clear_faults()
     assert [state.take_fault() for _ in range(3)] == [None] * 3
-    assert "reset" in ALL_FAULT_KINDS and len(ALL_FAULT_KINDS) == 14
+    assert "reset" in ALL_FAULT_KINDS and len(ALL_FAULT_KINDS) == 14 + len(ERROR_CODES)
 
 
 def test_scheduled_faults_jump_the_queue(clock: FakeClock) -> None:
