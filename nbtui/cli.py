@@ -38,10 +38,10 @@ from nbtui.api.errors import ApiError
 from nbtui.api.state import (
     Task,
     TaskState,
-    extract_progress,
     normalize_task_id,
     parse_task_ids,
 )
+from nbtui.api.summary import summarize
 from nbtui.config import ENV_TOKEN, ConfigError, Settings, load_settings
 from nbtui.textsafe import clip, one_line, truncate
 
@@ -410,7 +410,7 @@ def task_line(task: Task) -> str:
         code = _bounded(task.error.code)
         message = _bounded(task.error.message)
         detail = f"{code}: {message}" if message else code
-    elif not task.state.is_finished and (percent := extract_progress(task.raw)) is not None:
+    elif not task.state.is_finished and (percent := summarize(task.raw).progress) is not None:
         detail = f"{percent}% done"
     else:
         detail = "-"
@@ -418,12 +418,8 @@ def task_line(task: Task) -> str:
 
 
 def _prompt_of(raw: Mapping[str, Any] | None) -> str:
-    if not raw:
-        return ""
-    request = raw.get("request")
-    if isinstance(request, Mapping) and request.get("prompt") is not None:
-        return truncate(_bounded(request["prompt"]), 50)
-    return ""
+    prompt = summarize(raw).prompt
+    return truncate(_bounded(prompt), 50) if prompt else ""
 
 
 def _bounded(value: object, limit: int = 500) -> str:

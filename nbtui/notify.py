@@ -39,6 +39,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Final
 
 from nbtui.api.state import Task, TaskState
+from nbtui.api.summary import summarize
 from nbtui.textsafe import one_line, truncate
 
 if TYPE_CHECKING:
@@ -148,16 +149,7 @@ def detect_protocol(env: Mapping[str, str] | None = None) -> NotifyProtocol:
 
 
 def _prompt(task: Task) -> str:
-    raw = task.raw or {}
-    request = raw.get("request")
-    if isinstance(request, Mapping):
-        prompt = request.get("prompt")
-        if isinstance(prompt, str) and prompt.strip():
-            return prompt
-    for image in task.images:
-        if image.prompt:
-            return image.prompt
-    return ""
+    return summarize(task.raw).prompt or ""
 
 
 def task_notification(task: Task) -> tuple[str, str] | None:

@@ -32,7 +32,6 @@ until the rules are revised again.
 from __future__ import annotations
 
 import json
-import math
 import os
 import sqlite3
 import threading
@@ -52,9 +51,8 @@ from nbtui.api.state import (
     TaskState,
     derive_state,
     extract_error,
-    extract_images,
-    extract_progress,
 )
+from nbtui.api.summary import summarize
 
 __all__ = [
     "BUSY_TIMEOUT",
@@ -214,22 +212,6 @@ class Recovery:
             f"The task database {self.path} was damaged ({self.reason}); it was kept as "
             f"{self.moved_to} and a new, empty one was started."
         )
-
-
-def _number(value: Any) -> float | None:
-    """A finite float, or None: records can hold NaN, infinities and integers too big for a
-    float (`float()` of one raises), and one such record must not fail its whole batch."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 class TrackedTask:
@@ -515,35 +497,16 @@ def _list_columns(derived: Mapping[str, Any], error: ErrorInfo | None) -> tuple[
 
 def _derived(raw: Mapping[str, Any] | None) -> dict[str, Any]:
     """The list columns of a record (no pydantic: this runs for every changed row)."""
-    if raw is None:
-        return {
-            "prompt": None,
-            "model": None,
-            "action": None,
-            "image_count": 0,
-            "created_at": None,
-            "started_at": None,
-            "finished_at": None,
-            "progress": None,
-        }
-    request = raw.get("request")
-    request = request if isinstance(request, Mapping) else {}
-    prompt = _text(request.get("prompt"))
-    if prompt is None:
-        images = extract_images(raw)
-        prompt = next((image.prompt for image in images if image.prompt), None)
-        count = len(images)
-    else:
-        count = len(extract_images(raw))
+    summary = summarize(raw)
     return {
-        "prompt": prompt[:PROMPT_SNIPPET] if prompt else None,
-        "model": _text(request.get("model")),
-        "action": _text(request.get("action")),
-        "image_count": count,
-        "created_at": _number(raw.get("created_at")),
-        "started_at": _number(raw.get("started_at")),
-        "finished_at": _number(raw.get("finished_at")),
-        "progress": extract_progress(raw),
+        "prompt": summary.prompt[:PROMPT_SNIPPET] if summary.prompt else None,
+        "model": summary.model,
+        "action": summary.action,
+        "image_count": summary.image_count,
+        "created_at": summary.created_at,
+        "started_at": summary.started_at,
+        "finished_at": summary.finished_at,
+        "progress": summary.progress,
     }
 
 

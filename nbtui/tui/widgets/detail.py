@@ -17,7 +17,8 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from nbtui.api.state import Task, TaskState, extract_progress
+from nbtui.api.state import Task, TaskState
+from nbtui.api.summary import summarize
 from nbtui.textsafe import clip, more_characters, one_line, safe_text, truncate
 from nbtui.tui.formatting import absolute, ago, compact_duration
 from nbtui.tui.tasklist_model import TaskRow
@@ -94,9 +95,7 @@ def _long(value: Any, style: str = "") -> Text:
 
 def full_prompt(task: Task | None) -> str | None:
     """The whole prompt of `task` when it is text (what `f` shows), else None."""
-    raw = _mapping(task.raw) if task is not None else {}
-    prompt = _mapping(raw.get("request")).get("prompt")
-    return prompt if isinstance(prompt, str) and prompt else None
+    return summarize(task.raw).prompt if task is not None else None
 
 
 def _url_text(url: Any) -> Text:
@@ -131,10 +130,11 @@ def render_detail(task: Task, row: TaskRow | None, now: float) -> RenderableType
             return
         grid.add_row(name, value if not isinstance(value, str) else Text(value))
 
+    summary = summarize(raw)
     state_text = Text(f"{STATE_SYMBOLS[task.state]} {task.state.label}")
     state_text.stylize(STATE_STYLES[task.state])
-    if not task.state.is_finished and (percent := extract_progress(task.raw)) is not None:
-        state_text.append(f" · {percent}% done")
+    if not task.state.is_finished and summary.progress is not None:
+        state_text.append(f" · {summary.progress}% done")
     add("State", state_text)
     if task.error is not None:
         error = Text.assemble(
@@ -148,11 +148,10 @@ def render_detail(task: Task, row: TaskRow | None, now: float) -> RenderableType
     add("Task id", Text(_short(task.id)))
     if row is not None and row.label:
         add("Label", Text(_short(row.label)))
-    prompt = request.get("prompt")
-    if prompt is not None:
-        add("Prompt", _long(prompt))
-    add("Action", _short(request.get("action") or "") or None)
-    add("Model", _short(request.get("model") or "") or None)
+    if summary.prompt is not None:
+        add("Prompt", _long(summary.prompt))
+    add("Action", _short(summary.action) if summary.action else None)
+    add("Model", _short(summary.model) if summary.model else None)
     options = [
         f"{name}={_short(request[name])}"
         for name in ("count", "aspect_ratio", "resolution")
@@ -167,9 +166,7 @@ def render_detail(task: Task, row: TaskRow | None, now: float) -> RenderableType
         add("Images", _urls(list(urls), numbered=True))
     elif task.state is TaskState.SUCCEEDED:
         add("Images", Text("the task succeeded but returned no image URL", style="yellow"))
-    created = _number(raw.get("created_at"))
-    started = _number(raw.get("started_at"))
-    finished = _number(raw.get("finished_at"))
+    created, started, finished = summary.created_at, summary.started_at, summary.finished_at
     add("Created", _when(created, now))
     add("Started", _when(started, now))
     add("Finished", _when(finished, now))
