@@ -534,6 +534,7 @@ class Store:
         self._scan_conn: sqlite3.Connection | None = None
         self._scan_lock = threading.Lock()
         self._open_lock = lock
+        self._busy_timeout = connection.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
         self.path = path
         #: Set when `open(..., recover=True)` had to keep a damaged file aside.
         self.recovered = recovered
@@ -804,11 +805,19 @@ class Store:
     # -- writing ---------------------------------------------------------------------------
 
     def add(
-        self, ids: Iterable[str], label: str | None = None, now: float | None = None
+        self,
+        ids: Iterable[str],
+        label: str | None = None,
+        now: float | None = None,
+        *,
+        wait: float | None = None,
     ) -> list[str]:
         """Track these ids; returns those that were not tracked yet (in the given order).
 
         `label` applies to the newly added ids only; `set_label` changes existing ones.
+        `wait` (every write takes it): the longest wait for another process's write, in
+        seconds, instead of `BUSY_TIMEOUT` (the UI waits briefly and retries, so its own
+        reads never queue behind a long wait).
         """
         wanted = _unique(ids)
         stamp = time.time() if now is None else now
@@ -827,9 +836,11 @@ class Store:
             conn.executemany("DELETE FROM removed WHERE id = ?", [(i,) for i in new])
             return new
 
-        return self._write(write)
+        return self._write(write, wait)
 
-    def remove(self, ids: Iterable[str], now: float | None = None) -> list[str]:
+    def remove(
+        self, ids: Iterable[str], now: float | None = None, *, wait: float | None = None
+    ) -> list[str]:
         """Stop tracking these ids; returns those that were tracked."""
         wanted = _unique(ids)
         stamp = time.time() if now is None else now
@@ -847,9 +858,16 @@ class Store:
             )
             return gone
 
-        return self._write(write)
+        return self._write(write, wait)
 
-    def set_label(self, task_id: str, label: str | None, now: float | None = None) -> bool:
+    def set_label(
+        self,
+        task_id: str,
+        label: str | None,
+        now: float | None = None,
+        *,
+        wait: float | None = None,
+    ) -> bool:
         """Set (or clear, with None or "") a task's label; False if the id is not tracked."""
         stamp = time.time() if now is None else now
         value = label if label else None
@@ -864,10 +882,15 @@ class Store:
             )
             return True
 
-        return self._write(write)
+        return self._write(write, wait)
 
     def apply(
-        self, tasks: Iterable[Task], errors: Mapping[str, str], now: float
+        self,
+        tasks: Iterable[Task],
+        errors: Mapping[str, str],
+        now: float,
+        *,
+        wait: float | None = None,
     ) -> list[TrackedTask]:
         """Record one refresh in ONE transaction; returns the rows whose state or raw changed.
 
@@ -987,7 +1010,7 @@ class Store:
                 conn.execute("UPDATE meta SET value = ? WHERE key = 'seq'", (seq,))
             return changed
 
-        return self._write(write)
+        return self._write(write, wait)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -1066,12 +1089,19 @@ class Store:
             finally:
                 conn.execute("COMMIT")
 
-    def _write(self, write: Callable[[sqlite3.Connection], _T]) -> _T:
+    def _write(self, write: Callable[[sqlite3.Connection], _T], wait: float | None = None) -> _T:
         """One write transaction; `BEGIN IMMEDIATE` so waiting for another writer uses the
-        busy timeout instead of failing on a read-to-write upgrade."""
+        busy timeout (or `wait` seconds) instead of failing on a read-to-write upgrade."""
         with self._lock, translated(self.path):
             conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
+            if wait is None:
+                conn.execute("BEGIN IMMEDIATE")
+            else:
+                conn.execute(f"PRAGMA busy_timeout = {max(0, int(wait * 1000))}")
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                finally:
+                    conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
             try:
                 result = write(conn)
                 # A COMMIT can fail too (a full disk): the transaction is then still open.

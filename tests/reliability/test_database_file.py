@@ -19,7 +19,6 @@ import os
 import sqlite3
 import subprocess
 import uuid
-from collections.abc import Iterator
 from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any
@@ -149,24 +148,6 @@ def test_a_set_aside_is_told_on_every_start_until_the_app_showed_it(tmp_path: Pa
 
 
 # -- a full disk and a read-only mount ---------------------------------------------------------
-
-
-@pytest.fixture
-def tmpfs(tmp_path: Path) -> Iterator[Path]:
-    """A 200 KB tmpfs (root only); skipped where it cannot be mounted."""
-    mount = tmp_path / "mnt"
-    mount.mkdir()
-    made = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(mount)],
-        capture_output=True,
-        check=False,
-    )
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode(errors='replace').strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], capture_output=True, check=False)
 
 
 def test_add_on_a_full_disk_reports_disk_full_or_is_durable(tmpfs: Path) -> None:

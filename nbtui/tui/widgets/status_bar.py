@@ -43,6 +43,8 @@ class StatusInfo:
     refreshing: bool = False
     problem: str | None = None
     loading: bool = False
+    #: A write the user asked for is waiting for the database (locked, or the disk full).
+    store_waiting: str | None = None
 
 
 class StatusBar(Widget):
@@ -72,6 +74,9 @@ class StatusBar(Widget):
             text.append(" ")
         if info.problem:
             text.append(f" ⚠ {one_line(info.problem)} ", style="bold white on dark_red")
+            text.append(" ")
+        if info.store_waiting:
+            text.append(f" {one_line(info.store_waiting)}… ", style="bold black on yellow")
             text.append(" ")
         if info.loading:
             text.append("loading stored tasks…  ", style="dim")
