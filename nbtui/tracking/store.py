@@ -13,7 +13,8 @@ Rules the rest of nbtui relies on:
 - every write that changes what a list shows stamps the rows with a new `seq`, so another
   process's view can ask `changed_since(token)` for just those rows (and the removed ids);
 - a damaged file is never replaced behind the user's back: `open` raises `StoreCorruptError`
-  unless the caller asks for recovery, which keeps the bad file as `tasks.db.corrupt-<time>`.
+  unless the caller asks for recovery, which keeps the bad file as `tasks.db.corrupt-<time>`
+  (the file itself, judging damage, the open lock and error wording: `dbfile.py`).
 
 Schema history (`PRAGMA user_version`): v1 was the first, minimal table of tracked tasks; v2
 adds the list columns, the change sequence and the removal log. `_migrate` upgrades old files
