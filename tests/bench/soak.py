@@ -100,18 +100,22 @@ def _second_writer(data_dir: str, stop: Any, conn: Connection) -> None:
         try:
             store.add(batch, label="second writer")
             kept.append(batch[0])
-            store.remove(batch[1:])
+            store.remove(batch[1:])  # the removal log grows by these: keep the pace human
         except StoreCorruptError:
             damaged += 1
         except StoreError:
             errors += 1  # busy past the timeout: not counted as stored
-        time.sleep(0.01)
+        time.sleep(0.1)
     store.close()
     conn.send({"kept": kept, "damaged": damaged, "errors": errors})
 
 
-def _churned_opens(data_dir: str, count: int, conn: Connection) -> None:
-    """Child process: open and close the store `count` times; sends back what went wrong."""
+def _churned_opens(data_dir: str, count: int, pause: float, conn: Connection) -> None:
+    """Child process: open and close the store `count` times; sends back what went wrong.
+
+    The pause between opens matters: each open reads the whole file in one read transaction
+    (`quick_check`), and while some reader is always inside one SQLite cannot start the WAL
+    afresh, so it grows without bound (checkpoint starvation); the soak records its peak."""
     from nbtui.tracking.store import Store, StoreCorruptError, StoreError
 
     damaged: list[str] = []
@@ -124,6 +128,7 @@ def _churned_opens(data_dir: str, count: int, conn: Connection) -> None:
             damaged.append(str(exc))
         except StoreError as exc:
             errors.append(str(exc))
+        time.sleep(pause)
     elapsed = time.perf_counter() - started
     conn.send({"opens": count, "damaged": damaged, "errors": errors, "seconds": elapsed})
 
@@ -167,7 +172,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     for index in range(args.open_procs):
         share = args.opens // args.open_procs + (index < args.opens % args.open_procs)
         here, there = ctx.Pipe()
-        opener = ctx.Process(target=_churned_opens, args=(tmp.name, share, there))
+        opener = ctx.Process(target=_churned_opens, args=(tmp.name, share, args.open_pause, there))
         opener.start()
         openers.append((opener, here))
 
@@ -263,7 +268,14 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         await runner
 
     # The opens run to their count (reported), then the second writer stops.
-    churn = [await asyncio.to_thread(pipe.recv) for _, pipe in openers]
+    wal = Path(tmp.name) / "tasks.db-wal"
+    wal_peak = 0
+    for _, pipe in openers:
+        while not await asyncio.to_thread(pipe.poll, 1.0):
+            wal_peak = max(wal_peak, wal.stat().st_size if wal.exists() else 0)
+            if wal_peak > args.wal_limit_mb * 1e6:
+                raise SystemExit(f"soak: the WAL passed {args.wal_limit_mb} MB: stopped")
+    churn = [pipe.recv() for _, pipe in openers]
     for opener, _ in openers:
         opener.join(10)
     writer_stop.set()
@@ -329,6 +341,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         "churned_open_seconds": max((part["seconds"] for part in churn), default=0.0),
         "false_damaged": len(false_damaged) + second["damaged"],
         "false_damaged_first": false_damaged[0] if false_damaged else None,
+        "wal_mb_peak_sampled": round(wal_peak / 1e6, 1),
         "open_errors": sum(len(part["errors"]) for part in churn),
         "open_errors_first": next((e for part in churn for e in part["errors"]), None),
         "rss_mb_first": first.get("rss_mb"),
@@ -355,6 +368,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--opens", type=int, default=10_000, help="churned opens in all")
     parser.add_argument("--open-procs", type=int, default=2, help="processes sharing them")
+    parser.add_argument("--wal-limit-mb", type=float, default=2000.0)
+    parser.add_argument("--open-pause", type=float, default=0.05, help="seconds between opens")
     parser.add_argument("--out", type=Path, default=ROOT / ".bench-results" / "soak.json")
     args = parser.parse_args(argv)
     result = asyncio.run(soak(args))
