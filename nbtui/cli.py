@@ -503,6 +503,10 @@ class Env:
 
         store = Store.open(self.settings.data_dir)
         self._cleanup.append(store.close)
+        notice = store.notice  # a damaged file set aside: said until the app has shown it
+        if notice is not None:
+            for line in notice.splitlines():
+                _warn(one_line(line))
         return store
 
     def client(self) -> NanoBananaClient:

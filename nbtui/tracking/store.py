@@ -13,7 +13,8 @@ Rules the rest of nbtui relies on:
 - every write that changes what a list shows stamps the rows with a new `seq`, so another
   process's view can ask `changed_since(token)` for just those rows (and the removed ids);
 - a damaged file is never replaced behind the user's back: `open` raises `StoreCorruptError`
-  unless the caller asks for recovery, which keeps the bad file as `tasks.db.corrupt-<time>`.
+  unless the caller asks for recovery, which keeps the bad file as `tasks.db.corrupt-<time>`
+  (the file itself, judging damage, the open lock and error wording: `dbfile.py`).
 
 Schema history (`PRAGMA user_version`): v1 was the first, minimal table of tracked tasks; v2
 adds the list columns, the change sequence and the removal log. `_migrate` upgrades old files
@@ -53,6 +54,24 @@ from nbtui.api.state import (
     extract_error,
 )
 from nbtui.api.summary import summarize
+from nbtui.tracking.dbfile import (
+    DB_NAME,
+    OpenLock,
+    Recovery,
+    StoreBusyError,
+    StoreCorruptError,
+    StoreError,
+    StoreFullError,
+    acknowledge_notice,
+    corrupt,
+    ensure_file,
+    keep_aside,
+    make_private_dir,
+    pending_notice,
+    preflight,
+    translated,
+    truncation,
+)
 
 __all__ = [
     "BUSY_TIMEOUT",
@@ -63,12 +82,13 @@ __all__ = [
     "ListingBuilder",
     "Recovery",
     "Store",
+    "StoreBusyError",
     "StoreCorruptError",
     "StoreError",
+    "StoreFullError",
     "TrackedTask",
 ]
 
-DB_NAME = "tasks.db"
 SCHEMA_VERSION = 2
 #: Seconds a write waits for another process's write to finish before giving up.
 BUSY_TIMEOUT = 10.0
@@ -76,7 +96,6 @@ BUSY_TIMEOUT = 10.0
 PROMPT_SNIPPET = 500
 #: SQLite's historical limit on bound parameters is 999; stay well below it.
 _CHUNK = 500
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 _T = TypeVar("_T")
 #: The columns `Store.ordered_rowids` can sort by in SQL.
@@ -177,41 +196,6 @@ _ORDER_KEYS: dict[str, str] = {
 }
 _UNFINISHED = tuple(state.value for state in TaskState if not state.is_finished)
 _MISSING: Any = object()
-
-
-class StoreError(Exception):
-    """The task database cannot be used; the message names the file and the cause."""
-
-    def __init__(self, message: str, *, path: Path | None = None) -> None:
-        super().__init__(message)
-        self.path = path
-
-
-class StoreCorruptError(StoreError):
-    """The task database is damaged. `moved_to` says where the bad file was kept, if moved."""
-
-    def __init__(
-        self, message: str, *, path: Path, reason: str, moved_to: Path | None = None
-    ) -> None:
-        super().__init__(message, path=path)
-        self.reason = reason
-        self.moved_to = moved_to
-
-
-@dataclass(frozen=True, slots=True)
-class Recovery:
-    """A damaged database that `Store.open(..., recover=True)` kept aside before starting anew."""
-
-    path: Path
-    moved_to: Path
-    reason: str
-
-    @property
-    def message(self) -> str:
-        return (
-            f"The task database {self.path} was damaged ({self.reason}); it was kept as "
-            f"{self.moved_to} and a new, empty one was started."
-        )
 
 
 class TrackedTask:
@@ -528,27 +512,27 @@ def _unique(ids: Iterable[str]) -> list[str]:
     return list(seen)
 
 
-def _is_corruption(exc: sqlite3.Error) -> bool:
-    name = getattr(exc, "sqlite_errorname", "") or ""
-    if name == "SQLITE_NOTADB" or name.startswith("SQLITE_CORRUPT"):
-        return True
-    text = str(exc).lower()
-    return "malformed" in text or "not a database" in text
-
-
 class Store:
     """The tracked tasks of one data dir. Thread-safe: one connection behind a lock."""
 
     def __init__(
-        self, connection: sqlite3.Connection, path: Path, recovered: Recovery | None = None
+        self,
+        connection: sqlite3.Connection,
+        path: Path,
+        recovered: Recovery | None = None,
+        *,
+        lock: OpenLock | None = None,
     ) -> None:
-        """Use `Store.open`; this takes an already opened and migrated connection."""
+        """Use `Store.open`; this takes an already opened and migrated connection (and the
+        shared lock that says this process has the file open, released by `close`)."""
         self._conn: sqlite3.Connection | None = connection
         self._lock = threading.RLock()
         #: A second, read-only connection for whole-list scans (orders, counts): a scan of
         #: 50,000 tasks takes ~0.2 s, and the UI's own reads must not wait behind it.
         self._scan_conn: sqlite3.Connection | None = None
         self._scan_lock = threading.Lock()
+        self._open_lock = lock
+        self._busy_timeout = connection.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
         self.path = path
         #: Set when `open(..., recover=True)` had to keep a damaged file aside.
         self.recovered = recovered
@@ -566,23 +550,71 @@ class Store:
     ) -> Store:
         """Open (creating if needed) `<data_dir>/tasks.db` and bring its schema up to date.
 
-        A damaged file raises `StoreCorruptError` and is left untouched, unless `recover` is
-        true: then it is renamed to `tasks.db.corrupt-<time>` (never deleted) and a new store
-        is started; `store.recovered` says what happened so the UI can tell the user.
+        A file SQLite calls damaged (asked again while the file is in motion) raises
+        `StoreCorruptError` and is left untouched, unless `recover` is true and no other
+        nbtui process has it open: then it is renamed to `tasks.db.corrupt-<time>` (never
+        deleted), a notice is left for the next starts (`notice`), and a new store is
+        started; `store.recovered` says what happened so the UI can tell the user.
         Anything else that stops the file being used (permissions, a directory in its place,
-        a newer schema) raises `StoreError` naming the file and the cause, moving nothing.
+        a read-only file system, a full disk, a newer schema) raises `StoreError` naming the
+        file and the cause, moving nothing.
         """
         data_dir = Path(data_dir).expanduser()
-        _make_private_dir(data_dir)
+        make_private_dir(data_dir)
         path = data_dir / DB_NAME
+        preflight(path)
+        lock = OpenLock.shared(path, busy_timeout)
         try:
-            return cls(_connect(path, busy_timeout), path)
+            return cls(_judged_connect(path, busy_timeout), path, lock=lock)
         except StoreCorruptError as exc:
             if not recover:
+                lock.release()
                 raise
-            moved_to = _keep_aside(path, clock())
-            recovery = Recovery(path=path, moved_to=moved_to, reason=exc.reason)
-        return cls(_connect(path, busy_timeout), path, recovered=recovery)
+            try:
+                return cls._recover(path, exc, lock, busy_timeout, clock)
+            except BaseException:
+                lock.release()
+                raise
+        except BaseException:
+            lock.release()
+            raise
+
+    @classmethod
+    def _recover(
+        cls,
+        path: Path,
+        damage: StoreCorruptError,
+        lock: OpenLock,
+        busy_timeout: float,
+        clock: Callable[[], float],
+    ) -> Store:
+        """Set the damaged file aside, only if nobody else has it open and SQLite, asked
+        again with nobody moving it, still calls it damaged."""
+        if not lock.try_exclusive():
+            raise StoreCorruptError(
+                f"{damage} It was not set aside: another nbtui process has it open. Close "
+                "it (and any `nbtui watch`), then start the app again.",
+                path=path,
+                reason=damage.reason,
+            )
+        try:
+            try:
+                # Nobody else has it open, so nothing moves it: one question is enough.
+                return cls(_connect(path, busy_timeout), path, lock=lock)
+            except StoreCorruptError as again:
+                recovery = keep_aside(path, clock(), again.reason)
+            return cls(_judged_connect(path, busy_timeout), path, recovered=recovery, lock=lock)
+        finally:
+            lock.share()
+
+    @property
+    def notice(self) -> str | None:
+        """What an earlier set-aside left to tell the user, until `acknowledge_notice`."""
+        return pending_notice(self.path)
+
+    def acknowledge_notice(self) -> None:
+        """The user was shown `notice`: later starts stay quiet about it."""
+        acknowledge_notice(self.path)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -615,7 +647,7 @@ class Store:
             with self._scanning() as scan:
                 return [one(row) for row in scan.execute(sql)]
         built: list[_T] = []
-        with self._lock, _translated(self.path):
+        with self._lock, translated(self.path):
             conn = self._connection()
             for start in range(0, len(rowids), _CHUNK):
                 chunk = list(rowids[start : start + _CHUNK])
@@ -771,11 +803,19 @@ class Store:
     # -- writing ---------------------------------------------------------------------------
 
     def add(
-        self, ids: Iterable[str], label: str | None = None, now: float | None = None
+        self,
+        ids: Iterable[str],
+        label: str | None = None,
+        now: float | None = None,
+        *,
+        wait: float | None = None,
     ) -> list[str]:
         """Track these ids; returns those that were not tracked yet (in the given order).
 
         `label` applies to the newly added ids only; `set_label` changes existing ones.
+        `wait` (every write takes it): the longest wait for another process's write, in
+        seconds, instead of `BUSY_TIMEOUT` (the UI waits briefly and retries, so its own
+        reads never queue behind a long wait).
         """
         wanted = _unique(ids)
         stamp = time.time() if now is None else now
@@ -794,9 +834,11 @@ class Store:
             conn.executemany("DELETE FROM removed WHERE id = ?", [(i,) for i in new])
             return new
 
-        return self._write(write)
+        return self._write(write, wait)
 
-    def remove(self, ids: Iterable[str], now: float | None = None) -> list[str]:
+    def remove(
+        self, ids: Iterable[str], now: float | None = None, *, wait: float | None = None
+    ) -> list[str]:
         """Stop tracking these ids; returns those that were tracked."""
         wanted = _unique(ids)
         stamp = time.time() if now is None else now
@@ -814,9 +856,16 @@ class Store:
             )
             return gone
 
-        return self._write(write)
+        return self._write(write, wait)
 
-    def set_label(self, task_id: str, label: str | None, now: float | None = None) -> bool:
+    def set_label(
+        self,
+        task_id: str,
+        label: str | None,
+        now: float | None = None,
+        *,
+        wait: float | None = None,
+    ) -> bool:
         """Set (or clear, with None or "") a task's label; False if the id is not tracked."""
         stamp = time.time() if now is None else now
         value = label if label else None
@@ -831,10 +880,15 @@ class Store:
             )
             return True
 
-        return self._write(write)
+        return self._write(write, wait)
 
     def apply(
-        self, tasks: Iterable[Task], errors: Mapping[str, str], now: float
+        self,
+        tasks: Iterable[Task],
+        errors: Mapping[str, str],
+        now: float,
+        *,
+        wait: float | None = None,
     ) -> list[TrackedTask]:
         """Record one refresh in ONE transaction; returns the rows whose state or raw changed.
 
@@ -956,7 +1010,7 @@ class Store:
                 conn.execute("UPDATE meta SET value = ? WHERE key = 'seq'", (seq,))
             return changed
 
-        return self._write(write)
+        return self._write(write, wait)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -971,6 +1025,9 @@ class Store:
                 scan, self._scan_conn = self._scan_conn, None
                 with suppress(sqlite3.Error):
                     scan.close()
+        if self._open_lock is not None:
+            lock, self._open_lock = self._open_lock, None
+            lock.release()
 
     @property
     def closed(self) -> bool:
@@ -995,7 +1052,7 @@ class Store:
     @contextmanager
     def _scanning(self) -> Iterator[sqlite3.Connection]:
         """The scan connection (opened on first use), for one whole-list read at a time."""
-        with self._scan_lock, _translated(self.path):
+        with self._scan_lock, translated(self.path):
             self._connection()  # raises once the store is closed
             if self._scan_conn is None:
                 scan = sqlite3.connect(
@@ -1008,7 +1065,7 @@ class Store:
             yield self._scan_conn
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self._lock, _translated(self.path):
+        with self._lock, translated(self.path):
             return self._connection().execute(sql, params).fetchall()
 
     def _read_rows(
@@ -1019,12 +1076,12 @@ class Store:
     ) -> list[TrackedTask]:
         """Rows built as they come from the cursor: no list of every tuple (about 10 MB at
         50,000 tasks) alongside the list of tasks."""
-        with self._lock, _translated(self.path):
+        with self._lock, translated(self.path):
             return [build(row) for row in self._connection().execute(sql, params)]
 
     def _snapshot(self, read: Callable[[sqlite3.Connection], _T]) -> _T:
         """Several reads that must agree with each other: one read transaction."""
-        with self._lock, _translated(self.path):
+        with self._lock, translated(self.path):
             conn = self._connection()
             conn.execute("BEGIN")
             try:
@@ -1032,18 +1089,28 @@ class Store:
             finally:
                 conn.execute("COMMIT")
 
-    def _write(self, write: Callable[[sqlite3.Connection], _T]) -> _T:
+    def _write(self, write: Callable[[sqlite3.Connection], _T], wait: float | None = None) -> _T:
         """One write transaction; `BEGIN IMMEDIATE` so waiting for another writer uses the
-        busy timeout instead of failing on a read-to-write upgrade."""
-        with self._lock, _translated(self.path):
+        busy timeout (or `wait` seconds) instead of failing on a read-to-write upgrade."""
+        with self._lock, translated(self.path):
             conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
+            if wait is None:
+                conn.execute("BEGIN IMMEDIATE")
+            else:
+                conn.execute(f"PRAGMA busy_timeout = {max(0, int(wait * 1000))}")
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                finally:
+                    conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
             try:
                 result = write(conn)
+                # A COMMIT can fail too (a full disk): the transaction is then still open.
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    with suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
             return result
 
     @staticmethod
@@ -1100,110 +1167,57 @@ def _next_seq(conn: sqlite3.Connection) -> int:
 # -- opening, checking, migrating ------------------------------------------------------------
 
 
-def _make_private_dir(data_dir: Path) -> None:
-    """The data dir holds the user's prompts and image links: readable by the user only."""
-    existed = data_dir.is_dir()
+#: How many times SQLite is asked before a file counts as damaged, and the pause before each
+#: new question: a verdict that changes between questions came from a file in motion.
+_JUDGE_PAUSES = (0.05, 0.15, 0.4)
+
+
+def _judged_connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    """`_connect`, with a damage verdict asked again (a file another process is writing can
+    look damaged to one read and be fine the next)."""
+    for pause in _JUDGE_PAUSES:
+        try:
+            return _connect(path, busy_timeout)
+        except StoreCorruptError:
+            time.sleep(pause)
     try:
-        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not existed:
-            data_dir.chmod(0o700)
-    except OSError as exc:
-        raise StoreError(
-            f"Cannot create the data directory {data_dir}: {exc.strerror or exc}", path=data_dir
-        ) from exc
+        return _connect(path, busy_timeout)
+    except StoreCorruptError as exc:
+        detail = truncation(path)
+        if detail is None:
+            raise
+        raise corrupt(path, f"{exc.reason}; {detail}") from exc
 
 
-def _corrupt(path: Path, reason: str) -> StoreCorruptError:
-    return StoreCorruptError(
-        f"The task database {path} is damaged ({reason}). It was left untouched. Start the "
-        f"app (`nbtui`) to keep it aside as {path.name}.corrupt-<time> and begin a new, "
-        "empty one, or move it away yourself.",
-        path=path,
-        reason=reason,
-    )
-
-
-def _preflight(path: Path) -> None:
-    """Cheap checks before SQLite sees the file: readable, a SQLite file, not truncated."""
-    if not os.path.lexists(path):
-        return
-    if path.is_dir():
-        raise StoreError(
-            f"Cannot open the task database {path}: it is a directory, not a file.", path=path
-        )
+def _check(path: Path, busy_timeout: float) -> None:
+    """SQLite's own verdict, before anything writes: `quick_check` walks every b-tree page
+    (through the WAL, in one read transaction), so a truncated or scribbled file fails here
+    rather than in the middle of a refresh. The connection is read-only: closing it never
+    checkpoints into, or deletes the WAL of, a file that may be damaged."""
+    uri = Path(os.path.abspath(path)).as_uri() + "?mode=ro"
+    judge = sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None)
     try:
-        with path.open("rb") as handle:
-            header = handle.read(100)
-            size = os.fstat(handle.fileno()).st_size
-    except OSError as exc:
-        raise StoreError(
-            f"Cannot read the task database {path}: {exc.strerror or exc}.", path=path
-        ) from exc
-    if size == 0:
-        return  # an empty file holds nothing: SQLite starts a database in it
-    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
-        raise _corrupt(path, "not an SQLite database")
-    page_size = int.from_bytes(header[16:18], "big")
-    page_size = 65536 if page_size == 1 else page_size
-    change_counter = header[24:28]
-    pages = int.from_bytes(header[28:32], "big")
-    valid_for = header[92:96]
-    if page_size < 512 or page_size & (page_size - 1):
-        raise _corrupt(path, "its header is damaged")
-    if pages and change_counter == valid_for and size < pages * page_size:
-        raise _corrupt(path, f"the file is truncated: {size} of {pages * page_size} bytes")
-
-
-def _ensure_file(path: Path) -> None:
-    """Create the database file readable by the user only (SQLite gives its -wal/-shm the
-    same mode)."""
-    if os.path.lexists(path):
-        return
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return  # another process created it a moment ago
-    except OSError as exc:
-        raise StoreError(
-            f"Cannot create the task database {path}: {exc.strerror or exc}.", path=path
-        ) from exc
-    os.close(fd)
-
-
-@contextmanager
-def _translated(path: Path) -> Iterator[None]:
-    """SQLite errors as StoreError/StoreCorruptError naming the file."""
-    try:
-        yield
-    except sqlite3.Error as exc:
-        if _is_corruption(exc):
-            raise _corrupt(path, str(exc)) from exc
-        name = getattr(exc, "sqlite_errorname", "")
-        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-            raise StoreError(
-                f"The task database {path} stayed locked by another nbtui process; try again.",
-                path=path,
-            ) from exc
-        raise StoreError(f"The task database {path} cannot be used: {exc}.", path=path) from exc
+        problems = [row[0] for row in judge.execute("PRAGMA quick_check(3)")]
+    finally:
+        judge.close()
+    if problems != ["ok"]:
+        raise corrupt(path, "; ".join(str(p) for p in problems))
 
 
 def _connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
-    _preflight(path)
-    _ensure_file(path)
-    with _translated(path):
+    ensure_file(path)
+    with translated(path):
+        _check(path, busy_timeout)
         conn = sqlite3.connect(
             path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
         )
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            # Before anything writes: walks every b-tree page, so a truncated or scribbled
-            # file fails here, untouched, rather than in the middle of a refresh.
-            problems = [row[0] for row in conn.execute("PRAGMA quick_check(3)")]
-            if problems != ["ok"]:
-                raise _corrupt(path, "; ".join(str(p) for p in problems))
             conn.execute("PRAGMA journal_mode = WAL")
-            # WAL + NORMAL: a committed transaction survives the process being killed.
-            conn.execute("PRAGMA synchronous = NORMAL")
+            # WAL + FULL: the WAL is synced at every commit, so what a write returned (and
+            # `nbtui add` reported) survives a crash, a power cut or a checkpoint that a
+            # full disk stopped half-way (the WAL keeps every page until one completes).
+            conn.execute("PRAGMA synchronous = FULL")
             _migrate(conn, path)
             _rederive(conn, time.time())
             conn.execute(_NEWEST_INDEX)
@@ -1354,26 +1368,3 @@ def _rederive(conn: sqlite3.Connection, now: float) -> None:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
-
-
-def _keep_aside(path: Path, now: float) -> Path:
-    """Rename a damaged database (and its -wal/-shm) to `tasks.db.corrupt-<time>`."""
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
-    target = path.with_name(f"{path.name}.corrupt-{stamp}")
-    counter = 1
-    while os.path.lexists(target):
-        counter += 1
-        target = path.with_name(f"{path.name}.corrupt-{stamp}-{counter}")
-    try:
-        os.replace(path, target)
-        for suffix in ("-wal", "-shm"):
-            side = path.with_name(path.name + suffix)
-            if os.path.lexists(side):
-                os.replace(side, target.with_name(target.name + suffix))
-    except OSError as exc:
-        raise StoreError(
-            f"The task database {path} is damaged and could not be moved aside to "
-            f"{target}: {exc.strerror or exc}. Move it away by hand.",
-            path=path,
-        ) from exc
-    return target

@@ -459,8 +459,15 @@ class NbtuiApp(FeaturesMixin):
                 f"The base URL {self.settings.base_url} uses plain http: your token would "
                 "cross the network unencrypted. Use https unless this is a local proxy."
             )
+        notice = self.store.notice  # a damaged file set aside, at this start or an earlier one
+        if notice is not None:
+            for line in notice.splitlines():
+                if line not in self.startup_warnings:
+                    self.startup_warnings.append(line)
         for warning in self.startup_warnings:
             self.notify(one_line(warning), title="Warning", severity="warning", timeout=30)
+        if notice is not None:
+            self.store.acknowledge_notice()
         self.set_interval(1.0, self._tick)
         self._mount_features()
         self._load_stored()
@@ -956,9 +963,20 @@ class NbtuiApp(FeaturesMixin):
 
     @work(group="store", description="add tasks")
     async def _add_ids(self, request: AddRequest) -> None:
+        from nbtui.tracking.store import StoreError
         from nbtui.tui.screens.add_tasks import describe_rejected
+        from nbtui.tui.store_writes import patient_write
 
-        new = await asyncio.to_thread(self.store.add, request.ids, request.label, self.clock())
+        now = self.clock()
+        try:
+            new = await patient_write(
+                lambda wait: self.store.add(request.ids, request.label, now, wait=wait),
+                waiting=self.store_waiting,
+            )
+        except StoreError as exc:
+            ids = ", ".join(request.ids[:5]) + (" …" if len(request.ids) > 5 else "")
+            self.notify(f"{one_line(exc)}\nNot added: {ids}", title="Not added", severity="error")
+            return
         rows = await asyncio.to_thread(self._rows_for, new)
         self.model.upsert(rows)
         self.reorder(select=new[0] if new else None)
@@ -975,6 +993,12 @@ class NbtuiApp(FeaturesMixin):
             "; ".join(parts) + ".",
             severity="warning" if request.rejected else "information",
         )
+
+    def store_waiting(self, text: str | None) -> None:
+        """A write the user asked for waits for the database (None: it went through)."""
+        self.status.set_info(store_waiting=text)
+        if text is not None:
+            self.notify(f"{text[0].upper()}{text[1:]}; your change is kept.", timeout=5)
 
     def _rows_for(self, ids: Iterable[str]) -> list[TrackedTask]:
         rows = [self.store.get(task_id) for task_id in ids]
@@ -1010,7 +1034,16 @@ class NbtuiApp(FeaturesMixin):
 
     @work(group="store", description="untrack a task")
     async def _untrack(self, task_id: str) -> None:
-        await asyncio.to_thread(self.store.remove, [task_id])
+        from nbtui.tracking.store import StoreError
+        from nbtui.tui.store_writes import patient_write
+
+        try:
+            await patient_write(
+                lambda wait: self.store.remove([task_id], wait=wait), waiting=self.store_waiting
+            )
+        except StoreError as exc:
+            self.notify(one_line(exc), title="Still tracked", severity="error")
+            return
         self.model.remove([task_id])
         self.task_list.rows_changed()
         self.reorder()
@@ -1382,10 +1415,12 @@ def open_user_store(data_dir: Path) -> tuple[Store, list[str]]:
     from nbtui.tracking.store import Store, StoreCorruptError
 
     try:
-        return Store.open(data_dir), []
+        store = Store.open(data_dir)
     except StoreCorruptError:
         store = Store.open(data_dir, recover=True)
-        return store, [store.recovered.message] if store.recovered is not None else []
+    # What was set aside (now, or at a start that died before showing it), until shown.
+    notice = store.notice
+    return store, notice.splitlines() if notice is not None else []
 
 
 def _prepare_graphics() -> None:

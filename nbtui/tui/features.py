@@ -78,6 +78,8 @@ class FeaturesMixin(App[int]):
 
         def reorder(self, select: str | None = None) -> None: ...
 
+        def store_waiting(self, text: str | None) -> None: ...
+
         def flush_panes(self) -> None: ...
 
         def _current_task(self) -> Task | None: ...
@@ -193,7 +195,23 @@ class FeaturesMixin(App[int]):
             self.creating = False
 
     async def _track_created(self, task_id: str) -> None:
-        new = await asyncio.to_thread(self.store.add, [task_id], None, self.clock())
+        from nbtui.tracking.store import StoreError
+        from nbtui.tui.store_writes import patient_write
+
+        now = self.clock()
+        try:
+            new = await patient_write(
+                lambda wait: self.store.add([task_id], None, now, wait=wait),
+                waiting=self.store_waiting,
+            )
+        except StoreError as exc:
+            self.notify(
+                f"{one_line(exc)}\nAdd it by hand (a): {task_id}",
+                title="Created, but not tracked",
+                severity="error",
+                timeout=30,
+            )
+            return
         row = await asyncio.to_thread(self.store.get, task_id)
         if row is not None:
             self.model.upsert([row])
@@ -351,15 +369,28 @@ class FeaturesMixin(App[int]):
         ids = [task.id for task in tasks]
         now = self.clock()
 
-        def add_and_apply() -> tuple[list[str], list[TrackedTask]]:
-            new = self.store.add(ids, None, now)
-            if new:
-                fresh = {task.id: task for task in tasks}
-                self.store.apply([fresh[i] for i in new if i in fresh], {}, now)
-            rows = [self.store.get(i) for i in new]
-            return new, [row for row in rows if row is not None]
+        from nbtui.tracking.store import StoreError
+        from nbtui.tui.store_writes import patient_write
 
-        new, rows = await asyncio.to_thread(add_and_apply)
+        fresh = {task.id: task for task in tasks}
+        added: list[str] | None = None
+
+        def attempt(wait: float) -> tuple[list[str], list[TrackedTask]]:
+            # Two writes: a retry after the add went through (and the apply waited) only
+            # applies, as `add` would now call every id already tracked.
+            nonlocal added
+            if added is None:
+                added = self.store.add(ids, None, now, wait=wait)
+            if added:
+                self.store.apply([fresh[i] for i in added if i in fresh], {}, now, wait=wait)
+            rows = [self.store.get(i) for i in added]
+            return added, [row for row in rows if row is not None]
+
+        try:
+            new, rows = await patient_write(attempt, waiting=self.store_waiting)
+        except StoreError as exc:
+            self.notify(one_line(exc), title="Could not import", severity="error", timeout=10)
+            return
         self.model.upsert(rows)
         self._rows_changed(select=new[0] if new else None)
         known = len(ids) - len(new)

@@ -15,6 +15,13 @@ forced refresh and checks that no task was lost: every tracked id is still track
 that ever had a good record still has one, and every stored state equals the simulator's.
 Results go to `.bench-results/soak.json`.
 
+The data dir is shared the whole time with a second process that writes it (adds and
+removes ids of its own, as `nbtui add`/`remove` would) and with processes that open and
+close the store `--opens` times in all (10,000 by default; each open is SQLite's
+`quick_check` of the whole file, so they may outlast the refresh minutes, and the soak
+waits for them). Every id the second writer was told was stored must be there at the end
+(0 losses), and no open may call the healthy database damaged (0 false "damaged").
+
 Budget: a cycle may send at most ceil(ids/batch_size) * max_attempts requests, and cycles
 start at most once per interval, so per minute the ceiling is
 (60 / interval) * ceil(pending / batch_size) * max_attempts. The exact per-cycle bound (from
@@ -78,6 +85,54 @@ def _serve(conn: Connection, tasks: int, never: int, fault_rate: float, seed: in
                 conn.send({i: server.state.record(i) for i in server.state.task_ids()})
 
 
+def _second_writer(data_dir: str, stop: Any, conn: Connection) -> None:
+    """Child process: another nbtui writing the same data dir until told to stop; sends
+    back the ids it keeps (every one was reported stored) and the errors it met."""
+    import uuid
+
+    from nbtui.tracking.store import Store, StoreCorruptError, StoreError
+
+    store = Store.open(Path(data_dir))
+    kept: list[str] = []
+    damaged = errors = 0
+    while not stop.is_set():
+        batch = [str(uuid.uuid4()) for _ in range(20)]
+        try:
+            store.add(batch, label="second writer")
+            kept.append(batch[0])
+            store.remove(batch[1:])  # the removal log grows by these: keep the pace human
+        except StoreCorruptError:
+            damaged += 1
+        except StoreError:
+            errors += 1  # busy past the timeout: not counted as stored
+        time.sleep(0.1)
+    store.close()
+    conn.send({"kept": kept, "damaged": damaged, "errors": errors})
+
+
+def _churned_opens(data_dir: str, count: int, pause: float, conn: Connection) -> None:
+    """Child process: open and close the store `count` times; sends back what went wrong.
+
+    The pause between opens matters: each open reads the whole file in one read transaction
+    (`quick_check`), and while some reader is always inside one SQLite cannot start the WAL
+    afresh, so it grows without bound (checkpoint starvation); the soak records its peak."""
+    from nbtui.tracking.store import Store, StoreCorruptError, StoreError
+
+    damaged: list[str] = []
+    errors: list[str] = []
+    started = time.perf_counter()
+    for _ in range(count):
+        try:
+            Store.open(Path(data_dir)).close()
+        except StoreCorruptError as exc:
+            damaged.append(str(exc))
+        except StoreError as exc:
+            errors.append(str(exc))
+        time.sleep(pause)
+    elapsed = time.perf_counter() - started
+    conn.send({"opens": count, "damaged": damaged, "errors": errors, "seconds": elapsed})
+
+
 def _rss_mb() -> float:
     try:
         with open("/proc/self/status", encoding="ascii") as status:
@@ -108,6 +163,18 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     store = Store.open(Path(tmp.name))
     store.add(ids)
     tracked: set[str] = set(ids)
+    # Another process writing the same data dir, and processes churning opens of it.
+    writer_stop = ctx.Event()
+    writer_pipe, writer_end = ctx.Pipe()
+    writer = ctx.Process(target=_second_writer, args=(tmp.name, writer_stop, writer_end))
+    writer.start()
+    openers: list[tuple[Any, Connection]] = []
+    for index in range(args.open_procs):
+        share = args.opens // args.open_procs + (index < args.opens % args.open_procs)
+        here, there = ctx.Pipe()
+        opener = ctx.Process(target=_churned_opens, args=(tmp.name, share, args.open_pause, there))
+        opener.start()
+        openers.append((opener, here))
 
     cycles: list[CycleReport] = []
     problems: dict[str, int] = {}
@@ -200,6 +267,20 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         monitor.stop()
         await runner
 
+    # The opens run to their count (reported), then the second writer stops.
+    wal = Path(tmp.name) / "tasks.db-wal"
+    wal_peak = 0
+    for _, pipe in openers:
+        while not await asyncio.to_thread(pipe.poll, 1.0):
+            wal_peak = max(wal_peak, wal.stat().st_size if wal.exists() else 0)
+            if wal_peak > args.wal_limit_mb * 1e6:
+                raise SystemExit(f"soak: the WAL passed {args.wal_limit_mb} MB: stopped")
+    churn = [pipe.recv() for _, pipe in openers]
+    for opener, _ in openers:
+        opener.join(10)
+    writer_stop.set()
+    second: dict[str, Any] = await asyncio.to_thread(writer_pipe.recv)
+    writer.join(10)
     # Count the tasks that have a good record now (before the clean pass) ...
     for row in store.all():
         if row.raw is not None:
@@ -216,11 +297,14 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     after: dict[str, Any] = parent.recv()
     rows = {row.id: row for row in store.all()}
     lost = sorted(tracked - set(rows))
+    second_lost = sorted(set(second["kept"]) - set(rows))
+    false_damaged = [text for part in churn for text in part["damaged"]]
     lost_records = sorted(i for i in had_good if rows.get(i) is None or rows[i].raw is None)
     mismatched = sorted(
         i
         for i, row in rows.items()
-        if row.state
+        if i in tracked  # the second writer's ids are not the simulator's
+        and row.state
         not in {Task.from_raw(truth[i]).state for truth in (before, after) if truth.get(i)}
     )
     await client.aclose()
@@ -250,6 +334,16 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         "tasks_lost": len(lost),
         "records_lost": len(lost_records),
         "state_mismatches_after_clean_pass": len(mismatched),
+        "second_writer_kept": len(second["kept"]),
+        "second_writer_lost": len(second_lost),
+        "second_writer_busy_errors": second["errors"],
+        "churned_opens": sum(part["opens"] for part in churn),
+        "churned_open_seconds": max((part["seconds"] for part in churn), default=0.0),
+        "false_damaged": len(false_damaged) + second["damaged"],
+        "false_damaged_first": false_damaged[0] if false_damaged else None,
+        "wal_mb_peak_sampled": round(wal_peak / 1e6, 1),
+        "open_errors": sum(len(part["errors"]) for part in churn),
+        "open_errors_first": next((e for part in churn for e in part["errors"]), None),
         "rss_mb_first": first.get("rss_mb"),
         "rss_mb_last": last.get("rss_mb"),
         "rss_mb_steady_min": min((s["rss_mb"] for s in steady), default=None),
@@ -272,6 +366,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-attempts", type=int, default=4)
     parser.add_argument("--report-every", type=float, default=15.0)
     parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument("--opens", type=int, default=10_000, help="churned opens in all")
+    parser.add_argument("--open-procs", type=int, default=2, help="processes sharing them")
+    parser.add_argument("--wal-limit-mb", type=float, default=2000.0)
+    parser.add_argument("--open-pause", type=float, default=0.05, help="seconds between opens")
     parser.add_argument("--out", type=Path, default=ROOT / ".bench-results" / "soak.json")
     args = parser.parse_args(argv)
     result = asyncio.run(soak(args))
@@ -283,6 +381,8 @@ def main(argv: list[str] | None = None) -> int:
         result["tasks_lost"] == 0
         and result["records_lost"] == 0
         and result["state_mismatches_after_clean_pass"] == 0
+        and result["second_writer_lost"] == 0
+        and result["false_damaged"] == 0
         and result["within_budget"]
     )
     print("soak:", "OK" if ok else "FAILED", f"-> {os.path.relpath(args.out, ROOT)}")

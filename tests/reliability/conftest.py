@@ -6,6 +6,7 @@ import asyncio
 import os
 import random
 import socket
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -150,3 +151,21 @@ def data_store() -> Store:
 def cli(capsys: pytest.CaptureFixture[str]) -> CliRunner:
     """`main([...])` in-process with stdout and stderr captured (as in tests/cli)."""
     return CliRunner(capsys)
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Path]:
+    """A 200 KB tmpfs (root only); skipped where it cannot be mounted."""
+    mount = tmp_path / "mnt"
+    mount.mkdir()
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(mount)],
+        capture_output=True,
+        check=False,
+    )
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode(errors='replace').strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True, check=False)

@@ -33,6 +33,17 @@ refreshing resumes by itself once the fault clears (401/403 wait for the user).
 | 401 mid-session     | 1, exit 1  | 1, exit 1     | halts, ≤3            | yes |
 | 403 used_up         | 1, exit 1  | 1, exit 1     | halts, ≤3            | yes |
 
+Faults of the database rather than the service (the app's own writes: `a`, untrack):
+
+| fault                  | app                                                          |
+|------------------------|--------------------------------------------------------------|
+| concurrent writers     | another connection holds BEGIN EXCLUSIVE: "waiting for the   |
+|                        | database", the add and the untrack both land once released   |
+| full disk mid-write    | a full tmpfs: "the disk is full", the add lands once space   |
+|                        | is freed; nothing stored before is lost or called damaged    |
+
+(The CLI's side of both: tests/reliability/test_database_file.py.)
+
 The last test writes what was actually run to `.bench-results/fault-matrix.json`.
 """
 
@@ -524,6 +535,96 @@ def _app(tmp_path: Path, clock: Any) -> tuple[Any, SimState, Store]:
 
     app = make_app(settings, store=store, client_factory=client_factory, clock=clock, token=token)
     return app, sim.state, store
+
+
+# ============================================================================ the database
+
+
+async def test_app_keeps_its_writes_while_another_process_holds_the_database(
+    tmp_path: Path,
+) -> None:
+    """`a` and untrack while another connection holds the write lock: the app keeps both
+    requests, says it waits, stays alive, and both land once the lock is released."""
+    import sqlite3
+    import threading
+
+    from nbtui.tui.screens.add_tasks import AddRequest
+    from tests.tui.conftest import FakeClock, settle
+    from tests.tui.test_app import SIZE
+
+    clock = FakeClock()
+    app, sim, store = _app(tmp_path, clock)
+    newcomer = sim.add_task(outcome="never", pending_seconds=0)
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        conn = sqlite3.connect(tmp_path / "data" / "tasks.db", isolation_level=None)
+        conn.execute("BEGIN EXCLUSIVE")
+        held.set()
+        release.wait(60)
+        conn.execute("COMMIT")
+        conn.close()
+
+    holder = threading.Thread(target=hold)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: app.loaded and app.cycles >= 1)
+        leaving = next(iter(app.model.rows))
+        holder.start()
+        held.wait(10)
+        try:
+            app._added(AddRequest(ids=[newcomer], rejected=[], label=None))
+            app._untrack(leaving)
+            await settle(pilot, lambda: app.status.info.store_waiting is not None)
+            assert "waiting for the database" in app.status.render().plain
+            for _ in range(20):  # several retries meanwhile: still alive, nothing lost
+                await pilot.pause(0.05)
+            assert app.is_running and newcomer not in app.model.rows
+        finally:
+            release.set()
+            holder.join(10)
+        await settle(pilot, lambda: newcomer in app.model.rows, rounds=2_000)
+        await settle(pilot, lambda: leaving not in app.model.rows, rounds=2_000)
+        await settle(pilot, lambda: app.status.info.store_waiting is None)
+        assert app.is_running
+    ids = set(store.ids())
+    assert newcomer in ids and leaving not in ids
+    MATRIX[("concurrent writers", "app")] = "waited, said so, both writes landed"
+
+
+async def test_app_keeps_an_add_through_a_full_disk(tmpfs: Path) -> None:
+    """`a` on a full disk: "the disk is full" in the status bar, the app stays up, the id is
+    stored once space is freed, and nothing stored before is lost or called damaged."""
+    from nbtui.tui.screens.add_tasks import AddRequest
+    from tests.tui.conftest import FakeClock, settle
+    from tests.tui.test_app import SIZE
+
+    subprocess.run(["mount", "-o", "remount,size=2m", str(tmpfs)], check=True)  # 60 records
+    clock = FakeClock()
+    app, sim, store = _app(tmpfs, clock)
+    before = set(store.ids())
+    newcomers = [sim.add_task(outcome="never", pending_seconds=0) for _ in range(300)]
+    filler = tmpfs / "filler"
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: app.loaded and app.cycles >= 1)
+        with (
+            filler.open("wb", buffering=0) as handle,
+            contextlib.suppress(OSError),
+        ):  # every byte left
+            while True:
+                handle.write(b"\0" * 4096)
+
+        app._added(AddRequest(ids=newcomers, rejected=[], label=None))
+        await settle(pilot, lambda: app.status.info.store_waiting is not None, rounds=2_000)
+        assert "disk is full" in app.status.render().plain
+        assert app.is_running and not any(i in app.model.rows for i in newcomers)
+        filler.unlink()
+        await settle(pilot, lambda: all(i in app.model.rows for i in newcomers), rounds=2_000)
+        await settle(pilot, lambda: app.status.info.store_waiting is None)
+    assert before | set(newcomers) == set(store.ids())
+    store.close()
+    with Store.open(tmpfs / "data", recover=True) as again:
+        assert again.recovered is None and len(again.ids()) == len(before) + 300
+    MATRIX[("full disk mid-write", "app")] = "waited for space, said so, the add landed"
 
 
 # ============================================================================ summary

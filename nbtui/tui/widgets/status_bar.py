@@ -46,6 +46,8 @@ class StatusInfo:
     #: What a slow call is waiting for ("the keyring", "the service"), and since when.
     waiting_for: str | None = None
     waiting_since: float | None = None
+    #: A write the user asked for is waiting for the database (locked, or the disk full).
+    store_waiting: str | None = None
 
 
 class StatusBar(Widget):
@@ -75,6 +77,9 @@ class StatusBar(Widget):
             text.append(" ")
         if info.problem:
             text.append(f" ⚠ {one_line(info.problem)} ", style="bold white on dark_red")
+            text.append(" ")
+        if info.store_waiting:
+            text.append(f" {one_line(info.store_waiting)}… ", style="bold black on yellow")
             text.append(" ")
         if info.loading:
             text.append("loading stored tasks…  ", style="dim")
