@@ -43,6 +43,7 @@ from nbtui.api.state import (
 )
 from nbtui.api.summary import summarize
 from nbtui.config import ENV_TOKEN, ConfigError, Settings, load_settings
+from nbtui.runtime import ClientFactory, build_demo, user_client_factory
 from nbtui.textsafe import clip, one_line, truncate
 
 if TYPE_CHECKING:
@@ -74,7 +75,6 @@ DEFAULT_WATCH_TIMEOUT = 600.0
 #: Seconds during which `submit --watch` keeps asking for a task the service does not list
 #: yet (it was created a moment ago); plain `watch` takes "not found" at once.
 SUBMIT_NOT_FOUND_GRACE = 60.0
-DEMO_BASE_URL = "http://demo.nbtui.invalid"
 #: Bad ids named one by one on stderr; past that, only how many more (binary garbage on stdin
 #: would otherwise print a line per word).
 MAX_NAMED_BAD_IDS = 20
@@ -494,7 +494,9 @@ class Env:
 
     settings: Settings
     demo: bool
-    transport: httpx.AsyncBaseTransport | None = None
+    client_factory: ClientFactory
+    #: How downloads reach the demo's in-process images (None: the network).
+    image_transport: httpx.AsyncBaseTransport | None = None
     token: str | None = None
     _cleanup: list[Callable[[], None]] = field(default_factory=list)
 
@@ -510,9 +512,7 @@ class Env:
         return store
 
     def client(self) -> NanoBananaClient:
-        from nbtui.api.client import NanoBananaClient
-
-        return NanoBananaClient.from_settings(self.settings, self.token, transport=self.transport)
+        return self.client_factory(self.token)
 
     def close(self) -> None:
         while self._cleanup:
@@ -528,7 +528,7 @@ def _environment(args: argparse.Namespace, *, needs_token: bool) -> Iterator[Env
                 f"{settings.base_url} is plain http to a remote host: the token would travel "
                 "unencrypted; use https"
             )
-        env = Env(settings=settings, demo=False)
+        env = Env(settings=settings, demo=False, client_factory=user_client_factory(settings))
         if needs_token:
             env.token = _require_token(settings)
         try:
@@ -537,27 +537,20 @@ def _environment(args: argparse.Namespace, *, needs_token: bool) -> Iterator[Env
             env.close()
         return
 
-    from nbtui.sim import SimConfig
-    from nbtui.sim.app import in_process
-    from nbtui.tracking.store import Store
-
-    with tempfile.TemporaryDirectory(prefix="nbtui-demo-") as tmp:
-        data_dir = Path(tmp)
-        settings = dataclasses.replace(settings, base_url=DEMO_BASE_URL, data_dir=data_dir)
-        sim = in_process(SimConfig(token=None), base_url=DEMO_BASE_URL)
-        demo_ids = sim.state.seed_demo()
-        env = Env(settings=settings, demo=True, transport=sim.transport())
-        seed_store = Store.open(data_dir)
-        try:
-            seed_store.add(demo_ids, label="demo")
-            # One refresh, so the demo list shows tasks in every state from the start.
-            seed_store.apply(asyncio.run(_fetch(env, demo_ids)), {}, time.time())
-        finally:
-            seed_store.close()
-        try:
-            yield env
-        finally:
-            env.close()
+    demo = build_demo(settings, serve_images=False, label="demo")
+    env = Env(
+        settings=demo.settings,
+        demo=True,
+        client_factory=demo.client_factory,
+        image_transport=demo.image_transport,
+    )
+    env._cleanup.append(demo.close)
+    try:
+        # One refresh, so the demo list shows tasks in every state from the start.
+        demo.store.apply(asyncio.run(_fetch(env, demo.task_ids)), {}, time.time())
+        yield env
+    finally:
+        env.close()
 
 
 # -- commands -----------------------------------------------------------------------------
@@ -605,7 +598,7 @@ async def _save_all(
     # and keep them out of the user's cache.
     cache = None if env.demo else env.settings.cache_dir / "images"
     async with ImageFetcher(
-        cache, timeout=env.settings.timeout, transport=env.transport
+        cache, timeout=env.settings.timeout, transport=env.image_transport
     ) as fetcher:
         for task in tasks:
             if not task.image_urls:
@@ -1044,7 +1037,8 @@ def cmd_app(args: argparse.Namespace) -> int:
             "unencrypted; use https"
         )
     with _imports_without_gc():
-        from nbtui.tui.app import run_app
+        import nbtui.tui.app  # noqa: F401  (the TUI's imports, with the collector off)
+        from nbtui.runtime import run_app
 
     return run_app(settings, demo=bool(args.demo))
 

@@ -50,7 +50,8 @@ from nbtui.cli import main  # what the `nbtui` script imports
 from nbtui.api.state import Task
 from nbtui.config import ENV_TOKEN, load_settings
 from nbtui.credentials import resolve_token
-from nbtui.tui.app import NbtuiApp, open_user_store
+from nbtui.runtime import open_user_store
+from nbtui.tui.app import NbtuiApp
 
 data_dir, not_before_paint, never = Path(sys.argv[1]), sys.argv[2].split(","), sys.argv[3]
 task_id = "4d320ead-4af4-4a55-8f3e-f2afebdf4fd0"

@@ -11,15 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, InvalidStateError
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from rich.text import Text
 from textual import on, work
@@ -51,16 +49,30 @@ if TYPE_CHECKING:
     from nbtui.tracking.store import Store, TrackedTask
     from nbtui.tui.screens.add_tasks import AddRequest
 
-__all__ = ["ClientFactory", "DemoEnv", "NbtuiApp", "build_demo", "make_app", "run_app"]
+__all__ = ["ClientFactory", "DemoSession", "NbtuiApp", "make_app", "prepare_terminal_graphics"]
 
 #: Builds a client for a token (None: no token). The app owns and closes what it gets.
 ClientFactory = Callable[[str | None], "NanoBananaClient"]
+
+
+class DemoSession(Protocol):
+    """What the first-run "try the demo" switch needs (built by `nbtui.runtime.build_demo`)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def store(self) -> Store: ...
+    @property
+    def client_factory(self) -> ClientFactory: ...
+    @property
+    def spare_ids(self) -> list[str]: ...
+    def close(self) -> None: ...
+
 
 #: The steps `+` and `-` move the refresh interval through (seconds).
 INTERVAL_STEPS = (1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 #: A UUID nobody owns: asking for it checks a token with one cheap request.
 _PROBE_ID = "00000000-0000-4000-8000-000000000000"
-DEMO_BASE_URL = "http://demo.nbtui.invalid"
 #: Rows read first at start-up, before the full list: more than any screen shows.
 _FIRST_PAGE = 200
 #: The detail, JSON and preview panes follow the cursor once it has rested this long: a held
@@ -131,86 +143,6 @@ class ProblemChanged(Message):
 #: The filter field's title says whether keys go to it or back to the list.
 _FILTER_EDITING = "filter · enter keeps it · escape clears"
 _FILTER_KEPT = "filter · / edits it · escape clears"
-
-
-# -- demo ---------------------------------------------------------------------------------
-
-
-@dataclass
-class DemoEnv:
-    """Everything `--demo` needs: a simulator, a throwaway store, and how to clean up."""
-
-    settings: Settings
-    store: Store
-    client_factory: ClientFactory
-    task_ids: list[str]
-    #: Tasks the simulator knows that are not tracked yet, offered by the add dialog so a
-    #: first-time user has real ids to try.
-    spare_ids: list[str] = field(default_factory=list)
-    cleanup: list[Callable[[], None]] = field(default_factory=list)
-
-    def close(self) -> None:
-        while self.cleanup:
-            with contextlib.suppress(Exception):
-                self.cleanup.pop()()
-
-
-def build_demo(settings: Settings, *, serve_images: bool = True) -> DemoEnv:
-    """An in-process simulator seeded with demo tasks, tracked in a temporary data dir.
-
-    Nothing here touches the user's store or keyring. With `serve_images`, the simulator's
-    images are also served on 127.0.0.1 so that `o` opens a real page in the browser.
-    """
-    import httpx
-
-    from nbtui.api.client import NanoBananaClient
-    from nbtui.sim import SimConfig
-    from nbtui.sim.app import create_app
-    from nbtui.tracking.store import Store
-
-    cleanup: list[Callable[[], None]] = []
-    tmp = tempfile.TemporaryDirectory(prefix="nbtui-demo-")
-    cleanup.append(tmp.cleanup)
-    config = SimConfig(token=None, image_base_url=DEMO_BASE_URL)
-    sim_app = create_app(config)
-    state = sim_app.state.sim
-    if serve_images:
-        try:
-            from nbtui.sim.server import SimServer
-
-            server = SimServer(state=state).start()
-            config.image_base_url = server.base_url
-            cleanup.append(server.stop)
-        except Exception:  # no free port, no uvicorn: images keep the demo host
-            config.image_base_url = DEMO_BASE_URL
-    ids = state.seed_demo()
-    spare_ids = [
-        state.add_task(prompt="a paper boat on a rain puddle, macro", outcome="succeeded"),
-        state.add_task(
-            prompt="a neon koi fish in a midnight pond",
-            outcome="succeeded",
-            running_seconds=12.0,
-            count=2,
-            model="nano-banana-2",
-        ),
-        state.add_task(prompt="a city skyline made of books", outcome="failed"),
-    ]
-    demo_settings = replace(
-        settings,
-        base_url=DEMO_BASE_URL,
-        data_dir=Path(tmp.name),
-        cache_dir=Path(tmp.name) / "cache",
-    )
-    store = Store.open(Path(tmp.name))
-    cleanup.append(store.close)
-    store.add(ids, label=None)
-
-    def client_factory(token: str | None) -> NanoBananaClient:
-        return NanoBananaClient.from_settings(
-            demo_settings, None, transport=httpx.ASGITransport(app=sim_app)
-        )
-
-    return DemoEnv(demo_settings, store, client_factory, ids, spare_ids, cleanup)
 
 
 # -- the command palette ------------------------------------------------------------------
@@ -336,7 +268,7 @@ class NbtuiApp(FeaturesMixin):
         demo: bool = False,
         token: str | None = None,
         resolve_token: bool = True,
-        demo_factory: Callable[[], DemoEnv] | None = None,
+        demo_factory: Callable[[], DemoSession] | None = None,
         suggested_ids: Sequence[str] = (),
         fetcher_factory: FetcherFactory | None = None,
     ) -> None:
@@ -355,7 +287,7 @@ class NbtuiApp(FeaturesMixin):
         self._token = token
         self._resolve_token = resolve_token and not demo and token is None
         self._demo_factory = demo_factory
-        self._demo_env: DemoEnv | None = None
+        self._demo_env: DemoSession | None = None
         self.model = TaskListModel(clock, store)
         self.monitor: Monitor | None = None
         self._interval = settings.poll_interval
@@ -1406,69 +1338,8 @@ class NbtuiApp(FeaturesMixin):
 make_app = NbtuiApp
 
 
-def open_user_store(data_dir: Path) -> tuple[Store, list[str]]:
-    """Open the user's store for the app, with the warnings to show once it is up.
-
-    A damaged database is kept aside (never overwritten) and a new one started: the app is
-    where the user can be told at length, naming both files.
-    """
-    from nbtui.tracking.store import Store, StoreCorruptError
-
-    try:
-        store = Store.open(data_dir)
-    except StoreCorruptError:
-        store = Store.open(data_dir, recover=True)
-    # What was set aside (now, or at a start that died before showing it), until shown.
-    notice = store.notice
-    return store, notice.splitlines() if notice is not None else []
-
-
-def _prepare_graphics() -> None:
+def prepare_terminal_graphics() -> None:
     """Pick Kitty/Sixel image drawing where the terminal has it (must run before `app.run`)."""
     from nbtui.tui.widgets.preview import graphics_mode, prepare_graphics
 
     prepare_graphics(graphics_mode())
-
-
-def run_app(settings: Settings, *, demo: bool) -> int:
-    """Run the TUI in this terminal (what `nbtui` and `nbtui --demo` do); returns the exit code."""
-    if demo:
-        env = build_demo(settings)
-        try:
-            app = make_app(
-                env.settings,
-                store=env.store,
-                client_factory=env.client_factory,
-                clock=time.time,
-                demo=True,
-                suggested_ids=env.spare_ids,
-            )
-            _prepare_graphics()
-            app.run()
-            return app.return_code or 0
-        finally:
-            env.close()
-
-    store, warnings = open_user_store(settings.data_dir)
-    try:
-
-        def client_factory(token: str | None) -> NanoBananaClient:
-            # Imported here, after the first paint: httpx is ~40 ms of start-up otherwise.
-            from nbtui.api.client import NanoBananaClient
-
-            return NanoBananaClient.from_settings(settings, token)
-
-        app = make_app(
-            settings,
-            store=store,
-            client_factory=client_factory,
-            clock=time.time,
-            demo=False,
-            demo_factory=partial(build_demo, settings),
-        )
-        app.startup_warnings.extend(warnings)
-        _prepare_graphics()
-        app.run()
-        return app.return_code or 0
-    finally:
-        store.close()

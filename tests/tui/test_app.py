@@ -10,7 +10,8 @@ import pytest
 from textual.widgets import Input, OptionList, TextArea
 
 from nbtui.api.models import TaskState
-from nbtui.tui.app import NbtuiApp, build_demo
+from nbtui.runtime import build_demo
+from nbtui.tui.app import NbtuiApp
 from nbtui.tui.screens.add_tasks import AddTasksScreen
 from nbtui.tui.screens.choose_url import ChooseUrlScreen
 from nbtui.tui.screens.confirm import ConfirmScreen

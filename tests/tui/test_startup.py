@@ -7,7 +7,7 @@ from pathlib import Path
 from textual.widgets import TextArea
 
 from nbtui.config import Settings
-from nbtui.tui.app import open_user_store
+from nbtui.runtime import open_user_store
 from nbtui.tui.screens.add_tasks import AddTasksScreen
 from nbtui.tui.widgets.status_bar import StatusBar
 
