@@ -36,6 +36,7 @@ from nbtui.api.backoff import Backoff, parse_retry_after
 from nbtui.api.errors import (
     ApiError,
     AuthError,
+    CreateOutcomeUnknown,
     ProtocolError,
     RateLimited,
     RequestRejected,
@@ -427,12 +428,17 @@ class NanoBananaClient:
             )
         except (ServerError, ProtocolError) as error:
             self._tag(error, IMAGES_PATH)
-            error.message = (
-                f"{error.message.rstrip('.')}; the task may or may not have been created"
+            unknown = CreateOutcomeUnknown(
+                f"{error.message.rstrip('.')}; the task may or may not have been created",
+                cause=error,
+                status=error.status,
+                code=error.code,
+                trace_id=error.trace_id,
+                hint=_CREATE_MAYBE_HINT,
             )
-            error.hint = _CREATE_MAYBE_HINT
-            error.retryable = False
-            raise
+            self._tag(unknown, IMAGES_PATH)
+            unknown.attempts = error.attempts
+            raise unknown from error
         except ApiError as error:
             error.retryable = False
             self._tag(error, IMAGES_PATH)
@@ -675,7 +681,7 @@ class NanoBananaClient:
             return RateLimited(self._redact(message), retry_after=retry_after, **kwargs)
         return cls(self._redact(message), **kwargs)
 
-    def _transport_error(self, exc: BaseException, *, creating: bool) -> TransportError:
+    def _transport_error(self, exc: BaseException, *, creating: bool) -> ApiError:
         """Human words for a network failure; for a create, whether the task may exist."""
         host = self.host
         limit = f"{self.timeout:g} s"
@@ -713,12 +719,13 @@ class NanoBananaClient:
         hint: str | None = None
         if via is not None and not sent:
             hint = "Check that proxy, or the proxy variables in nbtui's environment"
+        if creating and sent:
+            return CreateOutcomeUnknown(
+                self._redact(f"{message}; the task may or may not have been created"),
+                hint=_CREATE_MAYBE_HINT,
+            )
         if creating:
-            if sent:
-                message += "; the task may or may not have been created"
-                hint = _CREATE_MAYBE_HINT
-            else:
-                message += "; the task was not created"
+            message += "; the task was not created"
         return TransportError(self._redact(message), hint=hint)
 
     def _tag(self, error: ApiError, path: str) -> None:

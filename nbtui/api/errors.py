@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "ApiError",
     "AuthError",
+    "CreateOutcomeUnknown",
     "ProtocolError",
     "RateLimited",
     "RequestRejected",
@@ -138,3 +139,13 @@ class ProtocolError(ApiError):
     retryable = True
     default_hint = "A proxy or the service answered something unexpected; nbtui will retry"
     final_hint = "A proxy or the service answered something unexpected; check the base URL"
+
+
+class CreateOutcomeUnknown(ApiError):
+    """A create call went out and its answer was lost or unreadable: the task may or may not
+    exist now. Never retried (a retry can create and bill a second task); `cause` is the
+    error that hid the outcome."""
+
+    def __init__(self, message: str, *, cause: ApiError | None = None, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.cause = cause

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.app import App
 
-from nbtui.api.errors import ApiError, RequestRejected
+from nbtui.api.errors import ApiError, CreateOutcomeUnknown, RequestRejected
 from nbtui.api.state import Task
 from nbtui.config import Settings
 from nbtui.notify import Notifier
@@ -181,8 +181,7 @@ class FeaturesMixin(App[int]):
                 form.failed(f"Not sent: {exc}.")
                 return
             except ApiError as exc:
-                maybe = "may or may not" in exc.message
-                form.failed(str(exc), maybe_created=maybe)
+                form.failed(str(exc), maybe_created=isinstance(exc, CreateOutcomeUnknown))
                 return
             await self._track_created(created.task_id)
             form.dismiss(created.task_id)

@@ -16,6 +16,7 @@ from nbtui.api.client import NanoBananaClient
 from nbtui.api.errors import (
     ApiError,
     AuthError,
+    CreateOutcomeUnknown,
     ProtocolError,
     RateLimited,
     RequestRejected,
@@ -265,8 +266,9 @@ async def test_created_task_id_is_read_from_each_documented_place(
 async def test_create_answer_without_a_task_id(script: Scripted, scripted_client: Build) -> None:
     script.add(200, {"success": True})
     client = scripted_client()
-    with pytest.raises(ProtocolError) as caught:
+    with pytest.raises(CreateOutcomeUnknown) as caught:
         await client.create_images(prompt="a cat")
+    assert isinstance(caught.value.cause, ProtocolError)
     assert "may or may not have been created" in str(caught.value)
     assert "recent tasks" in str(caught.value)
     assert client.request_count == 1
