@@ -65,7 +65,7 @@ def big_prompt(size: int) -> str:
 
 
 def run() -> dict[str, Any]:
-    from nbtui.api.models import Task
+    from nbtui.api.models import Task, TaskState, derive_state
     from nbtui.sim import SimConfig
     from nbtui.sim.server import SimServer
     from nbtui.tracking.store import Store
@@ -85,6 +85,10 @@ def run() -> dict[str, Any]:
                 running_seconds=0.0,
                 created_at=newest + 1,  # the list's first row (the seed's clock runs ahead)
             )
+            # Stored as the finished task it is (created a second ahead, it is pending until
+            # then): the case measured is a big record on screen, not a big refresh.
+            while derive_state(sim.state.records([big])[0]) is not TaskState.SUCCEEDED:
+                time.sleep(0.05)
             data_dir = tmp / "data"
             with Store.open(data_dir) as store:
                 store.add([*ids, big], now=now - 60)
