@@ -557,9 +557,7 @@ async def test_every_read_error_names_its_request_and_attempts(env: SimEnv, kind
     error = caught.value
     assert error.method == "POST" and str(error.url).endswith("/nano-banana/tasks")
     assert error.attempts == client.request_count
-    assert [event.error.attempts for event in env.events] == [
-        event.attempt for event in env.events
-    ]
+    assert [event.error.attempts for event in env.events] == [event.attempt for event in env.events]
     assert all(event.error is not error for event in env.events)
     assert all(str(event.error.url).endswith("/nano-banana/tasks") for event in env.events)
 
