@@ -7,6 +7,8 @@ the token: messages are built from the response, never from the request headers.
 
 from __future__ import annotations
 
+from typing import Self
+
 __all__ = [
     "ApiError",
     "AuthError",
@@ -20,20 +22,22 @@ __all__ = [
 
 
 class ApiError(Exception):
-    """Base class: something went wrong between nbtui and the API host."""
+    """Base class: something went wrong between nbtui and the API host.
 
-    #: Whether a read that failed this way may be retried.
+    An error is complete when raised: the failed request's method and URL (never its headers)
+    and how many attempts were made are given to the constructor, kept out of the message so
+    `str(err)` stays readable. Nothing edits an error after it was raised; a caller that
+    learns more (the retry loop, the attempt count) raises a copy (`with_attempts`).
+    """
+
+    #: Whether a read that failed this way may be retried (the class's default; an instance
+    #: may say otherwise, e.g. an answer too big to read twice).
     retryable: bool = False
     #: A short hint of what the user can do.
     default_hint: str = ""
     #: The hint once nobody will try again (the CLI's last word): the default hint of a
     #: retryable error promises a retry. None: the hint holds as it is.
     final_hint: str | None = None
-    #: Filled in by the client: the failed request's method and URL (never its headers) and
-    #: how many attempts were made. Kept out of the message so `str(err)` stays readable.
-    method: str | None = None
-    url: str | None = None
-    attempts: int = 1
 
     def __init__(
         self,
@@ -43,6 +47,10 @@ class ApiError(Exception):
         code: str | None = None,
         trace_id: str | None = None,
         hint: str | None = None,
+        method: str | None = None,
+        url: str | None = None,
+        attempts: int = 1,
+        retryable: bool | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -50,8 +58,16 @@ class ApiError(Exception):
         self.code = code
         self.trace_id = trace_id
         self.hint = self.default_hint if hint is None else hint
+        self.method = method
+        self.url = url
+        self.attempts = attempts
+        if retryable is not None:
+            self.retryable = retryable
 
     def __str__(self) -> str:
+        return self._render(self.hint)
+
+    def _render(self, hint: str) -> str:
         parts = [self.message]
         details = []
         if self.status is not None:
@@ -62,8 +78,8 @@ class ApiError(Exception):
             parts[0] = f"{self.message} ({', '.join(details)})"
         if self.trace_id:
             parts.append(f"Trace id {self.trace_id}")
-        if self.hint:
-            parts.append(self.hint)
+        if hint:
+            parts.append(hint)
         return ". ".join(p.rstrip(".") for p in parts) + "."
 
     def __repr__(self) -> str:
@@ -71,6 +87,22 @@ class ApiError(Exception):
             f"{type(self).__name__}(message={self.message!r}, status={self.status!r}, "
             f"code={self.code!r}, trace_id={self.trace_id!r})"
         )
+
+    def with_attempts(self, attempts: int) -> Self:
+        """This error as it stands after `attempts` attempts: a new error, this one unchanged
+        (it may already be in a retry event or a batch result)."""
+        return self._copy(attempts=attempts)
+
+    def with_hint(self, hint: str) -> Self:
+        """This error with a hint its caller knows better: a new error, this one unchanged."""
+        return self._copy(hint=hint)
+
+    def _copy(self, **changes: object) -> Self:
+        clone = type(self).__new__(type(self))
+        clone.args = self.args
+        clone.__dict__.update(self.__dict__)
+        clone.__dict__.update(changes)
+        return clone
 
     def final(self) -> str:
         """The error as a last word, after the retries (if any) ran out: no promise of a
@@ -80,11 +112,7 @@ class ApiError(Exception):
             hint = self.final_hint
         if self.retryable and self.attempts > 1:
             hint = f"{hint.rstrip('.')}; gave up after {self.attempts} attempts".lstrip("; ")
-        saved, self.hint = self.hint, hint
-        try:
-            return str(self)
-        finally:
-            self.hint = saved
+        return self._render(hint)
 
     @property
     def short(self) -> str:
@@ -145,6 +173,12 @@ class CreateOutcomeUnknown(ApiError):
     """A create call went out and its answer was lost or unreadable: the task may or may not
     exist now. Never retried (a retry can create and bill a second task); `cause` is the
     error that hid the outcome."""
+
+    default_hint = (
+        "nbtui did not retry, so that no second task is created and billed; look at your "
+        "recent tasks (the AceData Cloud console, or nbtui's recent-task list) before trying "
+        "again"
+    )
 
     def __init__(self, message: str, *, cause: ApiError | None = None, **kwargs: object) -> None:
         super().__init__(message, **kwargs)  # type: ignore[arg-type]

@@ -538,9 +538,28 @@ async def test_create_timeout_says_the_task_may_exist(env: SimEnv) -> None:
 async def test_create_rate_limited_is_not_retried(env: SimEnv) -> None:
     env.state.inject_fault("429", retry_after=1)
     client = env.client()
-    with pytest.raises(RateLimited):
+    with pytest.raises(RateLimited) as caught:
         await client.create_images(prompt="a cat")
     assert client.request_count == 1 and env.sleep.delays == []
+    # Complete when raised: the create's request, and no promise of a retry.
+    assert caught.value.method == "POST" and not caught.value.retryable
+    assert str(caught.value.url).endswith("/nano-banana/images")
+
+
+@pytest.mark.parametrize("kind", ["500", "502_html", "truncated", "reset", "401", "429"])
+async def test_every_read_error_names_its_request_and_attempts(env: SimEnv, kind: str) -> None:
+    """The error raised, and the error of every retry event, say which request failed and
+    on which attempt; an earlier event's error is not changed by the attempts after it."""
+    env.state.inject_fault(kind, times=4)
+    client = env.client(max_attempts=3)
+    with pytest.raises(ApiError) as caught:
+        await client.retrieve(unknown_id())
+    error = caught.value
+    assert error.method == "POST" and str(error.url).endswith("/nano-banana/tasks")
+    assert error.attempts == client.request_count
+    assert [event.error.attempts for event in env.events] == [event.attempt for event in env.events]
+    assert all(event.error is not error for event in env.events)
+    assert all(str(event.error.url).endswith("/nano-banana/tasks") for event in env.events)
 
 
 # ---------------------------------------------------------------------- the token

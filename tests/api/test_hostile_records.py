@@ -135,9 +135,9 @@ async def test_a_single_retrieve_of_a_too_deep_record_says_so(
     ],
 )
 def test_the_splitter_agrees_with_json_on_valid_documents(text: str) -> None:
-    from nbtui.api.client import _split_items
+    from nbtui.api.answers import split_items
 
-    parts = _split_items(text.encode())
+    parts = split_items(text.encode())
     assert parts is not None
     assert [json.loads(part) for part in parts] == json.loads(text)["items"]
 
@@ -146,13 +146,13 @@ def test_the_splitter_agrees_with_json_on_valid_documents(text: str) -> None:
     "text", ['{"items": [1, 2}', "[1, 2]", '{"items": [1]} trailing', '{"x": 1}{"items": []}']
 )
 def test_the_splitter_refuses_what_is_not_an_items_object(text: str) -> None:
-    from nbtui.api.client import _split_items
+    from nbtui.api.answers import split_items
 
-    assert _split_items(text.encode()) is None
+    assert split_items(text.encode()) is None
 
 
 def test_nan_never_survives_parsing() -> None:
-    from nbtui.api.client import _loads
+    from nbtui.api.answers import loads
 
-    value = _loads(b"[NaN, Infinity, -Infinity, 1e999, 1.5]")
+    value = loads(b"[NaN, Infinity, -Infinity, 1e999, 1.5]")
     assert value[:4] == [None] * 4 and math.isclose(value[4], 1.5)
