@@ -233,9 +233,7 @@ def test_a_whole_list_scan_does_not_hold_up_the_rows_being_drawn(store: Store) -
         assert scanning.wait(5)
         done: list[Any] = []
         reader = threading.Thread(
-            target=lambda: done.append(
-                store.listing([store.rowid_of(task_id(7)) or 0])
-            )
+            target=lambda: done.append(store.listing([store.rowid_of(task_id(7)) or 0]))
         )
         reader.start()
         reader.join(2)  # well before the scan is let go
