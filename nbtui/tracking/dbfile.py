@@ -1,6 +1,6 @@
 """The database file itself: errors in words, damage judged by SQLite, keeping a file aside.
 
-Split from `store.py` (which keeps the schema and the reads and writes) because these rules
+Split from `store.py` (the reads and writes; `schema.py` has the tables) because these rules
 are about the file on disk and the other processes that share it:
 
 - Damage is judged by SQLite alone (it opens the file, reads the WAL, runs `quick_check`),
@@ -22,7 +22,7 @@ import fcntl
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,19 +32,23 @@ __all__ = [
     "LOCK_SUFFIX",
     "NOTICE_SUFFIX",
     "OpenLock",
+    "Prepare",
     "Recovery",
     "StoreBusyError",
     "StoreCorruptError",
     "StoreError",
     "StoreFullError",
     "acknowledge_notice",
+    "connect",
     "corrupt",
     "ensure_file",
     "is_corruption",
+    "judged_connect",
     "keep_aside",
     "make_private_dir",
     "pending_notice",
     "preflight",
+    "scan_connection",
     "translated",
 ]
 
@@ -264,6 +268,82 @@ def truncation(path: Path) -> str | None:
     if header[24:28] == header[92:96] and size < pages * page_size:
         return f"the file is truncated: {size} of {pages * page_size} bytes"
     return None
+
+
+# -- connections --------------------------------------------------------------------------
+
+#: What a newly opened connection runs before use (the schema's migrations, in `store.py`).
+Prepare = Callable[[sqlite3.Connection, Path], None]
+
+#: How many times SQLite is asked before a file counts as damaged, and the pause before each
+#: new question: a verdict that changes between questions came from a file in motion.
+_JUDGE_PAUSES = (0.05, 0.15, 0.4)
+
+
+def judged_connect(path: Path, busy_timeout: float, prepare: Prepare) -> sqlite3.Connection:
+    """`connect`, with a damage verdict asked again (a file another process is writing can
+    look damaged to one read and be fine the next)."""
+    for pause in _JUDGE_PAUSES:
+        try:
+            return connect(path, busy_timeout, prepare)
+        except StoreCorruptError:
+            time.sleep(pause)
+    try:
+        return connect(path, busy_timeout, prepare)
+    except StoreCorruptError as exc:
+        detail = truncation(path)
+        if detail is None:
+            raise
+        raise corrupt(path, f"{exc.reason}; {detail}") from exc
+
+
+def _check(path: Path, busy_timeout: float) -> None:
+    """SQLite's own verdict, before anything writes: `quick_check` walks every b-tree page
+    (through the WAL, in one read transaction), so a truncated or scribbled file fails here
+    rather than in the middle of a refresh. The connection is read-only: closing it never
+    checkpoints into, or deletes the WAL of, a file that may be damaged."""
+    uri = Path(os.path.abspath(path)).as_uri() + "?mode=ro"
+    judge = sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None)
+    try:
+        problems = [problem for (problem,) in judge.execute("PRAGMA quick_check(3)")]
+    finally:
+        judge.close()
+    if problems != ["ok"]:
+        raise corrupt(path, "; ".join(str(p) for p in problems))
+
+
+def connect(path: Path, busy_timeout: float, prepare: Prepare) -> sqlite3.Connection:
+    """The store's connection: the file created if missing, judged by SQLite, in WAL mode,
+    then `prepare`d; any SQLite error comes out as a `StoreError` naming the file."""
+    ensure_file(path)
+    with translated(path):
+        _check(path, busy_timeout)
+        conn = sqlite3.connect(
+            path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            # WAL + FULL: the WAL is synced at every commit, so what a write returned (and
+            # `nbtui add` reported) survives a crash, a power cut or a checkpoint that a
+            # full disk stopped half-way (the WAL keeps every page until one completes).
+            conn.execute("PRAGMA synchronous = FULL")
+            prepare(conn, path)
+        except BaseException:
+            conn.close()
+            raise
+    return conn
+
+
+def scan_connection(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    """A read-only connection for whole-list scans (call inside `translated`)."""
+    scan = sqlite3.connect(
+        path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+    )
+    scan.execute("PRAGMA query_only = 1")
+    # Scans read each page once: a small page cache (the default is 2 MB).
+    scan.execute("PRAGMA cache_size = -256")
+    return scan
 
 
 # -- who has it open ----------------------------------------------------------------------

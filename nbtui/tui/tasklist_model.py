@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import sys
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -22,8 +21,8 @@ from operator import itemgetter
 from typing import Any
 
 from nbtui.api.state import TaskState
-from nbtui.textsafe import one_line
-from nbtui.tracking.store import ListOrder, Store, StoreError, TrackedTask
+from nbtui.tracking.rows import task_row as row_from_tracked
+from nbtui.tracking.store import ListOrder, Store, StoreError, TaskRow, TrackedTask
 
 __all__ = [
     "STATE_ORDER",
@@ -33,7 +32,6 @@ __all__ = [
     "TaskListModel",
     "TaskRow",
     "compute_order",
-    "row_from_listing",
     "row_from_tracked",
     "search_key",
 ]
@@ -80,96 +78,6 @@ _IN_SQL: dict[SortKey, ListOrder] = {
 _BEHIND, _AHEAD = 100, 200
 #: Rows kept at most; past this the cache keeps only the window being drawn.
 _CACHE_MAX = 2_000
-
-
-@dataclass(slots=True)
-class TaskRow:
-    """One task as the list shows it; `prompt` and `model` are already safe for the terminal
-    (the detail pane makes `label` and `last_error` safe when it shows them)."""
-
-    rowid: int
-    id: str
-    state: TaskState
-    prompt: str
-    model: str
-    image_count: int
-    created_at: float
-    started_at: float | None
-    finished_at: float | None
-    last_refreshed: float | None
-    first_seen: float
-    label: str | None
-    last_error: str | None
-    #: The percent done the record reports (None: no figure, or none read yet).
-    progress: int | None = None
-
-    def duration(self, now: float) -> float | None:
-        """Seconds from start (or creation) to finish, or to `now` while unfinished."""
-        start = self.started_at if self.started_at is not None else self.created_at
-        if self.finished_at is not None:
-            return max(0.0, self.finished_at - start)
-        if self.state.is_finished:
-            return None
-        return max(0.0, now - start)
-
-
-def row_from_listing(
-    rowid: int,
-    id: str,
-    state: TaskState,
-    prompt: str | None,
-    model: str | None,
-    image_count: int,
-    created_at: float | None,
-    started_at: float | None,
-    finished_at: float | None,
-    last_refreshed: float | None,
-    first_seen: float,
-    label: str | None,
-    last_error: str | None,
-    progress: int | None = None,
-    /,
-) -> TaskRow:
-    """A row from the store's list columns (`Store.listing` calls this once per task)."""
-    shown = one_line(prompt) if prompt else ""
-    if not shown and label:
-        shown = one_line(label)
-    return TaskRow(
-        rowid,
-        id,
-        state,
-        shown,
-        sys.intern(one_line(model)) if model else "",
-        image_count,
-        created_at if created_at is not None else first_seen,
-        started_at,
-        finished_at,
-        last_refreshed,
-        first_seen,
-        label,
-        last_error,
-        progress,
-    )
-
-
-def row_from_tracked(task: TrackedTask, rowid: int) -> TaskRow:
-    """The row of a stored task the monitor (or an action) just wrote."""
-    return row_from_listing(
-        rowid,
-        task.id,
-        task.state,
-        task.prompt,
-        task.model,
-        task.image_count,
-        task.created_at,
-        task.started_at,
-        task.finished_at,
-        task.last_refreshed,
-        task.first_seen,
-        task.label,
-        task.last_error,
-        task.progress,
-    )
 
 
 def search_key(row: TaskRow) -> str:
@@ -230,13 +138,12 @@ def compute_order(store: Store, view: ListView, now: float, limit: int | None = 
     value = _sort_value(view.sort_key, now)
     terms = view.terms
 
-    def keyed(*columns: Any) -> tuple[Any, str, int] | None:
-        row = row_from_listing(*columns)
+    def keyed(row: TaskRow) -> tuple[Any, str, int] | None:
         if terms and not all(term in search_key(row) for term in terms):
             return None
         return (value(row), row.id, row.rowid)
 
-    entries = [entry for entry in store.listing(keyed) if entry is not None]
+    entries = store.scan_listing(keyed)
     entries.sort(key=itemgetter(1))
     entries.sort(key=itemgetter(0), reverse=view.descending)
     complete = limit is None or len(entries) < limit
@@ -355,8 +262,10 @@ class TaskListModel:
         for task_id in ids:
             rowid = self._rowid_of.get(task_id)
             row = self._cache.get(rowid) if rowid is not None else None
-            if row is not None and (row.last_refreshed is None or row.last_refreshed < when):
-                row.last_refreshed = when
+            if row is None or rowid is None:
+                continue
+            if row.last_refreshed is None or row.last_refreshed < when:
+                self._cache[rowid] = row._replace(last_refreshed=when)
 
     # -- sorting and filtering -----------------------------------------------------------
 
@@ -387,7 +296,7 @@ class TaskListModel:
         if self.store is None or not rowids:
             return
         try:
-            rows = self.store.listing(row_from_listing, rowids=rowids)
+            rows = self.store.listing(rowids)
         except StoreError:
             return  # drawn blank; the app reports store problems
         for row in rows:

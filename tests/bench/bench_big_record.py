@@ -95,7 +95,7 @@ def run() -> dict[str, Any]:
                 records = sim.state.records([*ids, big])
                 store.apply([Task.from_raw(raw) for raw in records], {}, now)
                 top = store.ordered_rowids("created", descending=True, limit=2)
-                first, second = store.listing(lambda *columns: columns[1], rowids=top)
+                first, second = [row.id for row in store.listing(top)]
                 if first != big:  # listing() keeps no order: take the one that is not big
                     first, second = second, first
             if first != big:

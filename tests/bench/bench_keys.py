@@ -133,7 +133,7 @@ def run() -> dict[str, Any]:
 
             with Store.open(template) as store:
                 (top,) = store.ordered_rowids("created", descending=True, limit=1)
-                (first_id,) = store.listing(lambda *columns: columns[1], rowids=[top])
+                (first_id,) = [row.id for row in store.listing([top])]
             during: list[float] = []
             idle: list[float] = []
             windows: list[float] = []

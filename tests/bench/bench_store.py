@@ -10,6 +10,7 @@ from typing import Any
 
 from nbtui.api.models import Task
 from nbtui.tracking.store import Store
+from nbtui.tui.tasklist_model import ListView, SortKey, TaskListModel, compute_order
 
 
 def record(i: int, task_id: str) -> dict[str, Any]:
@@ -56,7 +57,21 @@ def bench(n: int) -> None:
     timed("changed_since(current token)", lambda: store.changed_since(store.change_token()))
     timed("unfinished_ids()", store.unfinished_ids)
     timed("parse every .raw", lambda: [row.raw for row in rows])
+    # The list model: an order that needs every row's list columns, then windows drawn.
+    timed(
+        "order by prompt (reads every row)",
+        lambda: compute_order(store, ListView(SortKey.PROMPT, descending=False), 10.0),
+    )
+    model = TaskListModel(lambda: 10.0, store)
+    timed("order newest first (rowids only)", model.refresh)
+    timed("windows of 300 rows, to 30k", lambda: draw(model, n))
     store.close()
+
+
+def draw(model: TaskListModel, n: int) -> None:
+    """Rows asked for as the list scrolls: every 300th, so each asks for a new window."""
+    for index in range(0, min(n, 30_000), 300):
+        model.row_at(index)
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ from nbtui.cli import task_json, task_line, tracked_json
 from nbtui.notify import osc9, osc777, task_notification
 from nbtui.tracking.store import Store
 from nbtui.tui.formatting import absolute, age_cell, ago, compact_duration
-from nbtui.tui.tasklist_model import SortKey, TaskListModel, row_from_listing, row_from_tracked
+from nbtui.tui.tasklist_model import SortKey, TaskListModel, row_from_tracked
 from nbtui.tui.widgets.detail import render_detail
 from nbtui.tui.widgets.json_view import _label, dump_json, render_text, value_to_copy
 from nbtui.tui.widgets.task_list import TaskList
@@ -215,7 +215,7 @@ def _through_store(store: Store, task: Task) -> Any:
     store.add([task.id], now=NOW)
     try:
         store.apply([task], {}, NOW)
-        rows = store.listing(row_from_listing)
+        rows = store.scan_listing(lambda row: row)
         assert [row.id for row in rows] == [task.id]
         tracked = store.get(task.id)
         assert tracked is not None and tracked.raw is not None

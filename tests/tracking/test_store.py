@@ -128,21 +128,15 @@ def test_add_returns_only_new_ids_normalized_and_deduplicated(store: Store) -> N
     assert store.add([a, f"  {a.upper()} ", b], now=1.0) == [a, b]
     assert store.add([b, a], now=2.0) == []
     assert sorted(store.ids()) == sorted([a, b])
-    assert a.upper() in store and 42 not in store
-    assert store.count() == len(store) == 2
+    assert store.get(f" {a.upper()}") == store.get(a) is not None  # ids are normalized
 
 
-def test_label_applies_to_new_ids_and_set_label_changes_it(store: Store) -> None:
+def test_label_applies_to_new_ids_only(store: Store) -> None:
     a, b = new_id(), new_id()
     store.add([a], label="first", now=1.0)
     store.add([a, b], label="second", now=2.0)
     assert store.get(a).label == "first"  # type: ignore[union-attr]
     assert store.get(b).label == "second"  # type: ignore[union-attr]
-    assert store.set_label(a, "renamed") is True
-    assert store.get(a).label == "renamed"  # type: ignore[union-attr]
-    assert store.set_label(a, "") is True
-    assert store.get(a).label is None  # type: ignore[union-attr]
-    assert store.set_label(new_id(), "x") is False
 
 
 def test_all_is_newest_first_and_a_pasted_batch_keeps_its_order(store: Store) -> None:
@@ -351,7 +345,7 @@ def test_tracked_task_is_immutable_and_its_repr_stays_short(store: Store) -> Non
     with pytest.raises(AttributeError):
         row.label = "x"  # type: ignore[misc]
     assert "siamese" not in repr(row) and a in repr(row)
-    assert row.has_raw
+    assert "has_raw=True" in repr(row)
     changed = row.replace(label="new")
     assert changed.label == "new" and changed.raw == row.raw and row.label is None
 
@@ -371,7 +365,7 @@ def test_tracked_task_built_by_hand_works_like_a_stored_one() -> None:
     row = TrackedTask(a, "lbl", 1.0, None, TaskState.SUCCEEDED, record(a), None)
     assert row.raw == record(a) and row.to_task().image_urls
     bare = TrackedTask(a, None, 1.0, None, TaskState.PENDING)
-    assert bare.raw is None and not bare.has_raw
+    assert bare.raw is None and "has_raw=False" in repr(bare)
     assert bare.to_task().state is TaskState.PENDING
 
 
@@ -383,14 +377,12 @@ def test_changed_since_sees_another_connections_adds_changes_and_removals(data_d
     with Store.open(data_dir) as viewer, Store.open(data_dir) as other:
         viewer.add([a, b], now=1.0)
         token = viewer.change_token()
-        version = viewer.data_version()
         assert not viewer.changed_since(token)
 
         other.add([c], now=2.0)
         other.remove([b])
         other.apply([Task.from_raw(record(a))], {}, now=3.0)
 
-        assert viewer.data_version() != version
         changes = viewer.changed_since(token)
         assert {row.id for row in changes.rows} == {a, c}
         assert changes.removed == [b]

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from nbtui.api.models import Task, TaskState
-from nbtui.tracking.store import Store
+from nbtui.tracking.store import Store, TaskRow
 
 
 def new_id() -> str:
@@ -83,37 +83,38 @@ def test_unfinished_ids_can_include_recent_not_found(tmp_path: Path) -> None:
     store.close()
 
 
-def test_listing_hands_each_tasks_list_columns_to_the_builder(tmp_path: Path) -> None:
+def test_listing_reads_each_tasks_list_row(tmp_path: Path) -> None:
     done, waiting = new_id(), new_id()
     with Store.open(tmp_path) as store:
         store.add([done], label="mine", now=1_000.0)
         store.add([waiting], now=1_001.0)
         store.apply([Task.from_raw(finished(done, 1_700_000_000.0, "a fox"))], {}, 2_000.0)
         store.apply([], {waiting: "the service is down"}, 2_001.0)
-
-        def build(*columns: Any) -> tuple[Any, ...]:
-            return columns
-
-        rows = {row[1]: row[1:] for row in store.listing(build)}
-        by_rowid = store.listing(build, rowids=[store.rowid_of(waiting) or 0])
-    assert [row[1] for row in by_rowid] == [waiting]
-    assert rows[done] == (
-        done,
-        TaskState.SUCCEEDED,
-        "a fox",
-        "nano-banana",
-        1,
-        1_700_000_000.0,
-        None,
-        1_700_000_100.0,
-        2_000.0,
-        1_000.0,
-        "mine",
-        None,
-        None,
+        rows = {row.id: row for row in store.scan_listing(lambda row: row)}
+        by_rowid = store.listing([store.rowid_of(waiting) or 0, 12345])
+        picked = store.scan_listing(lambda row: row.id if row.label else None)
+    assert [row.id for row in by_rowid] == [waiting]  # an unknown rowid is left out
+    assert picked == [done]  # None is left out
+    assert rows[done]._replace(rowid=0) == TaskRow(
+        rowid=0,
+        id=done,
+        state=TaskState.SUCCEEDED,
+        prompt="a fox",
+        model="nano-banana",
+        image_count=1,
+        created_at=1_700_000_000.0,
+        started_at=None,
+        finished_at=1_700_000_100.0,
+        last_refreshed=2_000.0,
+        first_seen=1_000.0,
+        label="mine",
+        last_error=None,
+        progress=None,
     )
-    assert rows[waiting][:3] == (waiting, TaskState.PENDING, None)
-    assert rows[waiting][-2:] == ("the service is down", None)
+    never = rows[waiting]
+    assert never.state is TaskState.PENDING and never.prompt == "" and never.model == ""
+    assert never.created_at == never.first_seen == 1_001.0  # first seen stands in
+    assert never.last_error == "the service is down" and never.progress is None
 
 
 def test_the_list_order_comes_from_sqlite_as_rowids(tmp_path: Path) -> None:

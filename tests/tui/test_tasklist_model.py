@@ -17,12 +17,16 @@ from nbtui.tui.tasklist_model import (
     ListView,
     SortKey,
     TaskListModel,
+    TaskRow,
     compute_order,
-    row_from_listing,
     search_key,
 )
 
 NOW = 1_700_100_000.0
+
+
+def every_row(store: Store) -> list[TaskRow]:
+    return store.scan_listing(lambda row: row)
 
 
 def task_id(n: int) -> str:
@@ -102,7 +106,7 @@ def test_every_order_follows_the_rules_the_cells_are_drawn_with(
     store: Store, key: SortKey, descending: bool
 ) -> None:
     tricky_store(store)
-    rows = store.listing(row_from_listing)
+    rows = every_row(store)
     reference = sorted(rows, key=lambda row: row.id)
     reference.sort(key=tasklist_model._sort_value(key, NOW), reverse=descending)
     ordered = compute_order(store, ListView(key, descending), NOW)
@@ -125,7 +129,7 @@ def test_filtering_matches_every_word_in_id_prompt_state_or_model(store: Store) 
     model.set_filter("nano-banana-pro")
     model.refresh()
     assert numbers(model) == [4]
-    rows = store.listing(row_from_listing)
+    rows = every_row(store)
     assert all(search_key(row) == search_key(row).replace("\t", "") for row in rows)
     model.set_filter("")
     model.refresh()
@@ -138,13 +142,18 @@ def test_rows_are_read_a_window_at_a_time_into_a_bounded_cache(
     track(store, *(record(n) for n in range(1, 1_201)))
     monkeypatch.setattr(tasklist_model, "_CACHE_MAX", 500)
     reads: list[int] = []
-    listing = store.listing
+    listing, scan_listing = store.listing, store.scan_listing
 
-    def counting(build: Any, **where: Any) -> Any:
-        reads.append(len(where.get("rowids") or ()))
-        return listing(build, **where)
+    def counting(rowids: Any) -> Any:
+        reads.append(len(rowids))
+        return listing(rowids)
+
+    def scanning(pick: Any) -> Any:
+        reads.append(0)  # every row
+        return scan_listing(pick)
 
     monkeypatch.setattr(store, "listing", counting)
+    monkeypatch.setattr(store, "scan_listing", scanning)
     model = TaskListModel(lambda: NOW, store)
     model.refresh()
     assert reads == []  # the order needs no rows
@@ -213,20 +222,18 @@ def test_a_whole_list_scan_does_not_hold_up_the_rows_being_drawn(store: Store) -
     track(store, *(record(n) for n in range(1, 50)))
     scanning, release = threading.Event(), threading.Event()
 
-    def slow(*columns: Any) -> Any:
+    def slow(row: TaskRow) -> str:
         scanning.set()
         release.wait(5)
-        return columns[1]
+        return row.id
 
-    scan = threading.Thread(target=store.listing, args=(slow,))
+    scan = threading.Thread(target=store.scan_listing, args=(slow,))
     scan.start()
     try:
         assert scanning.wait(5)
         done: list[Any] = []
         reader = threading.Thread(
-            target=lambda: done.append(
-                store.listing(row_from_listing, rowids=[store.rowid_of(task_id(7)) or 0])
-            )
+            target=lambda: done.append(store.listing([store.rowid_of(task_id(7)) or 0]))
         )
         reader.start()
         reader.join(2)  # well before the scan is let go
