@@ -12,9 +12,7 @@ from textual.widget import Widget
 
 from nbtui.api.state import TaskState
 from nbtui.textsafe import one_line
-from nbtui.tui.formatting import ago, compact_duration
-from nbtui.tui.widgets.detail import STATE_STYLES
-from nbtui.tui.widgets.task_list import STATE_SYMBOLS
+from nbtui.tui.formatting import STATE_STYLES, STATE_SYMBOLS, ago, compact_duration
 
 __all__ = ["StatusBar", "StatusInfo"]
 
