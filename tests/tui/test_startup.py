@@ -57,7 +57,7 @@ async def test_plain_http_to_a_remote_host_warns(harness: Harness) -> None:
     )
     app = harness.app()
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, lambda: app.loaded)
+        await settle(pilot, lambda: app.main.loaded)
         assert "plain http" in notes(app)
 
 
@@ -85,7 +85,7 @@ async def test_demo_add_dialog_offers_untracked_ids(harness: Harness) -> None:
         assert app.screen.query_one(TextArea).text.split() == spare
         assert app.screen.focused is app.screen.query_one("#add-ok")
         await pilot.press("enter")
-        await settle(pilot, lambda: len(app.model) == 2)
+        await settle(pilot, lambda: len(app.main.model) == 2)
         assert sorted(harness.store.ids()) == sorted(spare)
 
 
@@ -119,10 +119,10 @@ async def test_a_failed_cycle_does_not_claim_a_refresh(harness: Harness) -> None
     app = harness.app()
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, app)
-        assert "rate limited" in (app.status.info.problem or "")
-        assert app.status.info.last_refresh is None  # nothing was refreshed
-        assert "refreshed never" in str(app.status.render())
+        assert "rate limited" in (app.main.status.problem or "")
+        assert app.main.status.last_refresh is None  # nothing was refreshed
+        assert "refreshed never" in str(app.main.status.render())
         harness.state.clear_faults()
-        app.action_refresh_all()
-        await settle(pilot, lambda: app.status.info.last_refresh is not None)
-        assert app.status.info.problem is None
+        app.main.action_refresh_all()
+        await settle(pilot, lambda: app.main.status.last_refresh is not None)
+        assert app.main.status.problem is None
