@@ -213,7 +213,7 @@ class MainScreen(Screen[None]):
         status = self.status
         status.host = self.session.settings.api_host
         status.demo = self.session.demo
-        status.loading = True
+        status.reading_stored = True
         self._show_monitor_state()
         self.task_list.focus()
         self.set_interval(1.0, self.tick)
@@ -243,7 +243,7 @@ class MainScreen(Screen[None]):
         self.loaded = True
         self.task_list.rows_changed()
         self._update_counts()
-        self.status.loading = False
+        self.status.reading_stored = False
         self.call_after_refresh(self.post_message, self.Loaded())
 
     class Loaded(Message):

@@ -54,8 +54,9 @@ class StatusBar(Widget):
     """A refresh the user asked for is under way."""
     problem: reactive[str | None] = reactive(None)
     """The monitor's current fault, in words."""
-    loading: reactive[bool] = reactive(False)
-    """The stored list is being read at start-up."""
+    reading_stored: reactive[bool] = reactive(False)
+    """The stored list is being read at start-up (not `loading`: that is Widget's own,
+    which swaps the widget for a loading indicator)."""
     waiting_for: reactive[str | None] = reactive(None)
     """What a slow call is waiting for ("the keyring", "the service")."""
     waiting_since: reactive[float | None] = reactive(None)
@@ -80,7 +81,7 @@ class StatusBar(Widget):
         if self.store_waiting:
             text.append(f" {one_line(self.store_waiting)}… ", style="bold black on yellow")
             text.append(" ")
-        if self.loading:
+        if self.reading_stored:
             text.append("loading stored tasks…  ", style="dim")
         else:
             parts = []
