@@ -79,10 +79,10 @@ def no_client(token):
 async def first_paint():
     app = NbtuiApp(settings, store=store, client_factory=no_client, token=token.token)
     async with app.run_test(size=(120, 36)) as pilot:
-        while not app.loaded or not app.panes_settled():
+        while not app.main.loaded or not app.main.panes_settled():
             await pilot.pause(0.01)
-        assert task_id[:8] in "".join(strip.text for strip in app.task_list.render_lines(
-            app.task_list.region.reset_offset)), "the stored task is not on the list"
+        assert task_id[:8] in "".join(strip.text for strip in app.main.task_list.render_lines(
+            app.main.task_list.region.reset_offset)), "the stored task is not on the list"
 
 asyncio.run(first_paint())
 late = loaded(never.split(","))

@@ -22,24 +22,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from nbtui.api.backoff import Backoff
 from nbtui.api.errors import (
     ApiError,
     AuthError,
-    ProtocolError,
     RateLimited,
     RequestRejected,
-    ServerError,
-    TransportError,
 )
 from nbtui.api.state import Task, TaskState, is_tentative_failure
+from nbtui.tracking.problems import MonitorProblem, ProblemKind, describe, seconds, worst
 from nbtui.tracking.store import Changes, StoreError, TrackedTask
 
 if TYPE_CHECKING:
@@ -68,10 +65,6 @@ CYCLE_STEP = 500
 #: Seconds a tentative failure is still polled, from when it was first seen failed that way.
 TENTATIVE_WINDOW = 600.0
 
-ProblemKind = Literal[
-    "rate_limited", "server", "network", "protocol", "auth", "rejected", "store", "internal"
-]
-
 
 @dataclass(frozen=True, slots=True)
 class TaskUpdate:
@@ -95,17 +88,6 @@ class CycleReport:
     failed: int = 0
     #: The ids the service answered in this cycle, changed or not: all refreshed just now.
     refreshed: tuple[str, ...] = field(default=(), repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class MonitorProblem:
-    """The current fault, in words a status bar can show as is."""
-
-    kind: ProblemKind
-    message: str
-    retry_in: float | None
-    #: The error behind it, for callers that want the full explanation (never holds the token).
-    error: ApiError | None = field(default=None, compare=False)
 
 
 class RetrievingClient(Protocol):
@@ -151,25 +133,23 @@ class StateListing(Protocol):
 Sleep = Callable[[float], Awaitable[Any]]
 
 
-def _seconds(delay: float) -> int:
-    return max(1, math.ceil(delay - 1e-9))
-
-
 class Monitor:
     """Refreshes tracked tasks on a schedule; see the module docstring for the rules."""
 
     def __init__(
         self,
-        client: RetrievingClient,
+        client: RetrievingClient | None,
         store: TaskStore,
         *,
         interval: float = 5.0,
+        paused: bool = False,
         clock: Callable[[], float] = time.time,
         sleep: Sleep = asyncio.sleep,
-        on_update: Callable[[list[TaskUpdate]], None] | None = None,
-        on_cycle: Callable[[CycleReport], None] | None = None,
-        on_problem: Callable[[MonitorProblem | None], None] | None = None,
-        on_removed: Callable[[list[str]], None] | None = None,
+        on_update: Callable[[list[TaskUpdate]], object] | None = None,
+        on_cycle: Callable[[CycleReport], object] | None = None,
+        on_problem: Callable[[MonitorProblem | None], object] | None = None,
+        on_removed: Callable[[list[str]], object] | None = None,
+        on_state: Callable[[], None] | None = None,
         backoff: Backoff | None = None,
         rng: random.Random | None = None,
         store_check_every: float | None = 1.0,
@@ -189,6 +169,7 @@ class Monitor:
         self._on_cycle = on_cycle
         self._on_problem = on_problem
         self._on_removed = on_removed
+        self._on_state = on_state
         # Backoff between cycles after a failed one: the client already retried inside the
         # cycle, so the monitor waits at least one interval and grows from there.
         self._backoff = backoff or Backoff(base=self._interval, cap=120.0, factor=2.0)
@@ -198,7 +179,7 @@ class Monitor:
         self._lock = asyncio.Lock()
         self._requested: dict[str, None] = {}
         self._force_all = False
-        self._paused = False
+        self._paused = paused
         self._halted = False
         self._stopped = False
         self._failures = 0
@@ -210,6 +191,8 @@ class Monitor:
         self._store_token: object = None
         self._last_finished: float | None = None
         self._running = False
+        self._idle = asyncio.Event()
+        self._idle.set()
         self.next_refresh_at: float | None = None
         #: When the request now in flight was sent (None: none is): a server that accepts
         #: and never answers is only reported after the client's retries, so the app says
@@ -230,6 +213,7 @@ class Monitor:
             base = self._last_finished if self._last_finished is not None else self._clock()
             self.next_refresh_at = base + self._interval
             self._wake.set()
+        self._state_changed()
 
     @property
     def paused(self) -> bool:
@@ -250,8 +234,13 @@ class Monitor:
         return self._running
 
     @property
-    def client(self) -> RetrievingClient:
+    def client(self) -> RetrievingClient | None:
+        """The client cycles use (None: none yet, e.g. no token: nothing is polled)."""
         return self._client
+
+    @property
+    def has_client(self) -> bool:
+        return self._client is not None
 
     # -- control ---------------------------------------------------------------------------
 
@@ -268,6 +257,7 @@ class Monitor:
         self._paused = True
         self.next_refresh_at = None
         self._wake.set()
+        self._state_changed()
 
     def resume(self) -> None:
         """Resume polling now; also lifts a halt after a rejected token or refused request."""
@@ -279,6 +269,7 @@ class Monitor:
             self._set_problem(None)
         self.next_refresh_at = self._clock()
         self._wake.set()
+        self._state_changed()
 
     def set_client(self, client: RetrievingClient) -> None:
         """Use a new client (e.g. with a new token) and poll again at once.
@@ -287,6 +278,27 @@ class Monitor:
         """
         self._client = client
         self.resume()
+
+    def use_client(self, client: RetrievingClient) -> None:
+        """Start afresh with a new client (a new token): its predecessor's fault and backoff
+        are forgotten, the pause switch is kept, and a running loop polls at once."""
+        self._client = client
+        self._halted = False
+        self._failures = 0
+        self._in_backoff = False
+        self._set_problem(None)
+        self.next_refresh_at = None if self._paused else self._clock()
+        self._wake.set()
+        self._state_changed()
+
+    def release_client(self, client: RetrievingClient) -> None:
+        """`client` is being closed: stop using it (unless a newer one replaced it)."""
+        if self._client is client:
+            self._client = None
+
+    async def wait_idle(self) -> None:
+        """Until no `run()` loops (a cancelled one ends at its next await)."""
+        await self._idle.wait()
 
     def stop(self) -> None:
         """End `run()` after the current cycle (if any); final."""
@@ -301,7 +313,10 @@ class Monitor:
         `stop()` is final (even when called before `run` starts): make a new Monitor to
         start again.
         """
+        if self._client is None:
+            raise RuntimeError("the monitor has no client to poll with")
         self._running = True
+        self._idle.clear()
         try:
             if self._states is None:
                 await self._load_states()
@@ -329,6 +344,7 @@ class Monitor:
                     await self.check_store()
         finally:
             self._running = False
+            self._idle.set()
 
     async def refresh_once(
         self, ids: Sequence[str] | None = None, *, force: bool = False
@@ -494,6 +510,8 @@ class Monitor:
             tasks: Mapping[str, Task] = {}
             self.request_started = self._clock()
             try:
+                if self._client is None:
+                    raise RuntimeError("the monitor has no client to poll with")
                 result = await self._client.retrieve_batch(step)
             except ApiError as exc:
                 step_errors: dict[str, ApiError] = dict.fromkeys(step, exc)
@@ -584,7 +602,7 @@ class Monitor:
             self._set_problem(None)
             return None if self._paused else finished + self._interval
 
-        error = _worst(errors.values())
+        error = worst(errors.values())
         if isinstance(error, AuthError | RequestRejected):
             self._halted = True
             self._in_backoff = False
@@ -610,7 +628,7 @@ class Monitor:
             self._failures = 0
             self._in_backoff = False
             delay = self._interval
-        self._set_problem(_describe(error, delay))
+        self._set_problem(describe(error, delay))
         return None if self._paused else finished + delay
 
     def _unexpected(self, exc: Exception) -> None:
@@ -619,7 +637,7 @@ class Monitor:
         self._failures += 1
         self._in_backoff = True
         delay = max(self._interval, self._backoff.delay(self._failures, self._rng))
-        wait = f"retrying in {_seconds(delay)} s"
+        wait = f"retrying in {seconds(delay)} s"
         if isinstance(exc, StoreError):
             problem = MonitorProblem("store", f"cannot save refreshed tasks ({exc}), {wait}", delay)
         else:
@@ -635,37 +653,9 @@ class Monitor:
         self._problem = problem
         if self._on_problem is not None:
             self._on_problem(problem)
+        self._state_changed()
 
-
-_SEVERITY: tuple[type[ApiError], ...] = (
-    AuthError,
-    RequestRejected,
-    RateLimited,
-    ServerError,
-    TransportError,
-    ProtocolError,
-)
-
-
-def _worst(errors: Iterable[ApiError]) -> ApiError:
-    """The error that decides what the monitor does: auth first, then refusals, then 429..."""
-
-    def rank(error: ApiError) -> int:
-        for index, kind in enumerate(_SEVERITY):
-            if isinstance(error, kind):
-                return index
-        return len(_SEVERITY)
-
-    return min(errors, key=rank)
-
-
-def _describe(error: ApiError, delay: float) -> MonitorProblem:
-    wait = f"retrying in {_seconds(delay)} s"
-    if isinstance(error, RateLimited):
-        return MonitorProblem("rate_limited", f"rate limited, {wait}", delay, error)
-    if isinstance(error, ServerError):
-        status = f" (HTTP {error.status})" if error.status else ""
-        return MonitorProblem("server", f"server error{status}, {wait}", delay, error)
-    if isinstance(error, TransportError):
-        return MonitorProblem("network", f"network problem: {error.message}, {wait}", delay, error)
-    return MonitorProblem("protocol", f"unexpected answer: {error.message}, {wait}", delay, error)
+    def _state_changed(self) -> None:
+        """Tell the owner's display that paused, interval or the problem may have changed."""
+        if self._on_state is not None:
+            self._on_state()

@@ -1,4 +1,7 @@
-"""Plain-text formatting of times and durations for the TUI (no Textual import).
+"""Plain-text formatting for the TUI: times, durations and the state glyphs (no Textual import).
+
+The state symbols and styles live here, not in a widget, so the list, the detail pane, the
+status bar and the help screen share them without importing each other.
 
 Every relative time is computed from a `now` the caller passes in (the app's injected clock),
 so snapshots and tests are stable.
@@ -9,7 +12,35 @@ from __future__ import annotations
 import math
 import time
 
-__all__ = ["absolute", "age_cell", "ago", "compact_duration", "short_id"]
+from nbtui.api.state import TaskState
+
+__all__ = [
+    "STATE_STYLES",
+    "STATE_SYMBOLS",
+    "absolute",
+    "age_cell",
+    "ago",
+    "compact_duration",
+    "short_id",
+]
+
+#: A symbol per state, so state never depends on colour alone.
+STATE_SYMBOLS: dict[TaskState, str] = {
+    TaskState.PENDING: "◌",
+    TaskState.RUNNING: "◐",
+    TaskState.SUCCEEDED: "✔",
+    TaskState.FAILED: "✘",
+    TaskState.NOT_FOUND: "?",
+}
+
+#: Colours for state words outside the list (the list takes its colours from CSS).
+STATE_STYLES: dict[TaskState, str] = {
+    TaskState.PENDING: "dim",
+    TaskState.RUNNING: "bold yellow",
+    TaskState.SUCCEEDED: "bold green",
+    TaskState.FAILED: "bold red",
+    TaskState.NOT_FOUND: "bold magenta",
+}
 
 
 #: Beyond this many seconds (about 3,000 years) a duration or an age is nonsense from the

@@ -24,7 +24,8 @@ async def _measure(data_dir: Path, repeats: int) -> list[float]:
     from nbtui.config import Settings
     from nbtui.tracking.monitor import TaskUpdate
     from nbtui.tracking.store import Store
-    from nbtui.tui.app import TasksChanged, make_app
+    from nbtui.tui.app import make_app
+    from nbtui.tui.monitor_bridge import TasksChanged
 
     store = Store.open(data_dir)
     times: list[float] = []
@@ -35,9 +36,9 @@ async def _measure(data_dir: Path, repeats: int) -> list[float]:
             raise RuntimeError("no network in this benchmark")
 
         app = make_app(settings, store=store, client_factory=no_client, token="x")
-        app._begin = lambda: None  # type: ignore[method-assign]  # no monitor: we feed it
+        app.begin_watching = lambda: None  # type: ignore[method-assign]  # no monitor: we feed it
         async with app.run_test(size=(120, 40)) as pilot:
-            while not app.loaded:
+            while not app.main.loaded:
                 await pilot.pause(0.05)
             await pilot.pause(0.2)
             rows = store.all()
@@ -52,10 +53,10 @@ async def _measure(data_dir: Path, repeats: int) -> list[float]:
                     for row in chunk
                 ]
                 painted = asyncio.Event()
-                orders = app.orders_read
+                orders = app.main.orders_read
                 started = time.perf_counter()
-                app.post_message(TasksChanged(updates))
-                while app.orders_read == orders:
+                app.main.post_message(TasksChanged(updates))
+                while app.main.orders_read == orders:
                     await asyncio.sleep(0.0005)
                 app.call_after_refresh(lambda e=painted: app.call_after_refresh(e.set))
                 await painted.wait()

@@ -128,8 +128,8 @@ async def test_app_sees_ids_added_by_another_process(tmp_path: Path) -> None:
         sim.add_task(outcome="succeeded", pending_seconds=0, running_seconds=0) for _ in range(5)
     ]
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, lambda: app.loaded and app.cycles >= 1)
-        before = len(app.model.rows)
+        await settle(pilot, lambda: app.main.loaded and app.main.cycles >= 1)
+        before = len(app.main.model.rows)
         env = {"NBTUI_DATA_DIR": str(tmp_path / "data")}
         added = run_nbtui("add", *fresh, "--label", "from elsewhere", env=env)
         assert added.code == 0, added.err
@@ -139,18 +139,18 @@ async def test_app_sees_ids_added_by_another_process(tmp_path: Path) -> None:
         await settle(
             pilot,
             lambda: all(
-                i in app.model.rows and app.model.rows[i].state is TaskState.SUCCEEDED
+                i in app.main.model.rows and app.main.model.rows[i].state is TaskState.SUCCEEDED
                 for i in fresh
             ),
             rounds=1_000,
         )
-        assert len(app.model.rows) == before + 5
-        assert app.model.rows[fresh[0]].label == "from elsewhere"
+        assert len(app.main.model.rows) == before + 5
+        assert app.main.model.rows[fresh[0]].label == "from elsewhere"
         # And the other process's later change (a removal) shows too; both stores still work.
         removed = run_nbtui("remove", fresh[0], env=env)
         assert removed.code == 0, removed.err
         clock.advance(1.5)
-        await settle(pilot, lambda: fresh[0] not in app.model.rows, rounds=1_000)
+        await settle(pilot, lambda: fresh[0] not in app.main.model.rows, rounds=1_000)
     rows = {row.id: row for row in store.all()}
     assert all(rows[i].state is TaskState.SUCCEEDED for i in fresh[1:])
 

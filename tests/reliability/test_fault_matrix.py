@@ -443,29 +443,29 @@ async def test_app_rides_out_faults_and_says_so(tmp_path: Path) -> None:
     clock = FakeClock()
     app, sim, store = _app(tmp_path, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, lambda: app.loaded and app.cycles >= 1)
+        await settle(pilot, lambda: app.main.loaded and app.main.cycles >= 1)
         good = {row.id: row.raw for row in store.all()}
         assert all(good.values()) and len(good) == 60
         for name in APP_FAULTS:
             fault = BY_NAME[name]
             assert fault.kind is not None and fault.problem is not None
             inject(sim, fault, 2 if fault.outcome == "retry" else 1)  # 2 chunks, 1 attempt
-            cycles = app.cycles
+            cycles = app.main.cycles
             start = len(sim.api_requests())
             await pilot.press("R")  # refresh all, by key: the app takes input mid-fault
-            await settle(pilot, lambda c=cycles: app.cycles > c)
+            await settle(pilot, lambda c=cycles: app.main.cycles > c)
             words = STATUS_WORDS[fault.problem]
-            assert words in app.status.render().plain, name
+            assert words in app.main.status.render().plain, name
             assert len(sim.api_requests()) - start == 2  # one request per chunk, no loop
             assert {row.id: row.raw for row in store.all()} == good
-            assert app.monitor is not None and app.monitor.next_refresh_at is not None
+            assert app.main.monitor is not None and app.main.monitor.next_refresh_at is not None
             # Cleared: move the clock past the planned retry; the app retries by itself.
             sim.clear_faults()
-            cycles = app.cycles
-            clock.advance(app.monitor.next_refresh_at - clock() + 1)
-            await settle(pilot, lambda c=cycles: app.cycles > c)
-            await settle(pilot, lambda: app.status.info.problem is None)
-            assert words not in app.status.render().plain
+            cycles = app.main.cycles
+            clock.advance(app.main.monitor.next_refresh_at - clock() + 1)
+            await settle(pilot, lambda c=cycles: app.main.cycles > c)
+            await settle(pilot, lambda: app.main.status.problem is None)
+            assert words not in app.main.status.render().plain
             MATRIX[(name, "app")] = "status bar said it, cleared by itself"
         assert {row.id: row.raw for row in store.all()} == good
 
@@ -477,30 +477,32 @@ async def test_app_waits_for_the_user_after_401_and_403(tmp_path: Path) -> None:
     clock = FakeClock()
     app, sim, store = _app(tmp_path, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, lambda: app.loaded and app.cycles >= 1)
+        await settle(pilot, lambda: app.main.loaded and app.main.cycles >= 1)
         good = {row.id: row.raw for row in store.all()}
         for name in ("401 mid-session", "403 used_up"):
             fault = BY_NAME[name]
             assert fault.kind is not None and fault.problem is not None
             inject(sim, fault, 1)
-            cycles = app.cycles
+            cycles = app.main.cycles
             await pilot.press("R")
-            await settle(pilot, lambda c=cycles: app.cycles > c)
+            await settle(pilot, lambda c=cycles: app.main.cycles > c)
             words = STATUS_WORDS[fault.problem]
-            assert words in app.status.render().plain
-            monitor = app.monitor
+            assert words in app.main.status.render().plain
+            monitor = app.main.monitor
             assert monitor is not None and monitor.halted
             quiet = len(sim.api_requests())
             clock.advance(3600)
             await pilot.pause(1.2)  # past the monitor's 1 s store check: still nothing sent
             assert len(sim.api_requests()) == quiet
-            assert words in app.status.render().plain
+            assert words in app.main.status.render().plain
             assert {row.id: row.raw for row in store.all()} == good
             if name.startswith("401"):
-                app.start_monitor("sim-token-0123456789abcd")  # what a saved new token does
+                app.main.start_monitor("sim-token-0123456789abcd")  # what a saved new token does
             else:
                 await pilot.press("p", "p")  # pause, resume: the user says "try again"
-            await settle(pilot, lambda c=cycles: app.status.info.problem is None and app.cycles > c)
+            await settle(
+                pilot, lambda c=cycles: app.main.status.problem is None and app.main.cycles > c
+            )
             MATRIX[(name, "app")] = "status bar said it, waited for the user"
 
 
@@ -567,24 +569,24 @@ async def test_app_keeps_its_writes_while_another_process_holds_the_database(
 
     holder = threading.Thread(target=hold)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, lambda: app.loaded and app.cycles >= 1)
-        leaving = next(iter(app.model.rows))
+        await settle(pilot, lambda: app.main.loaded and app.main.cycles >= 1)
+        leaving = next(iter(app.main.model.rows))
         holder.start()
         held.wait(10)
         try:
-            app._added(AddRequest(ids=[newcomer], rejected=[], label=None))
-            app._untrack(leaving)
-            await settle(pilot, lambda: app.status.info.store_waiting is not None)
-            assert "waiting for the database" in app.status.render().plain
+            app.main.track_commands.add(AddRequest(ids=[newcomer], rejected=[], label=None))
+            app.main.track_commands.untrack(leaving)
+            await settle(pilot, lambda: app.main.status.store_waiting is not None)
+            assert "waiting for the database" in app.main.status.render().plain
             for _ in range(20):  # several retries meanwhile: still alive, nothing lost
                 await pilot.pause(0.05)
-            assert app.is_running and newcomer not in app.model.rows
+            assert app.is_running and newcomer not in app.main.model.rows
         finally:
             release.set()
             holder.join(10)
-        await settle(pilot, lambda: newcomer in app.model.rows, rounds=2_000)
-        await settle(pilot, lambda: leaving not in app.model.rows, rounds=2_000)
-        await settle(pilot, lambda: app.status.info.store_waiting is None)
+        await settle(pilot, lambda: newcomer in app.main.model.rows, rounds=2_000)
+        await settle(pilot, lambda: leaving not in app.main.model.rows, rounds=2_000)
+        await settle(pilot, lambda: app.main.status.store_waiting is None)
         assert app.is_running
     ids = set(store.ids())
     assert newcomer in ids and leaving not in ids
@@ -605,7 +607,7 @@ async def test_app_keeps_an_add_through_a_full_disk(tmpfs: Path) -> None:
     newcomers = [sim.add_task(outcome="never", pending_seconds=0) for _ in range(300)]
     filler = tmpfs / "filler"
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, lambda: app.loaded and app.cycles >= 1)
+        await settle(pilot, lambda: app.main.loaded and app.main.cycles >= 1)
         with (
             filler.open("wb", buffering=0) as handle,
             contextlib.suppress(OSError),
@@ -613,13 +615,13 @@ async def test_app_keeps_an_add_through_a_full_disk(tmpfs: Path) -> None:
             while True:
                 handle.write(b"\0" * 4096)
 
-        app._added(AddRequest(ids=newcomers, rejected=[], label=None))
-        await settle(pilot, lambda: app.status.info.store_waiting is not None, rounds=2_000)
-        assert "disk is full" in app.status.render().plain
-        assert app.is_running and not any(i in app.model.rows for i in newcomers)
+        app.main.track_commands.add(AddRequest(ids=newcomers, rejected=[], label=None))
+        await settle(pilot, lambda: app.main.status.store_waiting is not None, rounds=2_000)
+        assert "disk is full" in app.main.status.render().plain
+        assert app.is_running and not any(i in app.main.model.rows for i in newcomers)
         filler.unlink()
-        await settle(pilot, lambda: all(i in app.model.rows for i in newcomers), rounds=2_000)
-        await settle(pilot, lambda: app.status.info.store_waiting is None)
+        await settle(pilot, lambda: all(i in app.main.model.rows for i in newcomers), rounds=2_000)
+        await settle(pilot, lambda: app.main.status.store_waiting is None)
     assert before | set(newcomers) == set(store.ids())
     store.close()
     with Store.open(tmpfs / "data", recover=True) as again:

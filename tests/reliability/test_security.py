@@ -334,20 +334,20 @@ async def test_the_token_never_leaks_through_the_app(
     app = make_app(settings, store=store, client_factory=client_factory, clock=clock, token=KNOWN)
     shots: list[str] = []
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, lambda: app.loaded and app.cycles >= 1)
+        await settle(pilot, lambda: app.main.loaded and app.main.cycles >= 1)
         shots.append(app.export_screenshot())
         for fault in ("429", "500", "502_html", "truncated", "reset", "403_used_up", "401"):
             sim.state.inject_fault(fault)
-            cycles = app.cycles
+            cycles = app.main.cycles
             await pilot.press("R")
-            await settle(pilot, lambda c=cycles: app.cycles > c)
+            await settle(pilot, lambda c=cycles: app.main.cycles > c)
             shots.append(app.export_screenshot())
             if fault in ("401", "403_used_up"):
-                app.start_monitor(KNOWN)
-                await settle(pilot, lambda: app.status.info.problem is None)
+                app.main.start_monitor(KNOWN)
+                await settle(pilot, lambda: app.main.status.problem is None)
         clock.advance(10)
         await pilot.press("R")
-        app.task_list.select_id(ids[-1])
+        app.main.task_list.select_id(ids[-1])
         await pilot.press("enter")
         shots.append(app.export_screenshot())
         await pilot.press("t")  # the token screen: shows where the token is from, never it
@@ -468,7 +468,7 @@ def test_every_display_of_api_text_is_inert(text: str) -> None:
     from nbtui.tui.tasklist_model import row_from_tracked
     from nbtui.tui.widgets.detail import render_detail
     from nbtui.tui.widgets.json_view import _label, _summary
-    from nbtui.tui.widgets.status_bar import StatusBar, StatusInfo
+    from nbtui.tui.widgets.status_bar import StatusBar
 
     raw = _record(text)
     task = Task.from_raw(raw)
@@ -496,7 +496,8 @@ def test_every_display_of_api_text_is_inert(text: str) -> None:
         _segments_clean(_label(key, value), "json label")
         _segments_clean(_summary(value), "json summary")
     bar = StatusBar(lambda: 10.0)
-    bar.info = StatusInfo(host=text, problem=text)
+    bar.set_reactive(StatusBar.host, text)
+    bar.set_reactive(StatusBar.problem, text)
     _segments_clean(bar.render(), "status bar")
     _segments_clean(Text(safe_text(json.dumps(raw, ensure_ascii=False))), "json text")
 
@@ -566,12 +567,12 @@ async def test_markup_in_the_app_is_literal_and_inert(tmp_path: Path) -> None:
     )
     store.add([marked], now=clock())
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, lambda: app.loaded and app.cycles >= 1)
+        await settle(pilot, lambda: app.main.loaded and app.main.cycles >= 1)
         clock.advance(5)
         await pilot.press("R")  # it fails now: a toast with its prompt and error
         await settle(pilot, lambda: "err" in notes(app))
-        app.task_list.select_id(marked)
-        await settle(pilot, app.panes_settled)  # the panes follow once the cursor rests
+        app.main.task_list.select_id(marked)
+        await settle(pilot, app.main.panes_settled)  # the panes follow once the cursor rests
         shown = screen_text(app)
         assert MARKUP_PROMPT in shown  # task list and detail: as written
         assert "[@click=app.quit]err[/]" in shown
@@ -638,9 +639,9 @@ async def test_o_refuses_non_web_image_urls(
         ids.append(task_id)
     store.add(ids, now=clock())
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, lambda: app.loaded and app.cycles >= 1)
+        await settle(pilot, lambda: app.main.loaded and app.main.cycles >= 1)
         for task_id in ids:
-            app.task_list.select_id(task_id)
+            app.main.task_list.select_id(task_id)
             await pilot.pause()
             await pilot.press("o")
             await pilot.pause()
@@ -726,6 +727,6 @@ async def test_plain_http_to_a_remote_host_warns_in_the_app(tmp_path: Path) -> N
             token=KNOWN,
         )
         async with app.run_test(size=SIZE) as pilot:
-            await settle(pilot, lambda a=app: a.loaded)
+            await settle(pilot, lambda a=app: a.main.loaded)
             assert ("plain http" in notes(app)) is warned
         store.close()

@@ -806,3 +806,58 @@ async def test_an_accepted_task_stored_as_succeeded_by_an_older_nbtui_is_polled(
     h.time.now += 60
     await monitor.refresh_once()
     assert h.store.get(task_id).state is TaskState.SUCCEEDED  # type: ignore[union-attr]
+
+
+# -- the monitor owns its state, with or without a client ---------------------------------
+
+
+async def test_pause_and_interval_belong_to_the_monitor_before_and_after_a_client(
+    h: Harness,
+) -> None:
+    """The UI shows the monitor's paused/interval/problem: they exist before a token does,
+    survive a new client, and every change is announced through `on_state`."""
+    task = h.sim.add_task(outcome="succeeded", pending_seconds=100)
+    h.track(task)
+    changes: list[tuple[bool, float]] = []
+    cycled = asyncio.Event()
+    monitor = Monitor(
+        None,
+        h.store,
+        clock=h.time.clock,
+        sleep=h.time.sleep,
+        interval=5,
+        store_check_every=None,
+        on_state=lambda: changes.append((monitor.paused, monitor.interval)),
+        on_cycle=lambda report: cycled.set(),
+    )
+    assert not monitor.has_client
+    with pytest.raises(RuntimeError):
+        await monitor.run()
+    monitor.pause()
+    monitor.interval = 10
+    assert changes == [(True, 5.0), (True, 10.0)]
+    monitor.use_client(h.client())
+    assert monitor.paused and monitor.next_refresh_at is None  # the pause is kept
+    running = asyncio.ensure_future(monitor.run())
+    await settle()
+    assert h.api_requests() == []  # paused: nothing is asked
+    monitor.resume()
+    assert changes[-1] == (False, 10.0)
+    await asyncio.wait_for(cycled.wait(), 10)
+    assert h.requested_ids() == [[task]]
+    monitor.stop()
+    await asyncio.wait_for(running, 5)
+    await monitor.wait_idle()
+
+
+async def test_a_new_client_forgets_the_old_ones_problem(h: Harness) -> None:
+    task = h.sim.add_task(outcome="succeeded", pending_seconds=100)
+    h.track(task)
+    monitor = h.monitor(h.client(token="wrong-token"))
+    await monitor.refresh_once()
+    assert monitor.problem is not None and monitor.problem.kind == "auth" and monitor.halted
+    monitor.use_client(h.client())
+    assert monitor.problem is None and not monitor.halted
+    assert h.problems[-1] is None  # the display was told
+    report = await monitor.refresh_once()
+    assert report.failed == 0

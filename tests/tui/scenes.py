@@ -65,19 +65,23 @@ async def settle(pilot: Pilot[Any], condition: Callable[[], bool], rounds: int =
 async def ready(pilot: Pilot[Any]) -> None:
     app = pilot.app
     assert isinstance(app, NbtuiApp)
-    await settle(pilot, lambda: app.loaded and app.cycles >= 1 and app.panes_settled())
+    await settle(
+        pilot, lambda: app.main.loaded and app.main.cycles >= 1 and app.main.panes_settled()
+    )
 
 
 def preview_settled(pilot: Pilot[Any]) -> bool:
     """The selected task's images are drawn (or there are none): nothing left loading."""
     app = pilot.app
     assert isinstance(app, NbtuiApp)
-    if not app.panes_settled():
+    if not app.main.panes_settled():
         return False
-    task = app.selected_task()
+    task = app.main.selected_task()
     if task is None or not task.image_urls:
         return True
-    return bool(app.preview.images) or not (app.preview.message or "").startswith("Loading")
+    return bool(app.main.images.preview.images) or not (
+        app.main.images.preview.message or ""
+    ).startswith("Loading")
 
 
 async def main_screen(pilot: Pilot[Any]) -> None:
@@ -137,7 +141,7 @@ async def preview(pilot: Pilot[Any]) -> None:
     app = pilot.app
     assert isinstance(app, NbtuiApp)
     await pilot.press("G")
-    await settle(pilot, lambda: bool(app.preview.images))
+    await settle(pilot, lambda: bool(app.main.images.preview.images))
 
 
 async def token_screen(pilot: Pilot[Any]) -> None:
@@ -156,13 +160,13 @@ async def filtered(pilot: Pilot[Any]) -> None:
     await pilot.press("slash", *"cat")
     app = pilot.app
     assert isinstance(app, NbtuiApp)
-    await settle(pilot, app.panes_settled)
+    await settle(pilot, app.main.panes_settled)
 
 
 async def rate_limited(pilot: Pilot[Any]) -> None:
     app = pilot.app
     assert isinstance(app, NbtuiApp)
-    await settle(pilot, lambda: app.cycles >= 1 and app.status.info.problem is not None)
+    await settle(pilot, lambda: app.main.cycles >= 1 and app.main.status.problem is not None)
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ def screen_text(app: NbtuiApp) -> str:
 
 
 async def started(pilot, app: NbtuiApp, cycles: int = 1) -> None:
-    await settle(pilot, lambda: app.loaded and app.cycles >= cycles)
+    await settle(pilot, lambda: app.main.loaded and app.main.cycles >= cycles)
     await pilot.pause()
 
 
@@ -78,8 +78,8 @@ async def test_stored_tasks_show_before_any_request(harness: Harness) -> None:
     seed(harness)
     app = harness.app(token=None)  # no token anywhere: the token screen opens, nothing is sent
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, lambda: app.loaded and isinstance(app.screen, TokenScreen))
-        assert len(app.model) == 5
+        await settle(pilot, lambda: app.main.loaded and isinstance(app.screen, TokenScreen))
+        assert len(app.main.model) == 5
         assert harness.state.api_requests() == []
 
 
@@ -88,15 +88,15 @@ async def test_refresh_updates_rows_in_place_and_toasts(harness: Harness) -> Non
     app = harness.app()
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, app)
-        assert app.model.rows[ids[3]].state is TaskState.RUNNING
-        assert app.model.rows[UNKNOWN].state is TaskState.NOT_FOUND
-        app.task_list.select_id(ids[0])
+        assert app.main.model.rows[ids[3]].state is TaskState.RUNNING
+        assert app.main.model.rows[UNKNOWN].state is TaskState.NOT_FOUND
+        app.main.task_list.select_id(ids[0])
         harness.clock.advance(60)
         await pilot.press("R")
-        await settle(pilot, lambda: app.cycles >= 2)
+        await settle(pilot, lambda: app.main.cycles >= 2)
         await pilot.pause()
-        assert app.model.rows[ids[3]].state is TaskState.SUCCEEDED
-        assert app.task_list.cursor_id == ids[0]  # the cursor stays on its task
+        assert app.main.model.rows[ids[3]].state is TaskState.SUCCEEDED
+        assert app.main.task_list.cursor_id == ids[0]  # the cursor stays on its task
         assert "succeeded" in notes(app)
 
 
@@ -105,14 +105,14 @@ async def test_moving_keys_and_panes(harness: Harness) -> None:
     app = harness.app()
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, app)
-        tasks = app.task_list
+        tasks = app.main.task_list
         first = tasks.cursor_id
         await pilot.press("j", "down")
         assert tasks.cursor == 2
         await pilot.press("k", "up")
         assert tasks.cursor_id == first
         await pilot.press("G")
-        assert tasks.cursor == len(app.model) - 1
+        assert tasks.cursor == len(app.main.model) - 1
         await pilot.press("g")
         assert tasks.cursor == 0
         await pilot.press("end", "home", "pagedown", "pageup")
@@ -135,16 +135,18 @@ async def test_filter_and_escape(harness: Harness) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, app)
         await pilot.press("slash", *"fox")
-        assert len(app.model) == 1
+        assert len(app.main.model) == 1
         await pilot.press("enter")
         assert isinstance(app.focused, TaskList)
-        assert app.selected_task() is not None and "fox" in str(app.selected_task().raw)
+        assert app.main.selected_task() is not None and "fox" in str(app.main.selected_task().raw)
         await pilot.press("escape")
-        assert len(app.model) == 5
+        assert len(app.main.model) == 5
         await pilot.press("slash", *"failed")
-        assert {app.model.rows[shown].state for shown in app.model.ids()} == {TaskState.FAILED}
+        assert {app.main.model.rows[shown].state for shown in app.main.model.ids()} == {
+            TaskState.FAILED
+        }
         await pilot.press("escape")
-        assert app.model.filter_text == ""
+        assert app.main.model.filter_text == ""
 
 
 async def test_sort_key_and_header_click(harness: Harness) -> None:
@@ -152,12 +154,12 @@ async def test_sort_key_and_header_click(harness: Harness) -> None:
     app = harness.app()
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, app)
-        assert app.model.sort_key is SortKey.CREATED
+        assert app.main.model.sort_key is SortKey.CREATED
         await pilot.press("s")
-        assert app.model.sort_key is SortKey.STATE
-        assert app.model.row_at(0).state is TaskState.RUNNING
+        assert app.main.model.sort_key is SortKey.STATE
+        assert app.main.model.row_at(0).state is TaskState.RUNNING
         await pilot.click(TaskList, offset=(2, 0))  # the STATE header: same key flips it
-        assert app.model.sort_key is SortKey.STATE and app.model.descending
+        assert app.main.model.sort_key is SortKey.STATE and app.main.model.descending
 
 
 async def test_add_dialog_validates_each_id(harness: Harness) -> None:
@@ -174,10 +176,10 @@ async def test_add_dialog_validates_each_id(harness: Harness) -> None:
         feedback = str(app.screen.query_one("#add-feedback").render())
         assert "2 valid" in feedback and "not-an-id" in feedback
         await pilot.click("#add-ok")
-        await settle(pilot, lambda: len(app.model) == 2)
+        await settle(pilot, lambda: len(app.main.model) == 2)
         assert set(harness.store.ids()) == {new, other}
         assert "not-an-id" in notes(app)
-        await settle(pilot, lambda: app.model.rows[new].state is not TaskState.PENDING)
+        await settle(pilot, lambda: app.main.model.rows[new].state is not TaskState.PENDING)
 
 
 async def test_add_dialog_cancel_and_nothing_valid(harness: Harness) -> None:
@@ -197,14 +199,14 @@ async def test_untrack_asks_first(harness: Harness) -> None:
     app = harness.app()
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, app)
-        target = app.task_list.cursor_id
+        target = app.main.task_list.cursor_id
         await pilot.press("d")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
         assert target in harness.store.ids()
         await pilot.press("d")
         await pilot.press("y")
-        await settle(pilot, lambda: target not in app.model.rows)
+        await settle(pilot, lambda: target not in app.main.model.rows)
         assert target not in harness.store.ids()
 
 
@@ -215,18 +217,18 @@ async def test_refresh_selected_pause_and_interval(harness: Harness) -> None:
         await started(pilot, app)
         before = len(harness.state.api_requests())
         await pilot.press("r")
-        await settle(pilot, lambda: app.cycles >= 2)
+        await settle(pilot, lambda: app.main.cycles >= 2)
         assert len(harness.state.api_requests()) == before + 1
         await pilot.press("p")
-        assert app.monitor is not None and app.monitor.paused
-        assert app.status.info.paused
+        assert app.main.monitor is not None and app.main.monitor.paused
+        assert app.main.status.paused
         await pilot.press("p")
-        assert not app.monitor.paused
+        assert not app.main.monitor.paused
         await pilot.press("plus")
-        assert app.monitor.interval == 10
+        assert app.main.monitor.interval == 10
         await pilot.press("minus", "minus")
-        assert app.monitor.interval == 3
-        assert app.status.info.interval == 3
+        assert app.main.monitor.interval == 3
+        assert app.main.status.interval == 3
 
 
 async def test_open_image_single_several_and_no_browser(
@@ -236,11 +238,11 @@ async def test_open_image_single_several_and_no_browser(
     app = harness.app()
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, app)
-        app.task_list.select_id(ids[0])
+        app.main.task_list.select_id(ids[0])
         await pilot.press("o")
         await settle(pilot, lambda: len(harness.opened) == 1)
         assert harness.opened[0].startswith("http://sim.test/images/")
-        app.task_list.select_id(ids[1])
+        app.main.task_list.select_id(ids[1])
         await pilot.press("o")
         assert isinstance(app.screen, ChooseUrlScreen)
         assert app.screen.query_one(OptionList).option_count == 3
@@ -248,11 +250,11 @@ async def test_open_image_single_several_and_no_browser(
         await settle(pilot, lambda: len(harness.opened) == 2)
         assert harness.opened[1].endswith("-1.png")
         monkeypatch.setattr("webbrowser.open", lambda url, new=0, autoraise=True: False)
-        app.task_list.select_id(ids[0])
+        app.main.task_list.select_id(ids[0])
         await pilot.press("o")
         await settle(pilot, lambda: "No browser" in notes(app))
         assert app.clipboard.startswith("http://sim.test/images/")
-        app.task_list.select_id(ids[3])  # still running: nothing to open
+        app.main.task_list.select_id(ids[3])  # still running: nothing to open
         await pilot.press("o")
         assert "not finished" in notes(app)
 
@@ -262,7 +264,7 @@ async def test_copy_id_url_and_json(harness: Harness) -> None:
     app = harness.app()
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, app)
-        app.task_list.select_id(ids[0])
+        app.main.task_list.select_id(ids[0])
         await pilot.press("y")
         assert app.clipboard == ids[0]
         await pilot.press("Y")
@@ -283,9 +285,9 @@ async def test_copy_id_url_and_json(harness: Harness) -> None:
         await pilot.press("c")
         assert app.clipboard == ids[0]
         await pilot.press("v")
-        assert app.json_view.mode == "text"
+        assert app.main.json_view.mode == "text"
         await pilot.press("v")
-        assert app.json_view.mode == "tree"
+        assert app.main.json_view.mode == "tree"
         assert tree.cursor_node is not None
 
 
@@ -322,7 +324,7 @@ async def test_command_palette_offers_actions(harness: Harness) -> None:
             ),
         )
         await pilot.press("enter")
-        await settle(pilot, lambda: app.monitor is not None and app.monitor.paused)
+        await settle(pilot, lambda: app.main.monitor is not None and app.main.monitor.paused)
 
 
 async def test_rate_limit_and_rejected_token_in_status(harness: Harness) -> None:
@@ -331,11 +333,11 @@ async def test_rate_limit_and_rejected_token_in_status(harness: Harness) -> None
     app = harness.app()
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, app)
-        assert "rate limited" in (app.status.info.problem or "")
+        assert "rate limited" in (app.main.status.problem or "")
     harness.state.clear_faults()
     app = harness.app(token="wrong-token-00000000")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, lambda: "token rejected" in (app.status.info.problem or ""))
+        await settle(pilot, lambda: "token rejected" in (app.main.status.problem or ""))
 
 
 async def test_first_run_token_screen(harness: Harness, memory_keyring) -> None:
@@ -350,7 +352,7 @@ async def test_first_run_token_screen(harness: Harness, memory_keyring) -> None:
         assert memory_keyring.entries == {}
         screen.query_one(Input).value = SIM_TOKEN
         await pilot.press("enter")
-        await settle(pilot, lambda: app.cycles >= 1)
+        await settle(pilot, lambda: app.main.cycles >= 1)
         assert memory_keyring.entries == {("nbtui", "default"): SIM_TOKEN}
         assert SIM_TOKEN not in str(app.screen.query_one("#status").render())
         await pilot.press("t")  # the keyring is read off the UI thread, then the screen opens
@@ -367,17 +369,17 @@ async def test_token_works_without_keyring(harness: Harness) -> None:
         await settle(pilot, lambda: isinstance(app.screen, TokenScreen))
         app.screen.query_one(Input).value = SIM_TOKEN
         await pilot.press("enter")
-        await settle(pilot, lambda: app.cycles >= 1)
+        await settle(pilot, lambda: app.main.cycles >= 1)
         assert "ACEDATACLOUD_API_TOKEN" in notes(app)
 
 
 async def test_first_run_try_the_demo(harness: Harness) -> None:
     app = harness.app(token=None)
-    app._demo_factory = lambda: build_demo(harness.settings, serve_images=False)
+    app.demo_factory = lambda: build_demo(harness.settings, serve_images=False)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, lambda: isinstance(app.screen, TokenScreen))
         await pilot.click("#token-demo")
-        await settle(pilot, lambda: app.demo and len(app.model) >= 10 and app.cycles >= 1)
+        await settle(pilot, lambda: app.demo and len(app.main.model) >= 10 and app.main.cycles >= 1)
         assert harness.store.ids() == []  # the user's own store was not touched
         await pilot.press("t")
         assert "needs no token" in notes(app)
@@ -399,13 +401,13 @@ async def test_an_unchanged_task_still_shows_its_latest_refresh(harness: Harness
     app = harness.app()
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, app)
-        assert app.model.rows[task].last_refreshed == harness.clock()
+        assert app.main.model.rows[task].last_refreshed == harness.clock()
         harness.clock.advance(40)
         await pilot.press("r")
-        await settle(pilot, lambda: app.cycles >= 2)
+        await settle(pilot, lambda: app.main.cycles >= 2)
         # Nothing changed, so no update came; the row's refresh time still moved on.
-        assert app.model.rows[task].last_refreshed == harness.clock()
-        assert app.task_list.render_line(1).text.rstrip(" │").endswith(" 0s")
+        assert app.main.model.rows[task].last_refreshed == harness.clock()
+        assert app.main.task_list.render_line(1).text.rstrip(" │").endswith(" 0s")
 
 
 def shown(app: NbtuiApp) -> str | None:
@@ -431,7 +433,7 @@ async def test_the_provider_shapes_in_the_list_and_the_detail(harness: Harness) 
     app = harness.app()
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, app)
-        rows = app.model.rows
+        rows = app.main.model.rows
         assert rows[accepted].state is TaskState.RUNNING and rows[accepted].progress is None
         assert rows[failover].state is TaskState.SUCCEEDED and rows[failover].image_count == 1
         assert rows[working].state is TaskState.RUNNING and rows[working].progress == 45
@@ -439,11 +441,11 @@ async def test_the_provider_shapes_in_the_list_and_the_detail(harness: Harness) 
         assert "◐ 45% done" in text
         assert "◐ running" in text  # the accepted task: the word, no bar
         assert "✔ succeeded" in text
-        app.task_list.select_id(working)
+        app.main.task_list.select_id(working)
         await pilot.pause()
         await settle(pilot, lambda: shown(app) == working)
         assert "State ◐ running · 45% done" in " ".join(screen_text(app).split())
-        app.task_list.select_id(accepted)
+        app.main.task_list.select_id(accepted)
         await settle(pilot, lambda: shown(app) == accepted)
         detail = screen_text(app)
         assert "running ·" not in detail  # the accepted task: no figure in the detail either
@@ -461,17 +463,19 @@ async def test_a_key_right_after_a_filter_acts_on_the_task_shown(harness: Harnes
     app = harness.app()
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, app)
-        await settle(pilot, lambda: app.order_settled() and app.task_list.cursor_id is not None)
-        top = app.task_list.cursor_id
+        await settle(
+            pilot, lambda: app.main.order_settled() and app.main.task_list.cursor_id is not None
+        )
+        top = app.main.task_list.cursor_id
         other, word = (cat, "siamese") if top == boat else (boat, "paper")
         # What `_read_order` does once a filter's order is read, then the key, with no turn of
         # the event loop in between (as when the key is already queued).
-        app.model.set_filter(word)
-        assert app.model.install(app.model.compute())
-        app.task_list.rows_changed()
-        assert app.task_list.cursor_id == other
-        app.action_open_image()
+        app.main.model.set_filter(word)
+        assert app.main.model.install(app.main.model.compute())
+        app.main.task_list.rows_changed()
+        assert app.main.task_list.cursor_id == other
+        app.main.action_open_image()
         await settle(pilot, lambda: bool(harness.opened) or "No result" in notes(app))
-        shown = app.selected_task()
+        shown = app.main.selected_task()
         assert shown is not None and shown.id == other
         assert harness.opened == [shown.image_urls[0]]

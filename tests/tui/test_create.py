@@ -25,7 +25,7 @@ def creates(harness: Harness) -> list[Any]:
 
 
 async def open_form(pilot: Any, app: NbtuiApp) -> CreateTaskScreen:
-    await settle(pilot, lambda: app.cycles >= 1)
+    await settle(pilot, lambda: app.main.cycles >= 1)
     await pilot.press("n")
     await settle(pilot, lambda: isinstance(app.screen, CreateTaskScreen))
     screen = app.screen
@@ -98,13 +98,15 @@ async def test_create_tracks_the_new_task_at_the_top(harness: Harness) -> None:
             "count": 2,
             "aspect_ratio": "16:9",
         }
-        task_id = app.task_list.cursor_id
+        task_id = app.main.task_list.cursor_id
         assert task_id is not None and harness.state.record(task_id) is not None
         assert task_id in harness.store.ids()
-        assert app.model.position(task_id) == 0  # at the top, selected
+        assert app.main.model.position(task_id) == 0  # at the top, selected
         # Tracked like any other: refreshed at once, the prompt shows.
-        await settle(pilot, lambda: app.model.rows[task_id].prompt == "a red kite over the sea")
-        assert app.model.rows[task_id].state in (TaskState.PENDING, TaskState.RUNNING)
+        await settle(
+            pilot, lambda: app.main.model.rows[task_id].prompt == "a red kite over the sea"
+        )
+        assert app.main.model.rows[task_id].state in (TaskState.PENDING, TaskState.RUNNING)
 
 
 async def test_a_double_submit_sends_one_request(harness: Harness) -> None:
@@ -116,9 +118,9 @@ async def test_a_double_submit_sends_one_request(harness: Harness) -> None:
         screen.action_submit()  # the same key twice before any answer
         assert screen.query_one("#create-ok", Button).disabled
         await settle(pilot, lambda: not isinstance(app.screen, CreateTaskScreen))
-        await settle(pilot, lambda: not app.creating)
+        await settle(pilot, lambda: not app.main.creator.creating)
         assert len(creates(harness)) == 1
-        assert screen.submissions == 1 and app.create_requests == 1
+        assert screen.submissions == 1 and app.main.creator.requests == 1
 
 
 async def test_a_lost_answer_says_the_task_may_exist_and_is_not_resent(
@@ -186,13 +188,13 @@ async def test_work_finishing_under_a_dialog_then_quitting_is_clean(harness: Har
     task_id = harness.state.add_task(prompt="made elsewhere", outcome="succeeded")
     app = harness.app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot, lambda: app.loaded)
+        await settle(pilot, lambda: app.main.loaded)
         await pilot.press("a")  # the add dialog is now the active screen
         harness.store.add([task_id], now=harness.clock())
         row = harness.store.get(task_id)
         assert row is not None
-        app.model.upsert([row])
-        app._rows_changed(select=task_id)
-        app.update_preview(row.to_task())
+        app.main.model.upsert([row])
+        app.main.reorder(select=task_id)
+        app.main.images.show(row.to_task())
         await pilot.pause()
-        assert app.task_list.cursor_id == task_id
+        assert app.main.task_list.cursor_id == task_id

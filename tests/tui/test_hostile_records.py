@@ -65,17 +65,17 @@ async def test_the_app_starts_on_a_stored_hostile_record_and_selects_it(
     store_raw_json(harness, hostile, HOSTILE_JSON[name].format(id=hostile))
     app = harness.app(token=SIM_TOKEN)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, lambda: app.loaded)
+        await settle(pilot, lambda: app.main.loaded)
         for task_id in (hostile, other, hostile):
-            app.task_list.select_id(task_id)
-            await settle(pilot, app.panes_settled)
-            shown = app.detail.shown_task
+            app.main.task_list.select_id(task_id)
+            await settle(pilot, app.main.panes_settled)
+            shown = app.main.detail.shown_task
             assert shown is not None and shown.id == task_id
         await pilot.press("v")  # the JSON text view formats the record too
         await settle(pilot, lambda: hostile in json_text(app))
         assert "NaN" not in json_text(app) and "Infinity" not in json_text(app)
         harness.clock.advance(2)
-        app._tick()  # relative times and durations are drawn again
+        app.main.tick()  # relative times and durations are drawn again
         await pilot.pause()
         assert app.is_running
 
@@ -93,7 +93,7 @@ def big_task(harness: Harness, size: int) -> tuple[str, str]:
 
 
 def json_text(app: Any) -> str:
-    return str(app.json_view.query_one("#json-text").render())
+    return str(app.main.json_view.query_one("#json-text").render())
 
 
 def screen_text(app: Any) -> str:
@@ -108,12 +108,12 @@ async def test_a_long_prompt_shows_a_bounded_preview_and_the_rest_on_demand(
     task_id, prompt = big_task(harness, size)
     app = harness.app(token=SIM_TOKEN)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, lambda: app.loaded)
-        app.task_list.select_id(task_id)
-        await settle(pilot, app.panes_settled)
+        await settle(pilot, lambda: app.main.loaded)
+        app.main.task_list.select_id(task_id)
+        await settle(pilot, app.main.panes_settled)
         # The pane holds a preview, never the whole value: a few screens at most.
-        assert app.detail.virtual_size.height < PREVIEW_CHARS // 20
-        app.detail.scroll_end(animate=False)
+        assert app.main.detail.virtual_size.height < PREVIEW_CHARS // 20
+        app.main.detail.scroll_end(animate=False)
         await pilot.pause()
         notice = f"…{size - PREVIEW_CHARS:,} more characters (f shows it all)"
         await settle(pilot, lambda: notice.split()[0] in screen_text(app))
@@ -134,10 +134,10 @@ async def test_f_shows_the_json_string_under_the_tree_cursor(harness: Harness) -
     task_id, _ = big_task(harness, 30_000)
     app = harness.app(token=SIM_TOKEN)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, lambda: app.loaded)
-        app.task_list.select_id(task_id)
-        await settle(pilot, app.panes_settled)
-        tree = app.json_view.json_tree
+        await settle(pilot, lambda: app.main.loaded)
+        app.main.task_list.select_id(task_id)
+        await settle(pilot, app.main.panes_settled)
+        tree = app.main.json_view.json_tree
         tree.focus()
         line = next(
             n
@@ -158,9 +158,9 @@ async def test_the_json_text_view_cuts_long_strings(harness: Harness) -> None:
     task_id, _ = big_task(harness, 500_000)
     app = harness.app(token=SIM_TOKEN)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, lambda: app.loaded)
-        app.task_list.select_id(task_id)
-        await settle(pilot, app.panes_settled)
+        await settle(pilot, lambda: app.main.loaded)
+        app.main.task_list.select_id(task_id)
+        await settle(pilot, app.main.panes_settled)
         await pilot.press("v")
         await settle(pilot, lambda: "more characters" in json_text(app))
         assert len(json_text(app)) < 100_000

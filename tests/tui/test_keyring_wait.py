@@ -20,7 +20,7 @@ def status_text(harness_app: object) -> str:
     from nbtui.tui.app import NbtuiApp
 
     assert isinstance(harness_app, NbtuiApp)
-    return str(harness_app.status.render())
+    return str(harness_app.main.status.render())
 
 
 @pytest.mark.timeout(60)
@@ -33,12 +33,12 @@ async def test_a_blocked_keyring_leaves_the_app_painted_and_quittable(
     with blocking_keyring() as backend:
         app = harness.app(token=None)
         async with app.run_test(size=SIZE) as pilot:
-            await settle(pilot, lambda: app.status.info.waiting_for == "the keyring")
+            await settle(pilot, lambda: app.main.status.waiting_for == "the keyring")
             assert backend.entered.wait(30)  # the app really is inside the backend's call
-            await settle(pilot, lambda: app.loaded and len(app.model) == 1)
+            await settle(pilot, lambda: app.main.loaded and len(app.main.model) == 1)
             assert "waiting for the keyring (0 s)" in status_text(app)
             harness.clock.advance(7)
-            app.status.refresh()
+            app.main.status.refresh()
             await pilot.pause()
             assert "waiting for the keyring (7 s)" in status_text(app)
             assert not isinstance(app.screen, TokenScreen)
@@ -60,10 +60,10 @@ async def test_after_the_keyring_timeout_a_token_for_this_session(
             screen = app.screen
             assert "did not answer within 0.2 s" in str(screen.query_one("#token-status").render())
             assert screen.query("#token-demo")  # the demo is offered too
-            assert app.status.info.waiting_for is None
+            assert app.main.status.waiting_for is None
             screen.query_one(Input).value = SIM_TOKEN
             await pilot.press("enter")
-            await settle(pilot, lambda: app.cycles >= 1)
+            await settle(pilot, lambda: app.main.cycles >= 1)
             assert "used for this session only" in notes(app)
             assert "did not answer" in notes(app)
             assert SIM_TOKEN not in notes(app)
@@ -78,7 +78,7 @@ async def test_a_keyring_quoting_the_password_never_shows_it(harness: Harness) -
             await settle(pilot, lambda: isinstance(app.screen, TokenScreen))
             app.screen.query_one(Input).value = SIM_TOKEN
             await pilot.press("enter")
-            await settle(pilot, lambda: app.cycles >= 1)
+            await settle(pilot, lambda: app.main.cycles >= 1)
             shown = notes(app)
             assert "refused to store password" in shown  # the backend's words...
             assert SIM_TOKEN not in shown and SIM_TOKEN[4:-4] not in shown  # ...scrubbed
@@ -94,15 +94,15 @@ async def test_a_silent_service_is_named_while_the_request_waits(harness: Harnes
     harness.state.inject_fault("slow", times=1, delay=600)
     app = harness.app()
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, lambda: app.monitor is not None)
-        monitor = app.monitor
+        await settle(pilot, lambda: app.main.monitor is not None)
+        monitor = app.main.monitor
         assert monitor is not None
         await settle(pilot, lambda: monitor.request_started is not None)
         harness.clock.advance(1)
-        app._tick()
+        app.main.tick()
         assert "waiting for the service" not in status_text(app)  # a moment is normal
         harness.clock.advance(6)
-        app._tick()
+        app.main.tick()
         await pilot.pause()
         assert "waiting for the service (7 s)" in status_text(app)
         assert "next in" not in status_text(app)

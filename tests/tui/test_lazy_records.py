@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from nbtui.api.models import Task
-from nbtui.tui.app import _FIRST_PAGE
+from nbtui.tui.screens.main import FIRST_PAGE as _FIRST_PAGE
 
 from .conftest import SIM_TOKEN, Harness, settle
 
@@ -26,18 +26,18 @@ async def test_detail_reads_the_record_of_a_row_listed_without_it(harness: Harne
     )
     app = harness.app(token=SIM_TOKEN)
     async with app.run_test(size=(120, 36)) as pilot:
-        await settle(pilot, lambda: app.loaded)
+        await settle(pilot, lambda: app.main.loaded)
         target = ids[-1]  # the oldest: not on the first page
-        assert app._selected_task is None or app._selected_task.id != target
-        app.task_list.select_id(target)
+        assert app.main.selected_task() is None or app.main.selected_task().id != target
+        app.main.task_list.select_id(target)
         # The panes follow the cursor once it rests, reading the record off the UI thread.
-        await settle(pilot, app.panes_settled)
-        shown = app.detail.shown_task
+        await settle(pilot, app.main.panes_settled)
+        shown = app.main.detail.shown_task
         assert shown is not None and shown.id == target and shown.raw is not None
         assert shown.raw["request"]["prompt"] == f"lazy record {len(ids) - 1}"
-        whole = app.json_view.whole()
+        whole = app.main.json_view.whole()
         assert whole is not None and target in whole
-        assert app.selected_task().image_urls  # type: ignore[union-attr]
+        assert app.main.selected_task().image_urls  # type: ignore[union-attr]
         # The list itself still holds the row without its record.
-        row = app.model.rows[target]
+        row = app.main.model.rows[target]
         assert not any(isinstance(getattr(row, name), dict) for name in row.__slots__)

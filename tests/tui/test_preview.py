@@ -79,18 +79,18 @@ async def test_preview_shows_the_selected_tasks_images(harness: Harness, tmp_pat
     app = app_with(harness, tmp_path)
     async with app.run_test(size=(120, 44)) as pilot:
         await select_when_done(pilot, app, task_id)
-        await settle(pilot, lambda: len(app.preview.images) == 2)
-        assert not app.preview.has_class("-off")
-        assert app.preview.task_id == task_id
+        await settle(pilot, lambda: len(app.main.images.preview.images) == 2)
+        assert not app.main.images.preview.has_class("-off")
+        assert app.main.images.preview.task_id == task_id
         assert "64x64, 64x64" in str(app.query_one("#preview-caption").render())
         images = [r for r in harness.state.requests if r.path.startswith("/images/")]
         assert len(images) == 2 and not any(r.had_auth for r in images)
         # `i` hides it and brings it back; the images come from the cache the second time.
         await pilot.press("i")
-        assert app.preview.has_class("-off") and not app.preview_enabled
+        assert app.main.images.preview.has_class("-off") and not app.main.images.enabled
         await pilot.press("i")
-        await settle(pilot, lambda: len(app.preview.images) == 2)
-        assert not app.preview.has_class("-off")
+        await settle(pilot, lambda: len(app.main.images.preview.images) == 2)
+        assert not app.main.images.preview.has_class("-off")
 
 
 async def test_no_preview_for_a_task_without_images(harness: Harness, tmp_path: Path) -> None:
@@ -98,10 +98,10 @@ async def test_no_preview_for_a_task_without_images(harness: Harness, tmp_path: 
     harness.track([task_id])
     app = app_with(harness, tmp_path)
     async with app.run_test(size=(120, 44)) as pilot:
-        await settle(pilot, lambda: app.cycles >= 1)
-        app.task_list.select_id(task_id)
-        await settle(pilot, app.panes_settled)  # panes redraw once the cursor rests
-        assert app.preview.has_class("-off")
+        await settle(pilot, lambda: app.main.cycles >= 1)
+        app.main.task_list.select_id(task_id)
+        await settle(pilot, app.main.panes_settled)  # panes redraw once the cursor rests
+        assert app.main.images.preview.has_class("-off")
 
 
 async def test_preview_turns_itself_off_where_it_does_not_fit(
@@ -114,8 +114,8 @@ async def test_preview_turns_itself_off_where_it_does_not_fit(
     app: NbtuiApp = app_with(harness, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await select_when_done(pilot, app, task_id)
-        await settle(pilot, lambda: bool(app.preview.images))
-        assert app.preview.too_small
+        await settle(pilot, lambda: bool(app.main.images.preview.images))
+        assert app.main.images.preview.too_small
         assert "no room for an image preview" in str(app.query_one("#preview-caption").render())
         assert not app.query("#preview-images > *")
 
@@ -136,5 +136,7 @@ async def test_a_broken_image_says_so_in_the_preview(harness: Harness, tmp_path:
     app = app_with(harness, tmp_path)
     async with app.run_test(size=(120, 44)) as pilot:
         await select_when_done(pilot, app, record["id"])
-        await settle(pilot, lambda: (app.preview.message or "").startswith("No preview"))
-        assert "HTTP 404" in (app.preview.message or "")
+        await settle(
+            pilot, lambda: (app.main.images.preview.message or "").startswith("No preview")
+        )
+        assert "HTTP 404" in (app.main.images.preview.message or "")

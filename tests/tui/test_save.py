@@ -28,10 +28,13 @@ def app_with(harness: Harness, tmp_path: Path, **settings: Any) -> NbtuiApp:
 
 
 async def select_when_done(pilot: Any, app: NbtuiApp, task_id: str) -> None:
-    await settle(pilot, lambda: app.cycles >= 1 and app.model.rows[task_id].image_count > 0)
-    app.task_list.select_id(task_id)
     await settle(
-        pilot, lambda: app.selected_task() is not None and app.selected_task().id == task_id
+        pilot, lambda: app.main.cycles >= 1 and app.main.model.rows[task_id].image_count > 0
+    )
+    app.main.task_list.select_id(task_id)
+    await settle(
+        pilot,
+        lambda: app.main.selected_task() is not None and app.main.selected_task().id == task_id,
     )  # type: ignore[union-attr]
 
 
@@ -80,8 +83,8 @@ async def test_save_without_images_says_why(harness: Harness, tmp_path: Path) ->
     harness.track([task_id])
     app = app_with(harness, tmp_path, save_dir=tmp_path / "out")
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot, lambda: app.cycles >= 1)
-        app.task_list.select_id(task_id)
+        await settle(pilot, lambda: app.main.cycles >= 1)
+        app.main.task_list.select_id(task_id)
         await pilot.pause()
         await pilot.press("S")
         await settle(pilot, lambda: "Nothing to save" in notes(app))
@@ -105,9 +108,9 @@ async def test_finish_writes_the_osc_sequence_and_bell_through_the_driver(
     async with app.run_test(size=(120, 40)) as pilot:
         assert app._driver is not None
         monkeypatch.setattr(app._driver, "write", written.append)
-        await settle(pilot, lambda: app.cycles >= 1)
+        await settle(pilot, lambda: app.main.cycles >= 1)
         harness.clock.advance(60)
-        app.action_refresh_all()
+        app.main.action_refresh_all()
         await settle(pilot, lambda: "✔" in notes(app))
     expected = f"\x1b]777;notify;nbtui: Image ready;a kite, high [{task_id[:8]}]\x07\x07"
     assert [w for w in written if "777" in w or w == "\x07"] == [expected]
@@ -126,9 +129,9 @@ async def test_no_notification_bytes_when_switched_off(
     async with app.run_test(size=(120, 40)) as pilot:
         assert app._driver is not None
         monkeypatch.setattr(app._driver, "write", written.append)
-        await settle(pilot, lambda: app.cycles >= 1)
+        await settle(pilot, lambda: app.main.cycles >= 1)
         harness.clock.advance(60)
-        app.action_refresh_all()
+        app.main.action_refresh_all()
         await settle(pilot, lambda: "✘" in notes(app))
     assert not [w for w in written if "\x1b]9;" in w or "\x07" in w]
 
@@ -153,11 +156,11 @@ async def test_import_recent_adds_untracked_tasks(harness: Harness, tmp_path: Pa
     harness.track([known])
     app = app_with(harness, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot, lambda: app.cycles >= 1)
+        await settle(pilot, lambda: app.main.cycles >= 1)
         await pilot.press("I")
         await settle(pilot, lambda: "Imported 3 tasks" in notes(app))
         assert set(harness.store.ids()) == {known, *others}
-        assert set(others) <= set(app.model.rows)
+        assert set(others) <= set(app.main.model.rows)
         assert "1 already tracked" in notes(app)
 
 
@@ -165,12 +168,12 @@ async def test_import_refused_is_said_once_and_stays_off(harness: Harness, tmp_p
     harness.state.config.allow_listing = False
     app = app_with(harness, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot, lambda: app.cycles >= 1)
+        await settle(pilot, lambda: app.main.cycles >= 1)
         await pilot.press("I")
-        await settle(pilot, lambda: app.listing_refused is not None)
+        await settle(pilot, lambda: app.main.importer.listing_refused is not None)
         assert "does not list recent tasks" in notes(app)
         assert len(list_requests(harness)) == 1
         await pilot.press("I")
         await settle(pilot, lambda: "off for this session" in notes(app))
         assert len(list_requests(harness)) == 1  # not asked again
-        assert app.monitor is not None  # watching goes on
+        assert app.main.monitor is not None  # watching goes on

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
 from textual.widgets import TextArea
 
 from nbtui.config import Settings
@@ -57,7 +59,7 @@ async def test_plain_http_to_a_remote_host_warns(harness: Harness) -> None:
     )
     app = harness.app()
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, lambda: app.loaded)
+        await settle(pilot, lambda: app.main.loaded)
         assert "plain http" in notes(app)
 
 
@@ -85,7 +87,7 @@ async def test_demo_add_dialog_offers_untracked_ids(harness: Harness) -> None:
         assert app.screen.query_one(TextArea).text.split() == spare
         assert app.screen.focused is app.screen.query_one("#add-ok")
         await pilot.press("enter")
-        await settle(pilot, lambda: len(app.model) == 2)
+        await settle(pilot, lambda: len(app.main.model) == 2)
         assert sorted(harness.store.ids()) == sorted(spare)
 
 
@@ -119,10 +121,41 @@ async def test_a_failed_cycle_does_not_claim_a_refresh(harness: Harness) -> None
     app = harness.app()
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, app)
-        assert "rate limited" in (app.status.info.problem or "")
-        assert app.status.info.last_refresh is None  # nothing was refreshed
-        assert "refreshed never" in str(app.status.render())
+        assert "rate limited" in (app.main.status.problem or "")
+        assert app.main.status.last_refresh is None  # nothing was refreshed
+        assert "refreshed never" in str(app.main.status.render())
         harness.state.clear_faults()
-        app.action_refresh_all()
-        await settle(pilot, lambda: app.status.info.last_refresh is not None)
-        assert app.status.info.problem is None
+        app.main.action_refresh_all()
+        await settle(pilot, lambda: app.main.status.last_refresh is not None)
+        assert app.main.status.problem is None
+
+
+async def test_the_status_bar_says_the_list_is_loading_while_it_is_read(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Until the stored list is read the status bar stays on screen and says so (it is not
+    swapped for Textual's "Loading..." indicator, which hid the status and the footer)."""
+    from concurrent.futures import Future
+
+    import nbtui.tui.screens.main as main_module
+
+    harness.track(["4d320ead-4af4-4a55-8f3e-f2afebdf4fd0"])
+    held: list[tuple[Future[Any], Any]] = []
+
+    def hold(function: Any, *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        held.append((future, lambda: function(*args)))
+        return future
+
+    monkeypatch.setattr(main_module, "in_thread", hold)
+    app = harness.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert not app.main.loaded
+        status = app.main.status
+        assert not status.loading and not app.main.query("LoadingIndicator")
+        assert "loading stored tasks…" in str(status.render())
+        future, read = held[0]
+        future.set_result(read())
+        await settle(pilot, lambda: app.main.loaded)
+        assert "loading stored tasks" not in str(status.render())

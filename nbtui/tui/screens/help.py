@@ -14,8 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from nbtui.api.state import TaskState
-from nbtui.tui.widgets.detail import STATE_STYLES
-from nbtui.tui.widgets.task_list import STATE_SYMBOLS
+from nbtui.tui.formatting import STATE_STYLES, STATE_SYMBOLS
 
 __all__ = ["HelpRow", "HelpScreen"]
 

@@ -20,13 +20,12 @@ from textual.widgets import Static
 from nbtui.api.state import Task, TaskState
 from nbtui.api.summary import summarize
 from nbtui.textsafe import clip, more_characters, one_line, safe_text, truncate
-from nbtui.tui.formatting import absolute, ago, compact_duration
+from nbtui.tui.formatting import STATE_STYLES, STATE_SYMBOLS, absolute, ago, compact_duration
 from nbtui.tui.tasklist_model import TaskRow
-from nbtui.tui.widgets.task_list import STATE_SYMBOLS
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PREVIEW_CHARS", "STATE_STYLES", "TaskDetail", "full_prompt", "render_detail"]
+__all__ = ["PREVIEW_CHARS", "TaskDetail", "full_prompt", "render_detail"]
 
 #: A long value (a prompt, an error) shows this many characters, then "…N more characters":
 #: cleaning, wrapping and drawing cost grows with the text, so it is cut before any of them.
@@ -36,15 +35,6 @@ PREVIEW_CHARS = 2_000
 _SHORT = 300
 #: At most this many source or result URLs are listed.
 _MAX_URLS = 20
-
-#: Colours for state words outside the list (the list takes its colours from CSS).
-STATE_STYLES: dict[TaskState, str] = {
-    TaskState.PENDING: "dim",
-    TaskState.RUNNING: "bold yellow",
-    TaskState.SUCCEEDED: "bold green",
-    TaskState.FAILED: "bold red",
-    TaskState.NOT_FOUND: "bold magenta",
-}
 
 _MODERATION = (
     "The provider's safety filter refused every image of this task. "

@@ -22,20 +22,10 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from nbtui.api.state import TaskState
-from nbtui.tui.formatting import age_cell, compact_duration, short_id
+from nbtui.tui.formatting import STATE_SYMBOLS, age_cell, compact_duration, short_id
 from nbtui.tui.tasklist_model import SortKey, TaskListModel, TaskRow
 
-__all__ = ["STATE_SYMBOLS", "Column", "TaskList", "layout_columns"]
-
-#: A symbol per state, so state never depends on colour alone.
-STATE_SYMBOLS: dict[TaskState, str] = {
-    TaskState.PENDING: "◌",
-    TaskState.RUNNING: "◐",
-    TaskState.SUCCEEDED: "✔",
-    TaskState.FAILED: "✘",
-    TaskState.NOT_FOUND: "?",
-}
+__all__ = ["Column", "TaskList", "layout_columns"]
 
 
 @dataclass(frozen=True, slots=True)

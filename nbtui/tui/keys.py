@@ -1,0 +1,127 @@
+"""Every key of the app in one place: the App's own keys, the main screen's, how the help
+screen groups them, and the rows the help screen and the command palette show.
+
+To add a key: add a `Binding` with an `id` (users remap keys by id in the config file) to
+`APP_BINDINGS` (app-wide) or `MAIN_BINDINGS` (the task list and its panes), the `action_`
+method on the App or on `MainScreen`, and its help group to `HELP_GROUPS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+from nbtui.tui.widgets.task_list import TaskList
+
+__all__ = ["APP_BINDINGS", "HELP_GROUPS", "MAIN_BINDINGS", "HelpEntry", "help_entries"]
+
+#: The App's keys: they work whatever screen is shown (except inside a dialog).
+APP_BINDINGS: tuple[Binding, ...] = (
+    Binding("q", "quit", "Quit", id="app.quit"),
+    Binding("question_mark", "help", "Help", id="app.help", key_display="?"),
+    Binding("t", "token", "Token", show=False, id="app.token"),
+)
+
+MAIN_BINDINGS: tuple[Binding, ...] = (
+    Binding("tab", "next_pane", "Next pane", show=False, id="app.next_pane"),
+    Binding("shift+tab", "previous_pane", "Previous pane", show=False, id="app.prev_pane"),
+    Binding("slash", "filter", "Filter", id="app.filter", key_display="/"),
+    Binding("escape", "back_out", "Back / clear filter", show=False, id="app.back"),
+    Binding("s", "sort", "Sort", show=False, id="app.sort"),
+    Binding("a", "add", "Add", id="app.add"),
+    Binding("d", "untrack", "Untrack", id="app.untrack"),
+    Binding("r", "refresh_selected", "Refresh", id="app.refresh"),
+    Binding("R", "refresh_all", "Refresh all", show=False, id="app.refresh_all"),
+    Binding("p", "pause", "Pause/resume", id="app.pause"),
+    Binding("plus,equals_sign", "slower", "Longer interval", show=False, id="app.slower"),
+    Binding("minus", "faster", "Shorter interval", show=False, id="app.faster"),
+    Binding("o", "open_image", "Open image", id="app.open"),
+    Binding("y", "copy_id", "Copy id", show=False, id="app.copy_id"),
+    Binding("Y", "copy_url", "Copy image URL", show=False, id="app.copy_url"),
+    Binding("v", "toggle_json", "JSON tree/text", show=False, id="app.json_mode"),
+    Binding("c", "copy_json_value", "Copy JSON value", show=False, id="app.copy_value"),
+    Binding("C", "copy_json", "Copy whole JSON", show=False, id="app.copy_json"),
+    Binding("f", "show_full", "Show a long value in full", show=False, id="app.full"),
+    Binding("n", "new_task", "New task", id="app.new"),
+    Binding("S", "save_images", "Save images", show=False, id="app.save"),
+    Binding("i", "toggle_preview", "Image preview on/off", show=False, id="app.preview"),
+    Binding("I", "import_recent", "Import recent tasks", show=False, id="app.import"),
+)
+
+#: Groups for the help screen, by binding id.
+HELP_GROUPS: Mapping[str, str] = {
+    "list": "Move",
+    "app.next_pane": "Move",
+    "app.prev_pane": "Move",
+    "app.back": "Move",
+    "app.filter": "List",
+    "app.sort": "List",
+    "app.add": "Tasks",
+    "app.untrack": "Tasks",
+    "app.refresh": "Tasks",
+    "app.refresh_all": "Tasks",
+    "app.open": "Tasks",
+    "app.copy_id": "Tasks",
+    "app.copy_url": "Tasks",
+    "app.json_mode": "Record",
+    "app.copy_value": "Record",
+    "app.copy_json": "Record",
+    "app.full": "Record",
+    "app.pause": "Refresh",
+    "app.slower": "Refresh",
+    "app.faster": "Refresh",
+    "app.token": "App",
+    "app.new": "Tasks",
+    "app.save": "Tasks",
+    "app.preview": "Record",
+    "app.import": "Tasks",
+    "app.help": "App",
+    "app.quit": "App",
+}
+_GROUP_ORDER = ("Move", "List", "Tasks", "Record", "Refresh", "App")
+_SHOWN_KEYS = {
+    "question_mark": "?",
+    "slash": "/",
+    "plus": "+",
+    "minus": "-",
+    "equals_sign": "=",
+}
+
+
+@dataclass(frozen=True)
+class HelpEntry:
+    """One row of the help screen; `action` (empty for cursor keys) is what the palette runs,
+    on the App when `app_wide`, else on the main screen."""
+
+    group: str
+    description: str
+    keys: str
+    action: str
+    app_wide: bool = False
+
+
+def help_entries(keymap: Mapping[str, str]) -> list[HelpEntry]:
+    """Every binding (with remapped keys), grouped, for the help screen and the palette."""
+    list_bindings = [binding for binding in TaskList.BINDINGS if isinstance(binding, Binding)]
+    bindings = [
+        *list_bindings,
+        Binding("enter", "select", "Focus the detail"),
+        # In the order they were declared in when all were the App's (the help keeps it).
+        *APP_BINDINGS[:2],
+        *MAIN_BINDINGS,
+        *APP_BINDINGS[2:],
+    ]
+    entries: list[HelpEntry] = []
+    for binding in bindings:
+        binding_id = binding.id or ""
+        keys = keymap.get(binding_id, binding.key) if binding_id else binding.key
+        shown = ", ".join(_SHOWN_KEYS.get(key.strip(), key.strip()) for key in keys.split(","))
+        group = HELP_GROUPS.get(binding_id) or HELP_GROUPS.get(binding_id.split(".")[0], "Move")
+        action = binding.action if binding_id.startswith("app.") else ""
+        app_wide = binding in APP_BINDINGS
+        entries.append(HelpEntry(group, binding.description, shown, action, app_wide))
+    entries.append(HelpEntry("App", "Command palette", "ctrl+p", ""))
+    entries.sort(key=lambda entry: _GROUP_ORDER.index(entry.group))
+    return entries
