@@ -657,7 +657,7 @@ SHELL_PATTERNS = [
     r"\bos\.spawn\w*\(",
     r"\beval\(",
     r"\bexec\(",
-    r"\bcommands\.",
+    r"(?<![\w.])commands\.get\w*output\(",  # Python 2's shell module (not nbtui.tui.commands)
     r"\bpty\.spawn\(",
 ]
 
