@@ -7,33 +7,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import keyring
-import keyring.backend
 import pytest
-from keyring.errors import PasswordDeleteError
+
+from tests.keyrings.memory import MemoryKeyring
 
 if TYPE_CHECKING:
     from nbtui.sim import InProcessSim, SimServer
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """An isolated keyring backend so no test ever reads or writes a real one."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if (service, username) not in self.entries:
-            raise PasswordDeleteError("no such entry")
-        del self.entries[(service, username)]
 
 
 @pytest.fixture(autouse=True)
@@ -54,7 +33,7 @@ def isolated_environment(
     for name in ("ACEDATACLOUD_API_TOKEN", "ACEDATACLOUD_API_BASE_URL", "NBTUI_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     if request.node.get_closest_marker("secret_service") is None:
-        monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.conftest.MemoryKeyring")
+        monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.keyrings.memory.MemoryKeyring")
         previous = keyring.get_keyring()
         keyring.set_keyring(MemoryKeyring())
         yield home

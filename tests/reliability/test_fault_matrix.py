@@ -69,8 +69,8 @@ from nbtui.api.models import TaskState
 from nbtui.sim import SimConfig, SimServer
 from nbtui.sim.state import SimState
 from nbtui.tracking.store import Store
-from tests.cli.conftest import ROOT, CliRunner
-from tests.reliability.conftest import TOKEN, MonitorRig, data_store, free_port
+from tests.helpers import ROOT, TOKEN, CliRunner, data_store, free_port
+from tests.reliability.conftest import MonitorRig
 
 Outcome = Literal["retry", "partial", "ok", "halt"]
 
@@ -437,11 +437,10 @@ STATUS_WORDS = {
 async def test_app_rides_out_faults_and_says_so(tmp_path: Path) -> None:
     """The real app: each fault shows in the status bar, the app keeps answering keys, the
     stored records stay, and the status clears by itself once the fault is gone."""
-    from tests.tui.conftest import FakeClock, settle
-    from tests.tui.test_app import SIZE
+    from tests.helpers import SIZE, FakeClock, app_with_sixty_tasks, settle
 
     clock = FakeClock()
-    app, sim, store = _app(tmp_path, clock)
+    app, sim, store = app_with_sixty_tasks(tmp_path, clock)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, lambda: app.loaded and app.cycles >= 1)
         good = {row.id: row.raw for row in store.all()}
@@ -471,11 +470,10 @@ async def test_app_rides_out_faults_and_says_so(tmp_path: Path) -> None:
 
 
 async def test_app_waits_for_the_user_after_401_and_403(tmp_path: Path) -> None:
-    from tests.tui.conftest import FakeClock, settle
-    from tests.tui.test_app import SIZE
+    from tests.helpers import SIZE, FakeClock, app_with_sixty_tasks, settle
 
     clock = FakeClock()
-    app, sim, store = _app(tmp_path, clock)
+    app, sim, store = app_with_sixty_tasks(tmp_path, clock)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, lambda: app.loaded and app.cycles >= 1)
         good = {row.id: row.raw for row in store.all()}
@@ -504,39 +502,6 @@ async def test_app_waits_for_the_user_after_401_and_403(tmp_path: Path) -> None:
             MATRIX[(name, "app")] = "status bar said it, waited for the user"
 
 
-def _app(tmp_path: Path, clock: Any) -> tuple[Any, SimState, Store]:
-    import httpx
-
-    from nbtui.api.client import NanoBananaClient
-    from nbtui.config import Settings
-    from nbtui.sim.app import in_process
-    from nbtui.tui.app import make_app
-
-    token = "sim-token-0123456789abcd"
-    sim = in_process(SimConfig(token=token, clock=clock, seed=7))
-    ids = [sim.state.add_task(outcome="never", pending_seconds=0) for _ in range(60)]
-    store = Store.open(tmp_path / "data")
-    store.add(ids, now=clock())
-    settings = Settings(
-        base_url=sim.base_url,
-        data_dir=tmp_path / "data",
-        cache_dir=tmp_path / "cache",
-        poll_interval=5,
-    )
-
-    def client_factory(tok: str | None) -> NanoBananaClient:
-        return NanoBananaClient.from_settings(
-            settings,
-            tok,
-            transport=httpx.ASGITransport(app=sim.app),
-            max_attempts=1,
-            batch_size=30,
-        )
-
-    app = make_app(settings, store=store, client_factory=client_factory, clock=clock, token=token)
-    return app, sim.state, store
-
-
 # ============================================================================ the database
 
 
@@ -549,11 +514,10 @@ async def test_app_keeps_its_writes_while_another_process_holds_the_database(
     import threading
 
     from nbtui.tui.screens.add_tasks import AddRequest
-    from tests.tui.conftest import FakeClock, settle
-    from tests.tui.test_app import SIZE
+    from tests.helpers import SIZE, FakeClock, app_with_sixty_tasks, settle
 
     clock = FakeClock()
-    app, sim, store = _app(tmp_path, clock)
+    app, sim, store = app_with_sixty_tasks(tmp_path, clock)
     newcomer = sim.add_task(outcome="never", pending_seconds=0)
     held, release = threading.Event(), threading.Event()
 
@@ -595,12 +559,11 @@ async def test_app_keeps_an_add_through_a_full_disk(tmpfs: Path) -> None:
     """`a` on a full disk: "the disk is full" in the status bar, the app stays up, the id is
     stored once space is freed, and nothing stored before is lost or called damaged."""
     from nbtui.tui.screens.add_tasks import AddRequest
-    from tests.tui.conftest import FakeClock, settle
-    from tests.tui.test_app import SIZE
+    from tests.helpers import SIZE, FakeClock, app_with_sixty_tasks, settle
 
     subprocess.run(["mount", "-o", "remount,size=2m", str(tmpfs)], check=True)  # 60 records
     clock = FakeClock()
-    app, sim, store = _app(tmpfs, clock)
+    app, sim, store = app_with_sixty_tasks(tmpfs, clock)
     before = set(store.ids())
     newcomers = [sim.add_task(outcome="never", pending_seconds=0) for _ in range(300)]
     filler = tmpfs / "filler"

@@ -157,8 +157,8 @@ def test_every_tui_renderer_survives_any_record(store: Store, record: dict[str, 
     shown = draw_all(render_detail(tracked.to_task(), row, NOW))
     assert "Task id" in shown
     draw_all(render_text(task.raw))
-    for key, value in (task.raw or {}).items():
-        draw_all(_label(key, value))
+    for name, value in (task.raw or {}).items():
+        draw_all(_label(name, value))
     strict_json(dump_json(task.raw))
     for value in (task.raw or {}).values():
         copied = value_to_copy(value)
@@ -218,7 +218,7 @@ def _through_store(store: Store, task: Task) -> Any:
         rows = store.listing(row_from_listing)
         assert [row.id for row in rows] == [task.id]
         tracked = store.get(task.id)
-        assert tracked is not None and tracked.raw is not None
+        assert tracked is not None and tracked._raw_json is not None
         strict_json(tracked._raw_json)  # what the store keeps is JSON too
         return tracked
     finally:

@@ -47,7 +47,7 @@ from nbtui.sim import SimConfig, SimServer
 from nbtui.sim.server import _ThreadedUvicorn
 from nbtui.textsafe import one_line, safe_text
 from nbtui.tracking.store import Store
-from tests.cli.conftest import CliRunner, run_nbtui
+from tests.helpers import CliRunner, run_nbtui
 
 KNOWN = "sk-KNOWN-TOKEN-7f3a9c2e41d8b6a05c3e9d17"
 PACKAGE = Path(__file__).resolve().parents[2] / "nbtui"
@@ -314,8 +314,7 @@ async def test_the_token_never_leaks_through_the_app(
     from nbtui.config import Settings
     from nbtui.sim.app import in_process
     from nbtui.tui.app import make_app
-    from tests.tui.conftest import FakeClock, notes, settle
-    from tests.tui.test_app import SIZE
+    from tests.helpers import SIZE, FakeClock, notes, settle
 
     clock = FakeClock()
     sim = in_process(SimConfig(token=KNOWN, clock=clock, seed=5))
@@ -334,7 +333,7 @@ async def test_the_token_never_leaks_through_the_app(
     app = make_app(settings, store=store, client_factory=client_factory, clock=clock, token=KNOWN)
     shots: list[str] = []
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, lambda: app.loaded and app.cycles >= 1)
+        await settle(pilot, lambda a=app: a.loaded and app.cycles >= 1)
         shots.append(app.export_screenshot())
         for fault in ("429", "500", "502_html", "truncated", "reset", "403_used_up", "401"):
             sim.state.inject_fault(fault)
@@ -550,13 +549,10 @@ MARKUP_PROMPT = "[@click=app.quit]q[/] [b]B"
 
 
 async def test_markup_in_the_app_is_literal_and_inert(tmp_path: Path) -> None:
-    from tests.tui.conftest import FakeClock, notes, settle
-    from tests.tui.test_app import SIZE, screen_text
-
-    from .test_fault_matrix import _app
+    from tests.helpers import SIZE, FakeClock, app_with_sixty_tasks, notes, screen_text, settle
 
     clock = FakeClock()
-    app, sim, store = _app(tmp_path, clock)
+    app, sim, store = app_with_sixty_tasks(tmp_path, clock)
     marked = sim.add_task(
         prompt=MARKUP_PROMPT + "\x1b]52;c;ZXZpbA==\x07 [/bold] [link=https://e.test]L[/link]",
         outcome="failed",
@@ -566,7 +562,7 @@ async def test_markup_in_the_app_is_literal_and_inert(tmp_path: Path) -> None:
     )
     store.add([marked], now=clock())
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, lambda: app.loaded and app.cycles >= 1)
+        await settle(pilot, lambda a=app: a.loaded and app.cycles >= 1)
         clock.advance(5)
         await pilot.press("R")  # it fails now: a toast with its prompt and error
         await settle(pilot, lambda: "err" in notes(app))
@@ -614,15 +610,12 @@ def test_only_web_links_are_opened(url: str, monkeypatch: pytest.MonkeyPatch) ->
 async def test_o_refuses_non_web_image_urls(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.tui.conftest import FakeClock, notes, settle
-    from tests.tui.test_app import SIZE
-
-    from .test_fault_matrix import _app
+    from tests.helpers import SIZE, FakeClock, app_with_sixty_tasks, notes, settle
 
     opened: list[str] = []
     monkeypatch.setattr("webbrowser.open", lambda u, new=0, autoraise=True: opened.append(u))
     clock = FakeClock()
-    app, sim, store = _app(tmp_path, clock)
+    app, sim, store = app_with_sixty_tasks(tmp_path, clock)
     ids = []
     for index, url in enumerate(BAD_URLS[:3]):
         task_id = f"55555555-5555-4555-8555-{index:012d}"
@@ -638,7 +631,7 @@ async def test_o_refuses_non_web_image_urls(
         ids.append(task_id)
     store.add(ids, now=clock())
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, lambda: app.loaded and app.cycles >= 1)
+        await settle(pilot, lambda a=app: a.loaded and app.cycles >= 1)
         for task_id in ids:
             app.task_list.select_id(task_id)
             await pilot.pause()
@@ -708,20 +701,21 @@ async def test_plain_http_to_a_remote_host_warns_in_the_app(tmp_path: Path) -> N
     from nbtui.config import Settings
     from nbtui.sim.app import in_process
     from nbtui.tui.app import make_app
-    from tests.tui.conftest import FakeClock, notes, settle
-    from tests.tui.test_app import SIZE
+    from tests.helpers import SIZE, FakeClock, notes, settle
 
     # (The CLI's warning: tests/cli/test_commands.py::test_plain_http_to_a_remote_host_warns.)
     sim = in_process(SimConfig(token=KNOWN))
     for base, warned in (("http://api.example.com", True), ("http://127.0.0.1:8787", False)):
         settings = Settings(base_url=base, data_dir=tmp_path / base[-4:], cache_dir=tmp_path / "c")
         store = Store.open(settings.data_dir)
+
+        def client_factory(tok: str | None, s: Settings = settings) -> NanoBananaClient:
+            return NanoBananaClient.from_settings(s, tok, transport=sim.transport())
+
         app = make_app(
             settings,
             store=store,
-            client_factory=lambda tok, s=settings: NanoBananaClient.from_settings(
-                s, tok, transport=sim.transport()
-            ),
+            client_factory=client_factory,
             clock=FakeClock(),
             token=KNOWN,
         )

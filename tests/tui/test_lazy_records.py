@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from nbtui.api.models import Task
 from nbtui.tui.app import _FIRST_PAGE
-
-from .conftest import SIM_TOKEN, Harness, settle
+from tests.helpers import SIM_TOKEN, Harness, settle
 
 
 async def test_detail_reads_the_record_of_a_row_listed_without_it(harness: Harness) -> None:
