@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import keyring
 import pytest
+from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from tests.keyrings.memory import MemoryKeyring
 
 if TYPE_CHECKING:
     from nbtui.sim import InProcessSim, SimServer
+
+# No example database (it would be written into the working tree, .hypothesis/). The expensive
+# properties scale their example counts with NBTUI_THOROUGH (tests/helpers.py).
+settings.register_profile("nbtui", database=None)
+settings.load_profile("nbtui")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Hypothesis keeps caches in .hypothesis/ under the working directory, from collection on:
+    give each run (each xdist worker) a temporary one instead, removed at the end."""
+    home = Path(tempfile.mkdtemp(prefix="nbtui-hypothesis-"))
+    set_hypothesis_home_dir(home)
+    config.add_cleanup(lambda: shutil.rmtree(home, ignore_errors=True))
 
 
 @pytest.fixture(autouse=True)

@@ -29,6 +29,16 @@ from nbtui.sim.app import InProcessSim, in_process
 from nbtui.tracking.store import Store
 from nbtui.tui.app import NbtuiApp, make_app
 
+#: `NBTUI_THOROUGH=1`: the expensive hypothesis properties run their full example counts.
+THOROUGH = os.environ.get("NBTUI_THOROUGH") == "1"
+
+
+def examples(usual: int, thorough: int) -> int:
+    """How many examples an expensive property runs: `usual` in the everyday suite (kept
+    short so contributors run it often), `thorough` under NBTUI_THOROUGH=1 (.ci/run)."""
+    return thorough if THOROUGH else usual
+
+
 #: The simulator's token in the CLI, reliability, client and simulator tests.
 TOKEN = "sim-token"
 #: The repository's root (subprocesses run here, so `tests` is importable).

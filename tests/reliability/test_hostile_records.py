@@ -30,6 +30,7 @@ from nbtui.tui.tasklist_model import SortKey, TaskListModel, row_from_listing, r
 from nbtui.tui.widgets.detail import render_detail
 from nbtui.tui.widgets.json_view import _label, dump_json, render_text, value_to_copy
 from nbtui.tui.widgets.task_list import TaskList
+from tests.helpers import examples
 
 NOW = 1_763_158_400.0
 
@@ -141,7 +142,9 @@ def draw_all(renderable: Any) -> str:
     return console.file.getvalue()  # type: ignore[attr-defined, no-any-return]
 
 
-PROPERTY = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(
+    max_examples=examples(30, 120), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @PROPERTY

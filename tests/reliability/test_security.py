@@ -47,7 +47,7 @@ from nbtui.sim import SimConfig, SimServer
 from nbtui.sim.server import _ThreadedUvicorn
 from nbtui.textsafe import one_line, safe_text
 from nbtui.tracking.store import Store
-from tests.helpers import CliRunner, run_nbtui
+from tests.helpers import CliRunner, examples, run_nbtui
 
 KNOWN = "sk-KNOWN-TOKEN-7f3a9c2e41d8b6a05c3e9d17"
 PACKAGE = Path(__file__).resolve().parents[2] / "nbtui"
@@ -458,7 +458,9 @@ def _segments_clean(renderable: Any, where: str) -> str:
     return "".join(plain)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=examples(50, 150), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(text=api_text)
 def test_every_display_of_api_text_is_inert(text: str) -> None:
     from rich.text import Text
