@@ -171,6 +171,10 @@ def test_get(
         caplog.set_level(logging.INFO, logger="nbtui.api.client")
     else:
         inject(state, fault, ATTEMPTS)
+    if fault.outcome == "ok":
+        # Read in full, not raced against the 0.5 s that makes failing paths quick: on a busy
+        # machine (the suite's own xdist workers) 10 MB may take longer to arrive.
+        fast_config.write_text("max_attempts = 2\ntimeout = 30\n", encoding="utf-8")
     run = cli("get", *ids)
     sent = state.api_requests()[start:]
 
