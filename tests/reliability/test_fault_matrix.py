@@ -228,6 +228,8 @@ def test_watch(fault: Fault, cli: CliRunner, fresh_sim: SimServer, fast_config: 
     before = stored_records()
     start = len(state.api_requests())
     inject(state, fault, ATTEMPTS if fault.outcome == "retry" else 1)
+    if fault.outcome == "ok":  # read in full, not raced against 0.5 s (as in test_get)
+        fast_config.write_text("max_attempts = 2\ntimeout = 30\n", encoding="utf-8")
 
     run = cli("watch", "--interval", "1", "--timeout", "60", *ids)
     sent = state.api_requests()[start:]
