@@ -2,38 +2,34 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import keyring
-import keyring.backend
 import pytest
-from keyring.errors import PasswordDeleteError
+from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
+
+from tests.keyrings.memory import MemoryKeyring
 
 if TYPE_CHECKING:
     from nbtui.sim import InProcessSim, SimServer
 
+# No example database (it would be written into the working tree, .hypothesis/). The expensive
+# properties scale their example counts with NBTUI_THOROUGH (tests/helpers.py).
+settings.register_profile("nbtui", database=None)
+settings.load_profile("nbtui")
 
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """An isolated keyring backend so no test ever reads or writes a real one."""
 
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if (service, username) not in self.entries:
-            raise PasswordDeleteError("no such entry")
-        del self.entries[(service, username)]
+def pytest_configure(config: pytest.Config) -> None:
+    """Hypothesis keeps caches in .hypothesis/ under the working directory, from collection on:
+    give each run (each xdist worker) a temporary one instead, removed at the end."""
+    home = Path(tempfile.mkdtemp(prefix="nbtui-hypothesis-"))
+    set_hypothesis_home_dir(home)
+    config.add_cleanup(lambda: shutil.rmtree(home, ignore_errors=True))
 
 
 @pytest.fixture(autouse=True)
@@ -54,7 +50,7 @@ def isolated_environment(
     for name in ("ACEDATACLOUD_API_TOKEN", "ACEDATACLOUD_API_BASE_URL", "NBTUI_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     if request.node.get_closest_marker("secret_service") is None:
-        monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.conftest.MemoryKeyring")
+        monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.keyrings.memory.MemoryKeyring")
         previous = keyring.get_keyring()
         keyring.set_keyring(MemoryKeyring())
         yield home

@@ -27,7 +27,7 @@ from nbtui.credentials import (
     token_status,
     validate_token,
 )
-from tests.conftest import MemoryKeyring
+from tests.keyrings.memory import MemoryKeyring
 
 TOKEN = "sk-test-0123456789abcdefwxyz"  # ends in "wxyz"
 OTHER = "sk-other-9876543210zyxw4321"  # ends in "4321"
@@ -40,7 +40,7 @@ class BrokenKeyring(keyring.backend.KeyringBackend):
     priority = 1
 
     def __init__(self, exc: Exception) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # keyring's __init__ is untyped
         self.exc = exc
 
     def get_password(self, service: str, username: str) -> str | None:

@@ -173,7 +173,7 @@ class Tmux:
     def wait_for(
         self,
         session: str,
-        predicate: Callable[[str], bool],
+        predicate: Callable[..., bool],  # called with the screen; may bind loop values
         *,
         timeout: float = 30.0,
         poll: float = 0.002,

@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 
+import nbtui
 from nbtui import cli as cli_module
 from nbtui.sim import SimServer
 from nbtui.tracking.store import Store
-from tests.cli.conftest import TOKEN, CliRunner
-from tests.conftest import MemoryKeyring
+from tests.helpers import TOKEN, CliRunner
+from tests.keyrings.memory import MemoryKeyring
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 GET_KEYS = ["id", "state", "images", "error", "record"]
@@ -74,7 +75,7 @@ def test_help_everywhere(cli: CliRunner, args: list[str]) -> None:
 def test_version(cli: CliRunner) -> None:
     run = cli("--version")
     assert run.code == 0
-    assert run.out.strip() == f"nbtui {cli_module.__version__}"
+    assert run.out.strip() == f"nbtui {nbtui.__version__}"
 
 
 def test_the_token_is_never_an_argument(cli: CliRunner, memory_keyring: MemoryKeyring) -> None:

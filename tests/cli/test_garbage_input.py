@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.cli.conftest import ROOT
+from tests.helpers import ROOT
 
 GOOD = "4d320ead-4af4-4a55-8f3e-f2afebdf4fd0"
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from nbtui.sim import SimServer
-from tests.cli.conftest import TOKEN, CliRunner
+from tests.helpers import TOKEN, CliRunner
 
 ACCEPTED = "7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d"
 FAILOVER = "7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3e"

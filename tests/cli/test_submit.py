@@ -15,7 +15,7 @@ import pytest
 
 from nbtui.sim import SimConfig, SimServer
 from nbtui.tracking.store import Store
-from tests.cli.conftest import TOKEN, CliRunner
+from tests.helpers import TOKEN, CliRunner
 
 GET_KEYS = ["id", "state", "images", "error", "record"]
 PNG = base64.b64decode(
@@ -33,7 +33,7 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[SimServer]:
 
 
 def creates(api: SimServer) -> list[dict[str, object]]:
-    return [r.body for r in api.state.requests if r.path == "/nano-banana/images"]  # type: ignore[misc]
+    return [r.body for r in api.state.requests if r.path == "/nano-banana/images"]
 
 
 def tracked() -> list[str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from nbtui.sim import SimServer
-from tests.cli.conftest import ROOT, TOKEN, run_nbtui
+from tests.helpers import ROOT, TOKEN, run_nbtui
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 SECRET = "sk-known-secret-token-0123456789"

@@ -22,7 +22,7 @@ class BlockingKeyring(keyring.backend.KeyringBackend):
     it when they are done, so no thread is left waiting.
     """
 
-    priority = 1  # type: ignore[assignment]
+    priority = 1
     release: ClassVar[threading.Event] = threading.Event()
     #: Calls that have started waiting (tests wait for the first before going on).
     entered: ClassVar[threading.Event] = threading.Event()
@@ -45,10 +45,10 @@ class BlockingKeyring(keyring.backend.KeyringBackend):
 class LeakyKeyring(keyring.backend.KeyringBackend):
     """Fails with the password quoted in its error text, as one real backend does."""
 
-    priority = 1  # type: ignore[assignment]
+    priority = 1
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # keyring's __init__ is untyped
         self.entries: dict[tuple[str, str], str] = {}
 
     def get_password(self, service: str, username: str) -> str | None:
@@ -80,7 +80,7 @@ def blocking_keyring() -> Iterator[type[BlockingKeyring]]:
     previous = keyring.get_keyring()
     BlockingKeyring.release.clear()
     BlockingKeyring.entered.clear()
-    keyring.set_keyring(BlockingKeyring())
+    keyring.set_keyring(BlockingKeyring())  # type: ignore[no-untyped-call]
     try:
         yield BlockingKeyring
     finally:

@@ -1,11 +1,11 @@
-"""Shared pieces of the reliability tests: a fake clock, a monitor rig, CLI helpers."""
+"""Fixtures of the reliability tests: a fake clock and a monitor rig; shared helpers are in
+tests/helpers.py."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import random
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,10 +19,9 @@ from nbtui.sim import SimConfig, SimServer, create_app
 from nbtui.sim.state import SimState
 from nbtui.tracking.monitor import CycleReport, Monitor, MonitorProblem, TaskUpdate
 from nbtui.tracking.store import Store
-from tests.cli.conftest import CliRunner
+from tests.helpers import TOKEN, CliRunner
 
 START = 1_700_000_000.0
-TOKEN = "sim-token"
 
 
 class FakeTime:
@@ -39,14 +38,6 @@ class FakeTime:
         self.sleeps.append(delay)
         self.now += delay
         await asyncio.sleep(0)
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on (connection refused until someone binds it)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 class MonitorRig:
@@ -141,10 +132,6 @@ def fast_config(isolated_environment: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("max_attempts = 2\ntimeout = 0.5\n", encoding="utf-8")
     return path
-
-
-def data_store() -> Store:
-    return Store.open(Path(os.environ["NBTUI_DATA_DIR"]))
 
 
 @pytest.fixture

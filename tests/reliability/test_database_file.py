@@ -31,7 +31,7 @@ from nbtui.tracking.store import (
     StoreCorruptError,
     StoreError,
 )
-from tests.cli.conftest import run_nbtui
+from tests.helpers import run_nbtui
 
 # -- several processes at once ---------------------------------------------------------------
 

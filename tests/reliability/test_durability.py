@@ -32,8 +32,7 @@ import pytest
 from nbtui.api.models import TaskState, derive_state
 from nbtui.sim import SimConfig, SimServer
 from nbtui.tracking.store import DB_NAME, Store
-from tests.cli.conftest import ROOT, CliRunner, run_nbtui
-from tests.reliability.conftest import TOKEN
+from tests.helpers import ROOT, TOKEN, CliRunner, run_nbtui
 
 REFRESHER = textwrap.dedent(
     """
@@ -117,13 +116,10 @@ def test_kill_9_mid_refresh_of_3000_tasks_loses_nothing(tmp_path: Path) -> None:
 
 async def test_app_sees_ids_added_by_another_process(tmp_path: Path) -> None:
     """The TUI runs; `nbtui add` runs in another process on the same database."""
-    from tests.tui.conftest import FakeClock, settle
-    from tests.tui.test_app import SIZE
-
-    from .test_fault_matrix import _app
+    from tests.helpers import SIZE, FakeClock, app_with_sixty_tasks, settle
 
     clock = FakeClock()
-    app, sim, store = _app(tmp_path, clock)
+    app, sim, store = app_with_sixty_tasks(tmp_path, clock)
     fresh = [
         sim.add_task(outcome="succeeded", pending_seconds=0, running_seconds=0) for _ in range(5)
     ]

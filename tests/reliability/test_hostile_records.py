@@ -30,6 +30,7 @@ from nbtui.tui.tasklist_model import SortKey, TaskListModel, row_from_tracked
 from nbtui.tui.widgets.detail import render_detail
 from nbtui.tui.widgets.json_view import _label, dump_json, render_text, value_to_copy
 from nbtui.tui.widgets.task_list import TaskList
+from tests.helpers import examples
 
 NOW = 1_763_158_400.0
 
@@ -141,7 +142,9 @@ def draw_all(renderable: Any) -> str:
     return console.file.getvalue()  # type: ignore[attr-defined, no-any-return]
 
 
-PROPERTY = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(
+    max_examples=examples(30, 120), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @PROPERTY
@@ -157,8 +160,8 @@ def test_every_tui_renderer_survives_any_record(store: Store, record: dict[str, 
     shown = draw_all(render_detail(tracked.to_task(), row, NOW))
     assert "Task id" in shown
     draw_all(render_text(task.raw))
-    for key, value in (task.raw or {}).items():
-        draw_all(_label(key, value))
+    for name, value in (task.raw or {}).items():
+        draw_all(_label(name, value))
     strict_json(dump_json(task.raw))
     for value in (task.raw or {}).values():
         copied = value_to_copy(value)
@@ -218,7 +221,7 @@ def _through_store(store: Store, task: Task) -> Any:
         rows = store.scan_listing(lambda row: row)
         assert [row.id for row in rows] == [task.id]
         tracked = store.get(task.id)
-        assert tracked is not None and tracked.raw is not None
+        assert tracked is not None and tracked._raw_json is not None
         strict_json(tracked._raw_json)  # what the store keeps is JSON too
         return tracked
     finally:

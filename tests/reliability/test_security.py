@@ -47,7 +47,7 @@ from nbtui.sim import SimConfig, SimServer
 from nbtui.sim.server import _ThreadedUvicorn
 from nbtui.textsafe import one_line, safe_text
 from nbtui.tracking.store import Store
-from tests.cli.conftest import CliRunner, run_nbtui
+from tests.helpers import CliRunner, examples, run_nbtui
 
 KNOWN = "sk-KNOWN-TOKEN-7f3a9c2e41d8b6a05c3e9d17"
 PACKAGE = Path(__file__).resolve().parents[2] / "nbtui"
@@ -314,8 +314,7 @@ async def test_the_token_never_leaks_through_the_app(
     from nbtui.config import Settings
     from nbtui.sim.app import in_process
     from nbtui.tui.app import make_app
-    from tests.tui.conftest import FakeClock, notes, settle
-    from tests.tui.test_app import SIZE
+    from tests.helpers import SIZE, FakeClock, notes, settle
 
     clock = FakeClock()
     sim = in_process(SimConfig(token=KNOWN, clock=clock, seed=5))
@@ -459,7 +458,9 @@ def _segments_clean(renderable: Any, where: str) -> str:
     return "".join(plain)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=examples(50, 150), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(text=api_text)
 def test_every_display_of_api_text_is_inert(text: str) -> None:
     from rich.text import Text
@@ -551,13 +552,10 @@ MARKUP_PROMPT = "[@click=app.quit]q[/] [b]B"
 
 
 async def test_markup_in_the_app_is_literal_and_inert(tmp_path: Path) -> None:
-    from tests.tui.conftest import FakeClock, notes, settle
-    from tests.tui.test_app import SIZE, screen_text
-
-    from .test_fault_matrix import _app
+    from tests.helpers import SIZE, FakeClock, app_with_sixty_tasks, notes, screen_text, settle
 
     clock = FakeClock()
-    app, sim, store = _app(tmp_path, clock)
+    app, sim, store = app_with_sixty_tasks(tmp_path, clock)
     marked = sim.add_task(
         prompt=MARKUP_PROMPT + "\x1b]52;c;ZXZpbA==\x07 [/bold] [link=https://e.test]L[/link]",
         outcome="failed",
@@ -615,15 +613,12 @@ def test_only_web_links_are_opened(url: str, monkeypatch: pytest.MonkeyPatch) ->
 async def test_o_refuses_non_web_image_urls(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.tui.conftest import FakeClock, notes, settle
-    from tests.tui.test_app import SIZE
-
-    from .test_fault_matrix import _app
+    from tests.helpers import SIZE, FakeClock, app_with_sixty_tasks, notes, settle
 
     opened: list[str] = []
     monkeypatch.setattr("webbrowser.open", lambda u, new=0, autoraise=True: opened.append(u))
     clock = FakeClock()
-    app, sim, store = _app(tmp_path, clock)
+    app, sim, store = app_with_sixty_tasks(tmp_path, clock)
     ids = []
     for index, url in enumerate(BAD_URLS[:3]):
         task_id = f"55555555-5555-4555-8555-{index:012d}"
@@ -709,20 +704,21 @@ async def test_plain_http_to_a_remote_host_warns_in_the_app(tmp_path: Path) -> N
     from nbtui.config import Settings
     from nbtui.sim.app import in_process
     from nbtui.tui.app import make_app
-    from tests.tui.conftest import FakeClock, notes, settle
-    from tests.tui.test_app import SIZE
+    from tests.helpers import SIZE, FakeClock, notes, settle
 
     # (The CLI's warning: tests/cli/test_commands.py::test_plain_http_to_a_remote_host_warns.)
     sim = in_process(SimConfig(token=KNOWN))
     for base, warned in (("http://api.example.com", True), ("http://127.0.0.1:8787", False)):
         settings = Settings(base_url=base, data_dir=tmp_path / base[-4:], cache_dir=tmp_path / "c")
         store = Store.open(settings.data_dir)
+
+        def client_factory(tok: str | None, s: Settings = settings) -> NanoBananaClient:
+            return NanoBananaClient.from_settings(s, tok, transport=sim.transport())
+
         app = make_app(
             settings,
             store=store,
-            client_factory=lambda tok, s=settings: NanoBananaClient.from_settings(
-                s, tok, transport=sim.transport()
-            ),
+            client_factory=client_factory,
             clock=FakeClock(),
             token=KNOWN,
         )

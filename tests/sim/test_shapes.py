@@ -15,7 +15,7 @@ import pytest
 
 from nbtui.api.state import TaskState, derive_state, extract_images, is_tentative_failure
 from nbtui.sim import InProcessSim, SimConfig, SimState
-from nbtui.sim.config import REAL_SHAPE_MIX, SHAPES
+from nbtui.sim.config import REAL_SHAPE_MIX, SHAPES, Outcome
 from nbtui.sim.faults import ERROR_CODES
 
 from .conftest import AUTH, T0, FakeClock
@@ -44,7 +44,7 @@ def test_every_shape_is_listed_and_the_real_mix_draws_from_all() -> None:
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("outcome", ["succeeded", "failed"])
 def test_every_shape_goes_pending_running_finished(
-    clock: FakeClock, shape: str, outcome: str
+    clock: FakeClock, shape: str, outcome: Outcome
 ) -> None:
     state = make_state(clock)
     task_id = state.add_task(

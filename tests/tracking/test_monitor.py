@@ -196,7 +196,7 @@ async def test_a_long_cycle_is_asked_and_written_a_step_at_a_time(h: Harness) ->
         applied.append(len(tasks) + len(errors))
         return apply(tasks, errors, now)
 
-    h.store.apply = recording_apply  # type: ignore[method-assign]
+    h.store.apply = recording_apply  # type: ignore[method-assign, assignment]
     report = await h.monitor().refresh_once()
     assert report.requested == 1_200
     assert len(h.api_requests()) == 24  # ceil(1200 / 50)
@@ -293,7 +293,7 @@ async def test_cycles_never_overlap(h: Harness) -> None:
         finally:
             in_flight -= 1
 
-    client.retrieve_batch = counting  # type: ignore[method-assign]
+    client.retrieve_batch = counting  # type: ignore[method-assign, assignment]
     monitor = h.monitor(client, interval=5)
     # Manual refreshes, a forced one and the loop, all at once: still one cycle at a time.
     h.stop_after = 4
@@ -490,7 +490,7 @@ async def test_401_stops_polling_until_a_new_client_is_given(h: Harness) -> None
     await h.next_cycle()
     assert monitor.problem is None
     assert not monitor.halted
-    assert h.store.get(task).state is TaskState.SUCCEEDED  # type: ignore[union-attr]
+    assert h.store.get(task).state is TaskState.SUCCEEDED
     monitor.stop()
     await asyncio.wait_for(runner, 5)
 
@@ -596,7 +596,7 @@ async def test_a_failing_store_is_reported_and_retried_later(h: Harness) -> None
             raise StoreError("The task database x stayed locked by another nbtui process")
         return original(*args)
 
-    h.store.apply = broken_once  # type: ignore[method-assign]
+    h.store.apply = broken_once  # type: ignore[method-assign, assignment]
     await h.run_cycles(1)
     assert calls == 2  # the loop survived the failed cycle and ran again
     problems = [p for p in h.problems if p is not None]

@@ -192,7 +192,7 @@ def test_apply_returns_only_rows_whose_state_or_record_changed(store: Store) -> 
     shuffled = dict(reversed(list(record(a, "running").items())))
     assert store.apply([Task.from_raw(shuffled)], {}, now=4.0) == []
     # The record reads back in the service's own key order (what the JSON viewer shows).
-    assert list(store.get(a).raw) == list(record(a, "running"))  # type: ignore[union-attr]
+    assert list(store.get(a).raw) == list(record(a, "running"))  # type: ignore[union-attr, arg-type]
 
     done = store.apply([Task.from_raw(record(a, "succeeded"))], {}, now=5.0)
     assert [(row.id, row.state) for row in done] == [(a, TaskState.SUCCEEDED)]
@@ -343,7 +343,7 @@ def test_tracked_task_is_immutable_and_its_repr_stays_short(store: Store) -> Non
     store.apply([Task.from_raw(record(a))], {}, now=2.0)
     row = store.all()[0]
     with pytest.raises(AttributeError):
-        row.label = "x"  # type: ignore[misc]
+        row.label = "x"  # type: ignore[misc, unused-ignore]  # read-only: the point
     assert "siamese" not in repr(row) and a in repr(row)
     assert "has_raw=True" in repr(row)
     changed = row.replace(label="new")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import keyring
 
-from tests.conftest import MemoryKeyring
+from tests.keyrings.memory import MemoryKeyring
 
 from .scenes import SCENES, make_scene_app
 

@@ -22,8 +22,7 @@ from nbtui.sim import SimConfig
 from nbtui.sim.app import in_process
 from nbtui.tracking.store import Store
 from nbtui.tui.app import NbtuiApp
-
-from .conftest import SIM_TOKEN, T0, FakeClock, Harness
+from tests.helpers import SIM_TOKEN, T0, FakeClock, Harness
 
 UNKNOWN_ID = "11111111-2222-4333-8444-555555555555"
 

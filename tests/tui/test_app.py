@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import keyring
 import keyring.backends.fail
@@ -21,10 +22,9 @@ from nbtui.tui.tasklist_model import SortKey
 from nbtui.tui.widgets.detail import TaskDetail
 from nbtui.tui.widgets.json_view import JsonTree
 from nbtui.tui.widgets.task_list import TaskList
+from tests.helpers import SIM_TOKEN, SIZE, Harness, notes, screen_text, settle, started
+from tests.keyrings.memory import MemoryKeyring
 
-from .conftest import SIM_TOKEN, Harness, notes, settle
-
-SIZE = (120, 36)
 UNKNOWN = "11111111-2222-4333-8444-555555555555"
 
 
@@ -62,16 +62,6 @@ def seed(harness: Harness) -> list[str]:
     ]
     harness.track([*ids, UNKNOWN])
     return ids
-
-
-def screen_text(app: NbtuiApp) -> str:
-    """What the terminal shows now, as plain text."""
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
-
-
-async def started(pilot, app: NbtuiApp, cycles: int = 1) -> None:
-    await settle(pilot, lambda: app.main.loaded and app.main.cycles >= cycles)
-    await pilot.pause()
 
 
 async def test_stored_tasks_show_before_any_request(harness: Harness) -> None:
@@ -138,7 +128,8 @@ async def test_filter_and_escape(harness: Harness) -> None:
         assert len(app.main.model) == 1
         await pilot.press("enter")
         assert isinstance(app.focused, TaskList)
-        assert app.main.selected_task() is not None and "fox" in str(app.main.selected_task().raw)
+        selected = app.main.selected_task()
+        assert selected is not None and "fox" in str(selected.raw)
         await pilot.press("escape")
         assert len(app.main.model) == 5
         await pilot.press("slash", *"failed")
@@ -156,7 +147,7 @@ async def test_sort_key_and_header_click(harness: Harness) -> None:
         await started(pilot, app)
         assert app.main.model.sort_key is SortKey.CREATED
         await pilot.press("s")
-        assert app.main.model.sort_key is SortKey.STATE
+        assert app.main.model.sort_key is SortKey.STATE  # type: ignore[comparison-overlap]  # `s` did
         assert app.main.model.row_at(0).state is TaskState.RUNNING
         await pilot.click(TaskList, offset=(2, 0))  # the STATE header: same key flips it
         assert app.main.model.sort_key is SortKey.STATE and app.main.model.descending
@@ -164,7 +155,7 @@ async def test_sort_key_and_header_click(harness: Harness) -> None:
 
 async def test_add_dialog_validates_each_id(harness: Harness) -> None:
     app = harness.app()
-    quick = {"outcome": "succeeded", "pending_seconds": 0, "running_seconds": 0}
+    quick: dict[str, Any] = {"outcome": "succeeded", "pending_seconds": 0, "running_seconds": 0}
     new = harness.state.add_task(prompt="added by hand", **quick)
     other = harness.state.add_task(prompt="added too", **quick)
     async with app.run_test(size=SIZE) as pilot:
@@ -287,7 +278,7 @@ async def test_copy_id_url_and_json(harness: Harness) -> None:
         await pilot.press("v")
         assert app.main.json_view.mode == "text"
         await pilot.press("v")
-        assert app.main.json_view.mode == "tree"
+        assert app.main.json_view.mode == "tree"  # type: ignore[comparison-overlap]  # `v` did
         assert tree.cursor_node is not None
 
 
@@ -340,7 +331,7 @@ async def test_rate_limit_and_rejected_token_in_status(harness: Harness) -> None
         await settle(pilot, lambda: "token rejected" in (app.main.status.problem or ""))
 
 
-async def test_first_run_token_screen(harness: Harness, memory_keyring) -> None:
+async def test_first_run_token_screen(harness: Harness, memory_keyring: MemoryKeyring) -> None:
     seed(harness)
     app = harness.app(token=None)
     async with app.run_test(size=SIZE) as pilot:
@@ -456,7 +447,7 @@ async def test_a_key_right_after_a_filter_acts_on_the_task_shown(harness: Harnes
     """The filter's new order reaches the list before the list's `Highlighted` message reaches
     the app: a key pressed in between (`o` under load) must act on the task under the cursor,
     not on the one that was there before the filter."""
-    done = {"outcome": "succeeded", "count": 1, "pending_seconds": 0, "running_seconds": 0}
+    done: Any = {"outcome": "succeeded", "count": 1, "pending_seconds": 0, "running_seconds": 0}
     cat = harness.state.add_task(prompt="a white siamese cat", **done)
     boat = harness.state.add_task(prompt="a paper boat", **done)
     harness.track([cat, boat])

@@ -12,8 +12,7 @@ from nbtui.api.models import TaskState
 from nbtui.create import MAX_SOURCE_BYTES
 from nbtui.tui.app import NbtuiApp
 from nbtui.tui.screens.create import CreateTaskScreen
-
-from .conftest import Harness, settle
+from tests.helpers import Harness, settle
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"

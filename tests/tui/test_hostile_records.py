@@ -15,10 +15,7 @@ import pytest
 from nbtui.api.models import Task
 from nbtui.tui.screens.full_value import FullValueScreen, LongText
 from nbtui.tui.widgets.detail import PREVIEW_CHARS
-
-from .conftest import SIM_TOKEN, Harness, settle
-
-SIZE = (120, 36)
+from tests.helpers import SIM_TOKEN, SIZE, Harness, screen_text, settle
 
 HOSTILE_JSON = {
     "nan times (as an older nbtui stored them)": (
@@ -94,11 +91,6 @@ def big_task(harness: Harness, size: int) -> tuple[str, str]:
 
 def json_text(app: Any) -> str:
     return str(app.main.json_view.query_one("#json-text").render())
-
-
-def screen_text(app: Any) -> str:
-    """What the terminal shows now, as plain text."""
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 async def test_a_long_prompt_shows_a_bounded_preview_and_the_rest_on_demand(

@@ -9,11 +9,8 @@ import pytest
 from textual.widgets import Input
 
 from nbtui.tui.screens.token import TokenScreen
+from tests.helpers import SIM_TOKEN, SIZE, Harness, notes, settle
 from tests.keyrings.hostile_keyring import LeakyKeyring, blocking_keyring
-
-from .conftest import SIM_TOKEN, Harness, notes, settle
-
-SIZE = (120, 36)
 
 
 def status_text(harness_app: object) -> str:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from nbtui.api.models import Task
 from nbtui.tui.screens.main import FIRST_PAGE as _FIRST_PAGE
-
-from .conftest import SIM_TOKEN, Harness, settle
+from tests.helpers import SIM_TOKEN, Harness, settle
 
 
 async def test_detail_reads_the_record_of_a_row_listed_without_it(harness: Harness) -> None:
@@ -28,7 +27,8 @@ async def test_detail_reads_the_record_of_a_row_listed_without_it(harness: Harne
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot, lambda: app.main.loaded)
         target = ids[-1]  # the oldest: not on the first page
-        assert app.main.selected_task() is None or app.main.selected_task().id != target
+        before = app.main.selected_task()
+        assert before is None or before.id != target
         app.main.task_list.select_id(target)
         # The panes follow the cursor once it rests, reading the record off the UI thread.
         await settle(pilot, app.main.panes_settled)
@@ -40,4 +40,4 @@ async def test_detail_reads_the_record_of_a_row_listed_without_it(harness: Harne
         assert app.main.selected_task().image_urls  # type: ignore[union-attr]
         # The list itself still holds the row without its record.
         row = app.main.model.rows[target]
-        assert not any(isinstance(getattr(row, name), dict) for name in row.__slots__)
+        assert not any(isinstance(getattr(row, name), dict) for name in row._fields)

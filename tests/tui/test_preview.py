@@ -12,9 +12,7 @@ from rich.console import Console
 
 from nbtui.tui.app import NbtuiApp
 from nbtui.tui.widgets.preview import HalfBlockImage, decode, fit_cells, graphics_mode
-
-from .conftest import Harness, settle
-from .test_save import app_with, select_when_done
+from tests.helpers import Harness, app_with, select_when_done, settle
 
 
 def png(pixels: list[list[tuple[int, int, int]]]) -> bytes:

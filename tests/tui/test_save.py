@@ -2,41 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from nbtui.media import ImageFetcher
-from nbtui.tui.app import NbtuiApp
-
-from .conftest import Harness, notes, settle
-
-
-def fetcher_for(harness: Harness, cache: Path) -> Any:
-    def factory() -> ImageFetcher:
-        return ImageFetcher(cache, transport=httpx.ASGITransport(app=harness.sim.app))
-
-    return factory
-
-
-def app_with(harness: Harness, tmp_path: Path, **settings: Any) -> NbtuiApp:
-    harness.settings = dataclasses.replace(harness.settings, **settings)
-    return harness.app(fetcher_factory=fetcher_for(harness, tmp_path / "img-cache"))
-
-
-async def select_when_done(pilot: Any, app: NbtuiApp, task_id: str) -> None:
-    await settle(
-        pilot, lambda: app.main.cycles >= 1 and app.main.model.rows[task_id].image_count > 0
-    )
-    app.main.task_list.select_id(task_id)
-    await settle(
-        pilot,
-        lambda: app.main.selected_task() is not None and app.main.selected_task().id == task_id,
-    )  # type: ignore[union-attr]
-
+from tests.helpers import Harness, app_with, notes, select_when_done, settle
 
 # -- save ---------------------------------------------------------------------------------
 

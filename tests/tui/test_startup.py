@@ -12,9 +12,7 @@ from nbtui.config import Settings
 from nbtui.runtime import open_user_store
 from nbtui.tui.screens.add_tasks import AddTasksScreen
 from nbtui.tui.widgets.status_bar import StatusBar
-
-from .conftest import Harness, notes, settle
-from .test_app import SIZE, started
+from tests.helpers import SIZE, Harness, notes, settle, started
 
 
 def test_damaged_database_is_kept_aside_and_named(tmp_path: Path) -> None:
@@ -76,7 +74,7 @@ async def test_loopback_http_does_not_warn(harness: Harness) -> None:
 
 
 async def test_demo_add_dialog_offers_untracked_ids(harness: Harness) -> None:
-    quick = {"outcome": "succeeded", "pending_seconds": 0, "running_seconds": 0}
+    quick: dict[str, Any] = {"outcome": "succeeded", "pending_seconds": 0, "running_seconds": 0}
     spare = [harness.state.add_task(prompt=f"spare {n}", **quick) for n in range(2)]
     app = harness.app(suggested_ids=spare)
     async with app.run_test(size=SIZE) as pilot:
