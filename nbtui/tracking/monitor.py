@@ -21,7 +21,6 @@ its own (a manual refresh still asks for it, and a new tentative answer starts a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -447,9 +446,10 @@ class Monitor:
             for waiter in waiters:
                 if not waiter.done():
                     waiter.cancel()
-            for waiter in waiters:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await waiter
+            # Let the cancelled waiters finish without raising their errors; a cancellation of
+            # this task itself (Ctrl-C, SIGTERM) still goes through, which suppressing
+            # CancelledError around each `await waiter` used to swallow.
+            await asyncio.wait(waiters)
         self._wake.clear()
 
     def _pick_ids(

@@ -861,3 +861,36 @@ async def test_a_new_client_forgets_the_old_ones_problem(h: Harness) -> None:
     assert h.problems[-1] is None  # the display was told
     report = await monitor.refresh_once()
     assert report.failed == 0
+
+
+class SlowToCancelSleep:
+    """A sleep that takes a moment to finish once cancelled (as a cleanup would): the
+    monitor is then suspended in its own clean-up when the user's Ctrl-C or SIGTERM lands."""
+
+    def __init__(self) -> None:
+        self.cancelled = asyncio.Event()
+
+    async def __call__(self, delay: float) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            await asyncio.sleep(0.05)
+            raise
+
+
+async def test_a_cancel_during_the_waits_clean_up_still_ends_the_monitor(h: Harness) -> None:
+    """`nbtui watch` hung on SIGTERM now and then: the cancel arrived while the monitor
+    awaited its cancelled sleep, and suppressing that sleep's CancelledError swallowed it."""
+    task_id = h.sim.add_task(outcome="succeeded", pending_seconds=1000)
+    h.track(task_id)
+    sleep = SlowToCancelSleep()
+    monitor = h.monitor(sleep=sleep, interval=60)
+    runner = asyncio.create_task(monitor.run())
+    await h.next_cycle()
+    await settle()
+    monitor.request_refresh()  # wakes the wait: its sleep is cancelled, slowly
+    await asyncio.wait_for(sleep.cancelled.wait(), 5)
+    runner.cancel()  # lands while the monitor waits for that sleep to finish
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(runner, 5)
