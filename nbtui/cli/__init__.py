@@ -44,7 +44,7 @@ from nbtui.cli.output import (
     tracked_json,
 )
 from nbtui.cli.output import prompt_of as _prompt_of
-from nbtui.cli.parser import build_parser
+from nbtui.cli.parser import build_parser, command_parser
 from nbtui.cli.sim import SimStartError, cmd_sim
 from nbtui.cli.submit import cmd_submit
 from nbtui.cli.tasks import Progress as _Progress
@@ -105,7 +105,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from nbtui.tracking.store import StoreError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:  # e.g. `get --jsn`: say so with `get`'s usage, not the top-level one
+        command_parser(parser, args.command).error(f"unrecognized arguments: {' '.join(extras)}")
     if args.command == "sim" and getattr(args, "demo", False):
         parser.error("--demo does not apply to `sim`")
     # The app and the simulator handle SIGTERM themselves (the app restores the terminal).

@@ -257,3 +257,14 @@ def build_parser() -> argparse.ArgumentParser:
         "see docs/simulator.md)",
     )
     return parser
+
+
+def command_parser(parser: argparse.ArgumentParser, name: str | None) -> argparse.ArgumentParser:
+    """The parser of subcommand `name` (the top-level one where there is none), so a bad
+    option is reported with the usage of the command it was given to."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and name is not None:
+            found = action.choices.get(name)
+            if isinstance(found, argparse.ArgumentParser):
+                return found
+    return parser

@@ -72,6 +72,24 @@ def test_help_everywhere(cli: CliRunner, args: list[str]) -> None:
     assert run.out.startswith("usage: nbtui")
 
 
+@pytest.mark.parametrize(
+    ("args", "usage", "bad"),
+    [
+        (["get", "--jsn", "4d320ead-4af4-4a55-8f3e-f2afebdf4fd0"], "usage: nbtui get", "--jsn"),
+        (["list", "--jsonn"], "usage: nbtui list", "--jsonn"),
+        (["token", "status", "--x"], "usage: nbtui token", "--x"),
+        (["--bogus"], "usage: nbtui [", "--bogus"),
+    ],
+)
+def test_a_mistyped_option_gets_the_usage_of_its_command(
+    cli: CliRunner, args: list[str], usage: str, bad: str
+) -> None:
+    run = cli(*args)
+    assert run.code == 2
+    assert run.err.startswith(usage), run.err
+    assert f"unrecognized arguments: {bad}" in run.err
+
+
 def test_version(cli: CliRunner) -> None:
     run = cli("--version")
     assert run.code == 0
