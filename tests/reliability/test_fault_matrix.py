@@ -819,36 +819,12 @@ def _children(pid: int) -> list[int]:
 @contextlib.contextmanager
 def _app_in_tmux(tmp_path: Path, shell_command: str) -> Iterator[Any]:
     """`shell_command` (where NBTUI stands for the nbtui command) in a private tmux server."""
-    import uuid
+    from tests.tui.tmux_harness import command_in_tmux, nbtui_command
 
-    from tests.tui.tmux_harness import HEIGHT, WIDTH, Terminal, nbtui_command
-
-    socket = f"nbtui-term-{uuid.uuid4().hex[:8]}"
-    home = tmp_path / "home"
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
-        "XDG_DATA_HOME": str(home / "data"),
-        "XDG_CONFIG_HOME": str(home / "config"),
-        "XDG_CACHE_HOME": str(home / "cache"),
-        "TERM": "xterm-256color",
-        "LANG": "C.UTF-8",
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
-    }
     nbtui = " ".join(f"'{part}'" for part in [*nbtui_command(), "--demo"])
     command = shell_command.replace("NBTUI", nbtui)
-    subprocess.run(
-        [
-            *("tmux", "-L", socket, "-f", "/dev/null", "new-session", "-d"),
-            *("-x", str(WIDTH), "-y", str(HEIGHT), "-s", "main", command),
-        ],
-        env=env,
-        check=True,
-    )
-    try:
-        yield Terminal(socket, "main", home, tmp_path / "exit-status")
-    finally:
-        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, check=False)
+    with command_in_tmux(tmp_path, command, tmp_path / "exit-status") as terminal:
+        yield terminal
 
 
 def display(term: Any, fmt: str) -> str:

@@ -79,8 +79,11 @@ def nbtui_command() -> list[str]:
 
 
 @contextmanager
-def nbtui_in_tmux(tmp_path: Path, *args: str, **extra_env: str) -> Iterator[Terminal]:
-    """Run `nbtui ARGS` in a fresh tmux server with an isolated home; kill it afterwards."""
+def command_in_tmux(
+    tmp_path: Path, command: str, status_file: Path, **extra_env: str
+) -> Iterator[Terminal]:
+    """Run a shell `command` in a fresh private tmux server with an isolated home (no real
+    keyring, config or data); kill the server afterwards."""
     home = tmp_path / "home"
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -93,9 +96,6 @@ def nbtui_in_tmux(tmp_path: Path, *args: str, **extra_env: str) -> Iterator[Term
         "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
         **extra_env,
     }
-    status_file = tmp_path / "exit-status"
-    nbtui = " ".join(f"'{part}'" for part in [*nbtui_command(), *args])
-    command = f"sh -c \"{nbtui}; echo \\$? > '{status_file}'\""
     socket = f"nbtui-test-{uuid.uuid4().hex[:8]}"
     subprocess.run(
         [
@@ -109,3 +109,13 @@ def nbtui_in_tmux(tmp_path: Path, *args: str, **extra_env: str) -> Iterator[Term
         yield Terminal(socket, "main", home, status_file)
     finally:
         subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, check=False)
+
+
+@contextmanager
+def nbtui_in_tmux(tmp_path: Path, *args: str, **extra_env: str) -> Iterator[Terminal]:
+    """Run `nbtui ARGS` in a fresh tmux server with an isolated home; kill it afterwards."""
+    status_file = tmp_path / "exit-status"
+    nbtui = " ".join(f"'{part}'" for part in [*nbtui_command(), *args])
+    command = f"sh -c \"{nbtui}; echo \\$? > '{status_file}'\""
+    with command_in_tmux(tmp_path, command, status_file, **extra_env) as terminal:
+        yield terminal
