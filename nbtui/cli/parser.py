@@ -188,7 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(separated by spaces, commas or newlines). Bad ids are named and skipped (exit 2).",
     )
     add.add_argument("ids", nargs="+", metavar="ID", help="task ids, or - for stdin")
-    add.add_argument("--label", help="a label shown beside the newly added tasks")
+    add.add_argument(
+        "--label", help="labels for the newly added tasks (several: separated by commas)"
+    )
 
     remove = sub.add_parser(
         "remove",

@@ -557,6 +557,16 @@ def test_add_list_remove(cli: CliRunner) -> None:
     assert [row["id"] for row in json.loads(cli("list", "--json").out)] == [b]
 
 
+def test_add_takes_several_labels_and_refuses_a_bad_one_before_writing(cli: CliRunner) -> None:
+    task = "4d320ead-4af4-4a55-8f3e-f2afebdf4fd0"
+    bad = cli("add", "--label", "ok, bell\x07", task)
+    assert bad.code == 2 and "--label: A label cannot contain control" in bad.err
+    assert json.loads(cli("list", "--json").out) == []
+    assert cli("add", "--label", "draft, client-x", task).code == 0
+    (row,) = json.loads(cli("list", "--json").out)
+    assert row["label"] == "client-x, draft"
+
+
 def test_add_from_stdin_with_bad_ids(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     a = "4d320ead-4af4-4a55-8f3e-f2afebdf4fd0"
     b = "1ebe4f2b-0000-4000-8000-000000000001"
