@@ -23,6 +23,7 @@ __all__ = [
     "InvalidSettings",
     "Settings",
     "config_file_path",
+    "config_warnings",
     "default_data_dir",
     "load_settings",
 ]
@@ -405,6 +406,42 @@ _ENV_KEYS = {
 
 def _env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
     return {key: env[name] for key, name in _ENV_KEYS.items() if env.get(name)}
+
+
+def config_warnings(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    config_path: Path | None = None,
+) -> list[str]:
+    """What the user asked for that nbtui cannot find, said once and then carried on from:
+    an `NBTUI_CONFIG` naming a missing file, a `--profile` the config file does not have.
+
+    Not errors: a profile may exist only as a keyring entry (its token), and `nbtui token
+    set --profile new` is how a new one starts."""
+    env = os.environ if env is None else env
+    path = config_path or config_file_path(env)
+    warnings: list[str] = []
+    named = env.get(ENV_CONFIG)
+    if named and config_path is None and not path.exists():
+        warnings.append(
+            f"{ENV_CONFIG} names {_hide_userinfo(str(path))}, which does not exist: "
+            "using the default settings."
+        )
+    flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    profile = str(flags.get("profile") or env.get(ENV_PROFILE) or "")
+    if profile and profile != "default":
+        try:
+            profiles = _read_toml(path).get("profiles", {})
+        except ConfigError:
+            return warnings  # load_settings says what is wrong with the file
+        if not isinstance(profiles, dict) or profile not in profiles:
+            where = f"the config file {path}" if path.exists() else "any config file"
+            warnings.append(
+                f'The profile "{profile}" is not in {where}: its token (if one is stored) '
+                "is used with the default settings."
+            )
+    return warnings
 
 
 def load_settings(

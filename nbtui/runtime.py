@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -160,8 +160,10 @@ def open_user_store(data_dir: Path) -> tuple[Store, list[str]]:
     return store, notice.splitlines() if notice is not None else []
 
 
-def run_app(settings: Settings, *, demo: bool) -> int:
-    """Run the TUI in this terminal (what `nbtui` and `nbtui --demo` do); returns the exit code."""
+def run_app(settings: Settings, *, demo: bool, warnings: Sequence[str] = ()) -> int:
+    """Run the TUI in this terminal (what `nbtui` and `nbtui --demo` do); returns the exit code.
+
+    `warnings`: what the settings could not find, shown as lasting warnings in the app too."""
     from nbtui.tui.app import make_app, prepare_terminal_graphics
 
     if demo:
@@ -175,13 +177,14 @@ def run_app(settings: Settings, *, demo: bool) -> int:
                 demo=True,
                 suggested_ids=env.spare_ids,
             )
+            app.startup_warnings.extend(warnings)
             prepare_terminal_graphics()
             app.run()
             return app.return_code or 0
         finally:
             env.close()
 
-    store, warnings = open_user_store(settings.data_dir)
+    store, stored_warnings = open_user_store(settings.data_dir)
     try:
         app = make_app(
             settings,
@@ -191,7 +194,7 @@ def run_app(settings: Settings, *, demo: bool) -> int:
             demo=False,
             demo_factory=partial(build_demo, settings),
         )
-        app.startup_warnings.extend(warnings)
+        app.startup_warnings.extend([*warnings, *stored_warnings])
         prepare_terminal_graphics()
         app.run()
         return app.return_code or 0

@@ -622,8 +622,22 @@ def test_token_profiles_are_separate(
     cli: CliRunner, monkeypatch: pytest.MonkeyPatch, memory_keyring: MemoryKeyring
 ) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("work-token-123456789\n"))
-    assert cli("--profile", "work", "token", "set").code == 0
+    run = cli("--profile", "work", "token", "set")
+    # A new profile starts as a keyring entry: said, and stored all the same.
+    assert run.code == 0 and 'The profile "work" is not in the config file' in run.err
     assert set(memory_keyring.entries) == {("nbtui", "work")}
+
+
+def test_a_missing_config_file_or_profile_is_named_on_stderr(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert "warning" not in cli("list").err
+    run = cli("--profile", "nosuch", "list")
+    assert run.code == 0 and 'The profile "nosuch" is not in the config file' in run.err
+    monkeypatch.setenv("NBTUI_CONFIG", str(tmp_path / "typo.toml"))
+    run = cli("list")
+    assert run.code == 0
+    assert f"NBTUI_CONFIG names {tmp_path / 'typo.toml'}, which does not exist" in run.err
 
 
 # -- demo --------------------------------------------------------------------------------
