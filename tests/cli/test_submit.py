@@ -102,7 +102,8 @@ def test_submit_takes_the_prompt_after_the_sources_too(
     assert run.code == 0, run.err
     [body] = creates(api)
     assert body["action"] == "edit" and body["prompt"] == "add a hat"
-    assert len(body["image_urls"]) == 2 and body["image_urls"][0] == "https://example.com/a.png"
+    urls = body["image_urls"]
+    assert isinstance(urls, list) and len(urls) == 2 and urls[0] == "https://example.com/a.png"
 
 
 @pytest.mark.parametrize(
