@@ -89,7 +89,7 @@ class PlatformSim:
 
     def applications(self) -> list[dict[str, Any]]:
         account = self.state.account
-        shared = {
+        shared: dict[str, Any] = {
             "id": _GLOBAL_APPLICATION_ID,
             "user_id": account.user_id,
             "service_id": None,
@@ -105,7 +105,7 @@ class PlatformSim:
                 shared["remaining_amount"] = f"{shared['remaining_amount']:.2f}"
             return [shared]
         spent = self.spent()
-        own = {
+        own: dict[str, Any] = {
             "id": account.application_id,
             "user_id": account.user_id,
             "service_id": NANO_BANANA_SERVICE_ID,
@@ -116,7 +116,7 @@ class PlatformSim:
             "allow_consume_global": True,
             "service": {"id": NANO_BANANA_SERVICE_ID, "alias": "nano-banana"},
         }
-        rows = [own, shared]
+        rows: list[dict[str, Any]] = [own, shared]
         if self.amounts_as_text:
             for row in rows:
                 row["remaining_amount"] = f"{row['remaining_amount']:.2f}"

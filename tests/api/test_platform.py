@@ -134,7 +134,7 @@ async def test_a_platform_that_does_not_answer_in_time_is_a_transport_error(
 ) -> None:
     sim.inject_fault("slow", delay=5.0)
     async with make(sim, timeout=0.05) as client:
-        with pytest.raises(TransportError, match="No answer from platform.sim.test"):
+        with pytest.raises(TransportError, match=r"No answer from platform\.sim\.test"):
             await client.price_list()
 
 
