@@ -21,6 +21,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "ConfigError",
     "InvalidSettings",
+    "PlatformSettings",
     "Settings",
     "config_file_path",
     "config_warnings",
@@ -247,6 +248,56 @@ def _keymap(value: Any) -> dict[str, str]:
     return dict(value)
 
 
+# -- [platform]: the provider's platform host, for the balance and prices (docs/platform.md) --
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformSettings:
+    """The platform host the user opted in to; nothing is sent there without it."""
+
+    host: str
+
+
+def _platform(value: Any) -> PlatformSettings | None:
+    """`[platform]` with `host`: an https address (plain http only to this machine or a
+    reserved test name, since an account token goes there)."""
+    if value is None or isinstance(value, PlatformSettings):
+        return value
+    if not isinstance(value, Mapping):
+        raise _Bad('Input should be a table, e.g. host = "https://platform.acedata.cloud"')
+    found: list[_Found] = [
+        ((str(key),), value[key], "Extra inputs are not permitted (only host)")
+        for key in value
+        if key != "host"
+    ]
+    if "host" not in value:
+        found.append((("host",), None, 'Field required, e.g. "https://platform.acedata.cloud"'))
+    else:
+        try:
+            host = _check_base_url(value["host"])
+            if _is_insecure_remote(host):
+                raise _Bad("must use https:// (an account token is sent there)")
+        except _Bad as bad:
+            found.extend(
+                (("host", *loc), value["host"] if part is _WHOLE else part, message)
+                for loc, part, message in bad.found
+            )
+    if found:
+        raise _Bad(found=found)
+    return PlatformSettings(host)
+
+
+def _is_insecure_remote(url: str) -> bool:
+    """Plain http to anything but loopback or a name reserved by RFC 6761."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    loopback = host in ("localhost", "::1") or host.startswith("127.")
+    reserved = host.endswith((".localhost", ".test", ".invalid"))
+    return parts.scheme == "http" and not (loopback or reserved)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything nbtui can be configured with. Immutable once loaded.
@@ -279,6 +330,8 @@ class Settings:
     notify_bell: bool = field(default=False, metadata=_rule(_flag))
     #: Folder where `S` saves images; empty means the user's pictures dir.
     save_dir: Path | None = field(default=None, metadata=_rule(_optional_path))
+    #: `[platform] host`: opt in to reading the balance and prices there (off when None).
+    platform: PlatformSettings | None = field(default=None, metadata=_rule(_platform))
 
     def __post_init__(self) -> None:
         problems: list[Problem] = []

@@ -48,6 +48,15 @@ MAIN_BINDINGS: tuple[Binding, ...] = (
     Binding("S", "save_images", "Save images", show=False, id="app.save"),
     Binding("i", "toggle_preview", "Image preview on/off", show=False, id="app.preview"),
     Binding("I", "import_recent", "Import recent tasks", show=False, id="app.import"),
+    # Balance and prices (issue 15): off unless [platform] host is set; the key says how.
+    Binding(
+        "dollar_sign",
+        "balance",
+        "Balance (on with [platform] host in config)",
+        show=False,
+        id="app.balance",
+        key_display="$",
+    ),
 )
 
 #: Groups for the help screen, by binding id.
@@ -77,6 +86,7 @@ HELP_GROUPS: Mapping[str, str] = {
     "app.save": "Tasks",
     "app.preview": "Record",
     "app.import": "Tasks",
+    "app.balance": "App",
     "app.help": "App",
     "app.quit": "App",
 }
@@ -87,6 +97,7 @@ _SHOWN_KEYS = {
     "plus": "+",
     "minus": "-",
     "equals_sign": "=",
+    "dollar_sign": "$",
 }
 
 

@@ -16,10 +16,12 @@ import httpx
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, TextArea
 
+from nbtui.api.platform import PlatformClient
 from nbtui.config import Settings
 from nbtui.media import ImageFetcher
 from nbtui.sim import SimConfig
 from nbtui.sim.app import in_process
+from nbtui.sim.platform import SIM_PLATFORM_TOKEN, PlatformSim, platform_app
 from nbtui.tracking.store import Store
 from nbtui.tui.app import NbtuiApp
 from tests.helpers import SIM_TOKEN, T0, FakeClock, Harness
@@ -168,6 +170,20 @@ async def rate_limited(pilot: Pilot[Any]) -> None:
     await settle(pilot, lambda: app.main.cycles >= 1 and app.main.status.problem is not None)
 
 
+async def create_estimate(pilot: Pilot[Any]) -> None:
+    """The form with the balance opted in: the title shows the request's estimated cost."""
+    await ready(pilot)
+    app = pilot.app
+    assert isinstance(app, NbtuiApp)
+    await settle(pilot, lambda: app.main.balance.prices is not None)
+    await pilot.press("n")
+    await settle(pilot, lambda: bool(app.screen.query("#create-prompt")))
+    await pilot.press(*"a lighthouse made of sea glass at dusk")
+    app.screen.query_one("#create-count", Select).value = 2
+    app.screen.query_one("#create-model", Input).value = "nano-banana-pro"
+    await settle(pilot, lambda: True)
+
+
 @dataclass(frozen=True)
 class Scene:
     name: str
@@ -175,6 +191,8 @@ class Scene:
     size: tuple[int, int] = (120, 36)
     token: str | None = SIM_TOKEN
     faults: int = 0
+    #: Opted in to the balance, against the simulator's platform host.
+    platform: bool = False
 
 
 SCENES = {
@@ -192,6 +210,7 @@ SCENES = {
         Scene("create_form", create_form, size=(120, 40)),
         Scene("create_errors", create_errors, size=(120, 40)),
         Scene("preview", preview, size=(120, 44)),
+        Scene("create_estimate", create_estimate, size=(80, 24), platform=True),
     )
 }
 
@@ -199,7 +218,25 @@ SCENES = {
 def make_scene_app(scene: Scene, data_dir: Path | None = None) -> tuple[NbtuiApp, Harness]:
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="nbtui-scene-"))
     harness = build(data_dir, token=scene.token, faults=scene.faults)
-    return harness.app(token=scene.token, fetcher_factory=sim_fetcher(harness)), harness
+    platform = sim_platform(harness) if scene.platform else None
+    app = harness.app(
+        token=scene.token, fetcher_factory=sim_fetcher(harness), platform_factory=platform
+    )
+    return app, harness
+
+
+def sim_platform(harness: Harness) -> Callable[[], PlatformClient]:
+    """The simulator's platform host, opted in (it answers for the real host's name)."""
+    app = platform_app(PlatformSim(harness.state))
+
+    def factory() -> PlatformClient:
+        return PlatformClient(
+            "https://platform.acedata.cloud",
+            SIM_PLATFORM_TOKEN,
+            transport=httpx.ASGITransport(app=app),
+        )
+
+    return factory
 
 
 def sim_fetcher(harness: Harness) -> Callable[[], ImageFetcher]:

@@ -27,6 +27,8 @@ from nbtui.api.state import Task
 from nbtui.notify import Notifier
 from nbtui.textsafe import one_line
 from nbtui.tracking.monitor import Monitor
+from nbtui.tui.commands.balance import REFRESH_SECONDS as BALANCE_REFRESH_SECONDS
+from nbtui.tui.commands.balance import BalanceWatcher
 from nbtui.tui.commands.create import Creator
 from nbtui.tui.commands.images import FetcherFactory, Images
 from nbtui.tui.commands.importing import Importer
@@ -111,7 +113,11 @@ class MainScreen(Screen[None]):
             shown=self._rows_changed,
             refresh=self._refresh_new,
         )
-        self.creator = Creator(self, session, self.tracker, closed=self._focus_list)
+        # Balance and prices (off unless [platform] host is set): the header and the form.
+        self.balance = BalanceWatcher(self, session, changed=self._update_topbar)
+        self.creator = Creator(
+            self, session, self.tracker, closed=self._focus_list, balance=self.balance
+        )
         self.images = Images(
             self,
             session,
@@ -179,8 +185,12 @@ class MainScreen(Screen[None]):
             yield self.status
         yield Footer()
 
+    def _update_topbar(self) -> None:
+        self.query_one("#topbar-info", Static).update(self._topbar_text())
+
     def _topbar_text(self) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis", justify="right")
+        text.append_text(self.balance.header())
         if self.session.demo:
             text.append(" DEMO ", style="bold reverse yellow")
             text.append("  simulated API, throwaway data  ", style="dim")
@@ -220,6 +230,8 @@ class MainScreen(Screen[None]):
         self.notifier = Notifier(self.session.settings, self._write_to_terminal)
         self.detail.mount(self.images.preview, before=0)
         self._load_stored()
+        self.balance.refresh()
+        self.set_interval(BALANCE_REFRESH_SECONDS, self.balance.refresh)
 
     @work(exclusive=True, group="load", description="read the stored tasks")
     async def _load_stored(self) -> None:
@@ -259,7 +271,9 @@ class MainScreen(Screen[None]):
         old = self.monitor
         old.stop()
         self.monitor = self._new_monitor(paused=old.paused, interval=old.interval)
-        self.query_one("#topbar-info", Static).update(self._topbar_text())
+        self.balance.balance = self.balance.prices = None
+        self.balance.refresh()
+        self._update_topbar()
         self.status.host = self.session.settings.api_host
         self.status.demo = self.session.demo
         self.model.attach(self.session.store)
@@ -658,6 +672,9 @@ class MainScreen(Screen[None]):
             self.notify("Set a token first (t): creating a task needs one.", severity="warning")
             return
         self.creator.open()
+
+    def action_balance(self) -> None:
+        self.balance.show()
 
     def action_import_recent(self) -> None:
         self.importer.start()
