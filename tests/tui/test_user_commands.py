@@ -223,3 +223,14 @@ async def test_the_log_screen_without_commands_says_how_to_add_one(
         await settle(pilot, lambda: isinstance(app.screen, CommandLogScreen))
         assert "No commands are configured" in log_text(app)
         assert "[commands.copy]" in log_text(app)
+
+
+async def test_a_punctuation_key_is_bound_as_textual_names_it(
+    harness: Harness, tmp_path: Path
+) -> None:
+    task_id = done_task(harness)
+    app = app_with(harness, tmp_path, commands={"bang": {"key": "!", "argv": ["true", "{id}"]}})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await select_when_done(pilot, app, task_id)
+        await pilot.press("exclamation_mark")
+        await settle(pilot, lambda: "bang: done (exit 0)" in notes(app), rounds=ROUNDS)

@@ -117,7 +117,11 @@ class UserCommands:
     def bindings(self) -> list[tuple[str, str, str]]:
         """(keys, action, description) for each command with a key, to bind on the screen."""
         return [
-            (command.key, f"run_user_command({index})", command.name)
+            (
+                ",".join(normal_key(key) for key in command.key.split(",")),
+                f"run_user_command({index})",
+                command.name,
+            )
             for index, command in enumerate(self.commands)
             if command.key
         ]
