@@ -184,6 +184,7 @@ class NbtuiApp(App[int]):
                 f"The base URL {settings.base_url} uses plain http: your token would "
                 "cross the network unencrypted. Use https unless this is a local proxy."
             )
+        self.startup_warnings.extend(self._main.user_commands.problems)
         store = self.session.store
         notice = store.notice  # a damaged file set aside, at this start or an earlier one
         if notice is not None:
@@ -337,7 +338,7 @@ class NbtuiApp(App[int]):
 
     def help_rows(self) -> list[HelpEntry]:
         """Every binding (with remapped keys), grouped, for the help screen and the palette."""
-        return help_entries(self._keymap)
+        return help_entries(self._keymap, self._main.user_commands.help_rows())
 
     def action_help(self) -> None:
         from nbtui.tui.screens.help import HelpRow, HelpScreen

@@ -24,6 +24,8 @@ from nbtui.sim.app import in_process
 from nbtui.sim.platform import SIM_PLATFORM_TOKEN, PlatformSim, platform_app
 from nbtui.tracking.store import Store
 from nbtui.tui.app import NbtuiApp
+from nbtui.tui.commands.user import RunRecord
+from nbtui.usercommands import RunResult
 from tests.helpers import SIM_TOKEN, T0, FakeClock, Harness
 
 UNKNOWN_ID = "11111111-2222-4333-8444-555555555555"
@@ -184,6 +186,46 @@ async def create_estimate(pilot: Pilot[Any]) -> None:
     await settle(pilot, lambda: True)
 
 
+async def command_log(pilot: Pilot[Any]) -> None:
+    """The log of the user's own commands (`O`) after two runs, one failed."""
+    await ready(pilot)
+    app = pilot.app
+    assert isinstance(app, NbtuiApp)
+    task_id = app.main.task_list.cursor_id or UNKNOWN_ID
+    image = f"/home/me/Pictures/nbtui/{task_id}-1.png"
+    log = app.main.user_commands.log
+    log.appendleft(
+        RunRecord(
+            "upscale",
+            task_id,
+            RunResult(
+                ("upscale-tool", "--in", image, "--out", "/tmp/out.png"),
+                0,
+                b"read 1024x1024\nwrote /tmp/out.png (4096x4096)\n",
+                b"",
+                1.4,
+            ),
+            T0 + 60,
+        )
+    )
+    log.appendleft(
+        RunRecord(
+            "caption",
+            task_id,
+            RunResult(
+                ("caption", "--", "a [bold]cat[/bold]; rm -rf ~ $(id)", "kites"),
+                2,
+                b"",
+                b"caption: unknown style\nusage: caption [--style S] -- TEXT LABELS\n",
+                0.2,
+            ),
+            T0 + 75,
+        )
+    )
+    await pilot.press("O")
+    await settle(pilot, lambda: bool(app.screen.query("#command-log")))
+
+
 @dataclass(frozen=True)
 class Scene:
     name: str
@@ -211,6 +253,7 @@ SCENES = {
         Scene("create_errors", create_errors, size=(120, 40)),
         Scene("preview", preview, size=(120, 44)),
         Scene("create_estimate", create_estimate, size=(80, 24), platform=True),
+        Scene("command_log", command_log, size=(80, 24)),
     )
 }
 

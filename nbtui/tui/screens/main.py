@@ -34,6 +34,7 @@ from nbtui.tui.commands.images import FetcherFactory, Images
 from nbtui.tui.commands.importing import Importer
 from nbtui.tui.commands.record import RecordCommands
 from nbtui.tui.commands.tracking import TrackCommands, Tracker
+from nbtui.tui.commands.user import UserCommands
 from nbtui.tui.formatting import compact_duration, short_id
 from nbtui.tui.keys import MAIN_BINDINGS
 from nbtui.tui.monitor_bridge import (
@@ -141,6 +142,12 @@ class MainScreen(Screen[None]):
             selected_task=self.selected_task,
             focused=lambda: self.focused,
         )
+        #: The user's own commands (`[commands]`), bound to their keys on this screen.
+        self.user_commands = UserCommands(
+            self, session, target_ids=self.target_ids, fetcher_factory=fetcher_factory
+        )
+        for keys, action, description in self.user_commands.bindings():
+            self._bindings.bind(keys, action, description, show=False)
         self._last_refresh: float | None = None
         self._selected: str | None = None
         self._selected_task: Task | None = None
@@ -714,3 +721,19 @@ class MainScreen(Screen[None]):
 
     def action_show_full(self) -> None:
         self.record.show_full()
+
+    # -- the user's own commands ---------------------------------------------------------
+
+    def target_ids(self) -> list[str]:
+        """The tasks an action applies to: the cursor's task (marked tasks once marks exist)."""
+        task_id = self.task_list.cursor_id
+        return [task_id] if task_id is not None else []
+
+    def action_run_user_command(self, index: int) -> None:
+        self.user_commands.run(index)
+
+    def action_command_log(self) -> None:
+        from nbtui.tui.screens.command_log import CommandLogScreen
+
+        commands = self.user_commands
+        self.app.push_screen(CommandLogScreen(commands.log, configured=len(commands.commands)))
