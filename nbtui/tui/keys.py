@@ -48,6 +48,14 @@ MAIN_BINDINGS: tuple[Binding, ...] = (
     Binding("S", "save_images", "Save images", show=False, id="app.save"),
     Binding("i", "toggle_preview", "Image preview on/off", show=False, id="app.preview"),
     Binding("I", "import_recent", "Import recent tasks", show=False, id="app.import"),
+    # Saved views ([views] in the config): 1-9 switch to the 1st-9th view (the same key again
+    # leaves it), 0 shows all tasks again, V saves the filter and sort as a view.
+    *(
+        Binding(str(n), f"view({n})", f"Saved view {n}", show=False, id=f"app.view_{n}")
+        for n in range(1, 10)
+    ),
+    Binding("0", "all_tasks", "All tasks (leave the view)", show=False, id="app.view_all"),
+    Binding("V", "save_view", "Save the filter and sort as a view", show=False, id="app.save_view"),
 )
 
 #: Groups for the help screen, by binding id.
@@ -77,10 +85,15 @@ HELP_GROUPS: Mapping[str, str] = {
     "app.save": "Tasks",
     "app.preview": "Record",
     "app.import": "Tasks",
+    **{f"app.view_{n}": "Views" for n in range(1, 10)},
+    "app.view_all": "Views",
+    "app.save_view": "Views",
     "app.help": "App",
     "app.quit": "App",
 }
-_GROUP_ORDER = ("Move", "List", "Tasks", "Record", "Refresh", "App")
+_GROUP_ORDER = ("Move", "List", "Views", "Tasks", "Record", "Refresh", "App")
+#: The number keys of the saved views: one help row while none is remapped.
+_VIEW_IDS = tuple(f"app.view_{n}" for n in range(1, 10))
 _SHOWN_KEYS = {
     "question_mark": "?",
     "slash": "/",
@@ -114,8 +127,15 @@ def help_entries(keymap: Mapping[str, str]) -> list[HelpEntry]:
         *APP_BINDINGS[2:],
     ]
     entries: list[HelpEntry] = []
+    views_folded = not any(view_id in keymap for view_id in _VIEW_IDS)
     for binding in bindings:
         binding_id = binding.id or ""
+        if views_folded and binding_id in _VIEW_IDS:
+            if binding_id == _VIEW_IDS[0]:
+                # The palette lists the views by name ("View: failed") instead.
+                text = "Switch to saved view 1-9 (its key again: all tasks)"
+                entries.append(HelpEntry("Views", text, "1-9", ""))
+            continue
         keys = keymap.get(binding_id, binding.key) if binding_id else binding.key
         shown = ", ".join(_SHOWN_KEYS.get(key.strip(), key.strip()) for key in keys.split(","))
         group = HELP_GROUPS.get(binding_id) or HELP_GROUPS.get(binding_id.split(".")[0], "Move")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nbtui.config import Settings
@@ -37,6 +38,8 @@ class Session:
     token: str | None = None
     #: Untracked ids the add dialog offers (the demo's spare tasks).
     suggested_ids: list[str] = field(default_factory=list)
+    #: The config file saved views and the theme are written to (None: `config_file_path()`).
+    config_path: Path | None = None
 
     @property
     def can_call_service(self) -> bool:
