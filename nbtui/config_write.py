@@ -25,6 +25,8 @@ from typing import Any
 
 import tomlkit
 import tomlkit.exceptions
+from tomlkit.container import Container
+from tomlkit.items import AoT, InlineTable, Table
 
 from nbtui.config import InvalidSettings, Settings, View
 
@@ -52,7 +54,7 @@ def save_view(path: Path, profile: str, view: View) -> tuple[View, ...] | None:
             views = owner["views"] = tomlkit.table()
         if not isinstance(views, MutableMapping):
             raise ConfigWriteError(f"`views` in {path} is not a table, so no view can be added")
-        views[view.name] = _view_value(view)
+        _set(views, view.name, _view_value(view))
 
     data = _update(path, change)
     profiles = data.get("profiles")
@@ -70,7 +72,7 @@ def save_theme(path: Path, profile: str, theme: str) -> None:
     """Set `theme = "NAME"`."""
 
     def change(doc: tomlkit.TOMLDocument) -> None:
-        _owner(doc, profile, "theme")["theme"] = theme
+        _set(_owner(doc, profile, "theme"), "theme", theme)
 
     _update(path, change)
 
@@ -85,6 +87,29 @@ def _view_value(view: View) -> Any:
     if view.descending is not None:
         table["descending"] = view.descending
     return table
+
+
+def _set(table: MutableMapping[str, Any], key: str, value: Any) -> None:
+    """Set `key`: in place when it is there, else right after the table's last key.
+
+    tomlkit alone adds a key after the comments and blank lines that end a table, which
+    are usually about what follows (`# my views` above `[views]`): the key would land under
+    a comment written for something else.
+    """
+    if key in table or isinstance(table, InlineTable):
+        table[key] = value
+        return
+    container = table if isinstance(table, Container) else getattr(table, "value", None)
+    last = None
+    if isinstance(container, Container):
+        for name, item in container.body:
+            if name is not None and not isinstance(item, Table | AoT):
+                last = name
+    if last is None or not isinstance(container, Container):
+        table[key] = value
+        return
+    # The one way tomlkit offers to put a key at a given place.
+    container._insert_after(last, key, value)
 
 
 def _owner(doc: tomlkit.TOMLDocument, profile: str, key: str) -> MutableMapping[str, Any]:
