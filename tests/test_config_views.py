@@ -98,6 +98,6 @@ def test_theme_is_text(tmp_path: Path) -> None:
 
 def test_views_survive_replace() -> None:
     """`dataclasses.replace` checks every field again: checked views pass as they are."""
-    settings = Settings(views={"a": "x", "b": {"filter": "y", "sort": "id"}})
+    settings = Settings.from_mapping({"views": {"a": "x", "b": {"filter": "y", "sort": "id"}}})
     again = dataclasses.replace(settings, theme="nord")
     assert again.views == (View("a", "x"), View("b", "y", "id"))

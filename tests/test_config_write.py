@@ -157,7 +157,7 @@ def test_a_file_that_does_not_parse_is_never_written(tmp_path: Path, broken: str
     path = tmp_path / "config.toml"
     path.write_text(broken, encoding="utf-8")
     before = path.stat().st_mtime_ns
-    with pytest.raises(ConfigWriteError, match="is not valid TOML .*left as it is; fix it"):
+    with pytest.raises(ConfigWriteError, match=r"is not valid TOML .*left as it is; fix it"):
         save_view(path, "default", View("new", "q"))
     with pytest.raises(ConfigWriteError, match="is not valid TOML"):
         save_theme(path, "default", "nord")
