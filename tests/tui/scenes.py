@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ import httpx
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, TextArea
 
-from nbtui.config import Settings
+from nbtui.config import Settings, View
 from nbtui.media import ImageFetcher
 from nbtui.sim import SimConfig
 from nbtui.sim.app import in_process
@@ -162,6 +162,15 @@ async def filtered(pilot: Pilot[Any]) -> None:
     await settle(pilot, app.main.panes_settled)
 
 
+async def view_active(pilot: Pilot[Any]) -> None:
+    await ready(pilot)
+    app = pilot.app
+    assert isinstance(app, NbtuiApp)
+    await pilot.press("1")
+    await settle(pilot, lambda: app.main.views.active is not None and app.main.order_settled())
+    await settle(pilot, app.main.panes_settled)
+
+
 async def rate_limited(pilot: Pilot[Any]) -> None:
     app = pilot.app
     assert isinstance(app, NbtuiApp)
@@ -175,6 +184,9 @@ class Scene:
     size: tuple[int, int] = (120, 36)
     token: str | None = SIM_TOKEN
     faults: int = 0
+    #: Saved views and the theme, as the config file would give them.
+    views: tuple[View, ...] = ()
+    theme: str | None = None
 
 
 SCENES = {
@@ -192,6 +204,8 @@ SCENES = {
         Scene("create_form", create_form, size=(120, 40)),
         Scene("create_errors", create_errors, size=(120, 40)),
         Scene("preview", preview, size=(120, 44)),
+        Scene("view_active", view_active, views=(View("failed", "failed"), View("cats", "cat"))),
+        Scene("light_theme", detail_tree, theme="textual-light"),
     )
 }
 
@@ -199,6 +213,7 @@ SCENES = {
 def make_scene_app(scene: Scene, data_dir: Path | None = None) -> tuple[NbtuiApp, Harness]:
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="nbtui-scene-"))
     harness = build(data_dir, token=scene.token, faults=scene.faults)
+    harness.settings = replace(harness.settings, views=scene.views, theme=scene.theme)
     return harness.app(token=scene.token, fetcher_factory=sim_fetcher(harness)), harness
 
 
