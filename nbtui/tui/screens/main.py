@@ -388,7 +388,10 @@ class MainScreen(Screen[None]):
 
     def _show_view(self) -> None:
         """The header names the active view and counts what it shows."""
-        self.query_one("#topbar-view", Static).update(self.views.header(len(self.model)))
+        header = self.views.header(len(self.model))
+        shown = self.query_one("#topbar-view", Static)
+        shown.update(header)
+        shown.display = bool(header)  # nothing, not an empty padded cell, without a view
 
     def _rows_changed(self, select: str | None = None) -> None:
         """The model changed outside a refresh (tracked, untracked): draw it, read the order."""
