@@ -32,6 +32,7 @@ __all__ = [
     "TaskListModel",
     "TaskRow",
     "compute_order",
+    "natural_descending",
     "row_from_tracked",
     "search_key",
 ]
@@ -64,6 +65,12 @@ class SortKey(enum.StrEnum):
 _DESCENDING_BY_DEFAULT = frozenset(
     {SortKey.CREATED, SortKey.IMAGES, SortKey.DURATION, SortKey.REFRESHED}
 )
+
+
+def natural_descending(key: SortKey) -> bool:
+    """The direction `key` starts in: newest, biggest and longest first."""
+    return key in _DESCENDING_BY_DEFAULT
+
 
 #: Sort keys SQLite orders exactly as `_sort_value` does (no text folding, no clock).
 _IN_SQL: dict[SortKey, ListOrder] = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Select, TextArea
 
 from nbtui.api.platform import PlatformClient
-from nbtui.config import Settings
+from nbtui.config import Settings, View
 from nbtui.media import ImageFetcher
 from nbtui.sim import SimConfig
 from nbtui.sim.app import in_process
@@ -166,6 +166,15 @@ async def filtered(pilot: Pilot[Any]) -> None:
     await settle(pilot, app.main.panes_settled)
 
 
+async def view_active(pilot: Pilot[Any]) -> None:
+    await ready(pilot)
+    app = pilot.app
+    assert isinstance(app, NbtuiApp)
+    await pilot.press("1")
+    await settle(pilot, lambda: app.main.views.active is not None and app.main.order_settled())
+    await settle(pilot, app.main.panes_settled)
+
+
 async def rate_limited(pilot: Pilot[Any]) -> None:
     app = pilot.app
     assert isinstance(app, NbtuiApp)
@@ -235,6 +244,9 @@ class Scene:
     faults: int = 0
     #: Opted in to the balance, against the simulator's platform host.
     platform: bool = False
+    #: Saved views and the theme, as the config file would give them.
+    views: tuple[View, ...] = ()
+    theme: str | None = None
 
 
 SCENES = {
@@ -254,6 +266,8 @@ SCENES = {
         Scene("preview", preview, size=(120, 44)),
         Scene("create_estimate", create_estimate, size=(80, 24), platform=True),
         Scene("command_log", command_log, size=(80, 24)),
+        Scene("view_active", view_active, views=(View("failed", "failed"), View("cats", "cat"))),
+        Scene("light_theme", detail_tree, theme="textual-light"),
     )
 }
 
@@ -261,6 +275,7 @@ SCENES = {
 def make_scene_app(scene: Scene, data_dir: Path | None = None) -> tuple[NbtuiApp, Harness]:
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="nbtui-scene-"))
     harness = build(data_dir, token=scene.token, faults=scene.faults)
+    harness.settings = replace(harness.settings, views=scene.views, theme=scene.theme)
     platform = sim_platform(harness) if scene.platform else None
     app = harness.app(
         token=scene.token, fetcher_factory=sim_fetcher(harness), platform_factory=platform

@@ -69,6 +69,9 @@ class HelpScreen(ModalScreen[None]):
             legend.append("   ")
         legend.append(
             "\nFilter (/) matches words in the id, prompt, state or model; escape clears it."
+            "\nSaved views are [views] in config.toml: 1-9 switch, 0 shows all tasks, V saves "
+            "the filter and sort as a view. A theme chosen in the palette (ctrl+p, Change "
+            "theme) is remembered there too."
         )
         return legend
 

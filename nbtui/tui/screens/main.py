@@ -35,6 +35,7 @@ from nbtui.tui.commands.importing import Importer
 from nbtui.tui.commands.record import RecordCommands
 from nbtui.tui.commands.tracking import TrackCommands, Tracker
 from nbtui.tui.commands.user import UserCommands
+from nbtui.tui.commands.views import Views
 from nbtui.tui.formatting import compact_duration, short_id
 from nbtui.tui.keys import MAIN_BINDINGS
 from nbtui.tui.monitor_bridge import (
@@ -148,6 +149,14 @@ class MainScreen(Screen[None]):
         )
         for keys, action, description in self.user_commands.bindings():
             self._bindings.bind(keys, action, description, show=False)
+        self.views = Views(
+            self,
+            session,
+            self.model,
+            show_filter=self.show_filter,
+            sort_by=self.sort_by,
+            shown=self._show_view,
+        )
         self._last_refresh: float | None = None
         self._selected: str | None = None
         self._selected_task: Task | None = None
@@ -177,6 +186,7 @@ class MainScreen(Screen[None]):
         with Vertical(id="main"):
             with Horizontal(id="topbar"):
                 yield Static(Text("nbtui", style="bold"), id="title")
+                yield Static("", id="topbar-view")
                 yield Static(self._topbar_text(), id="topbar-info")
             yield Input(
                 placeholder="filter: words in the id, prompt, state or model (escape clears)",
@@ -395,6 +405,14 @@ class MainScreen(Screen[None]):
         self.status.counts = self.model.counts()
         self.status.shown = len(self.model)
         self.status.total = len(self.model.rows)
+        self._show_view()
+
+    def _show_view(self) -> None:
+        """The header names the active view and counts what it shows."""
+        header = self.views.header(len(self.model))
+        shown = self.query_one("#topbar-view", Static)
+        shown.update(header)
+        shown.display = bool(header)  # nothing, not an empty padded cell, without a view
 
     def _rows_changed(self, select: str | None = None) -> None:
         """The model changed outside a refresh (tracked, untracked): draw it, read the order."""
@@ -592,8 +610,19 @@ class MainScreen(Screen[None]):
         filter_input.value = ""
         filter_input.remove_class("-visible")
         self.model.set_filter("")
+        self.views.filter_cleared()
         self.reorder()
         self.task_list.focus()
+
+    def show_filter(self, text: str) -> None:
+        """Put `text` in the filter field, which filters the list as typing there does
+        (a saved view's query); the keys stay with the list."""
+        filter_input = self.query_one("#filter", Input)
+        filter_input.set_class(bool(text), "-visible")
+        filter_input.border_title = _FILTER_KEPT
+        filter_input.value = text
+        if self.focused is filter_input:
+            self.task_list.focus()
 
     def action_sort(self) -> None:
         key = self.model.cycle_sort()
@@ -606,6 +635,17 @@ class MainScreen(Screen[None]):
         self.model.set_sort(key, descending)
         self.task_list.rows_changed()
         self.reorder()
+
+    # -- saved views ---------------------------------------------------------------------
+
+    def action_view(self, number: int) -> None:
+        self.views.key(number)
+
+    def action_all_tasks(self) -> None:
+        self.views.leave()
+
+    def action_save_view(self) -> None:
+        self.views.ask_save()
 
     # -- tasks ---------------------------------------------------------------------------
 
