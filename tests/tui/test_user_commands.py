@@ -165,7 +165,7 @@ async def test_refused_commands_are_reported_at_start_and_the_rest_works(
         expected = [
             "Command 'shell' refused: argv element 3 'echo {prompt}' puts {prompt} inside",
             'Command \'save\' refused: key "S" is already used by "Save images"',
-            'Command \'view\' refused: key "3" is already used by "saved views (1-9)"',
+            'Command \'view\' refused: key "3" is already used by "Saved view 3"',
             'Command \'mark\' refused: key "space" is already used by "marking tasks"',
             'Command \'remapped\' refused: key "ctrl+r" is already used by "Refresh ([keymap])"',
             "Command 'typo' refused: key \"crtl+x\" is not a key name",
