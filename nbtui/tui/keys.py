@@ -48,6 +48,11 @@ MAIN_BINDINGS: tuple[Binding, ...] = (
     Binding("S", "save_images", "Save images", show=False, id="app.save"),
     Binding("i", "toggle_preview", "Image preview on/off", show=False, id="app.preview"),
     Binding("I", "import_recent", "Import recent tasks", show=False, id="app.import"),
+    # Marks and labels (issue 14): d, r, S, o and L act on the marked tasks when any are.
+    Binding("space", "toggle_mark", "Mark or unmark", show=False, id="app.mark"),
+    Binding("asterisk", "mark_shown", "Mark every task shown", show=False, id="app.mark_all"),
+    Binding("U", "clear_marks", "Clear marks (or escape)", show=False, id="app.unmark_all"),
+    Binding("L", "labels", "Labels", show=False, id="app.labels"),
 )
 
 #: Groups for the help screen, by binding id.
@@ -77,16 +82,21 @@ HELP_GROUPS: Mapping[str, str] = {
     "app.save": "Tasks",
     "app.preview": "Record",
     "app.import": "Tasks",
+    "app.mark": "Marks",
+    "app.mark_all": "Marks",
+    "app.unmark_all": "Marks",
+    "app.labels": "Marks",
     "app.help": "App",
     "app.quit": "App",
 }
-_GROUP_ORDER = ("Move", "List", "Tasks", "Record", "Refresh", "App")
+_GROUP_ORDER = ("Move", "List", "Tasks", "Marks", "Record", "Refresh", "App")
 _SHOWN_KEYS = {
     "question_mark": "?",
     "slash": "/",
     "plus": "+",
     "minus": "-",
     "equals_sign": "=",
+    "asterisk": "*",
 }
 
 
