@@ -168,6 +168,44 @@ async def rate_limited(pilot: Pilot[Any]) -> None:
     await settle(pilot, lambda: app.main.cycles >= 1 and app.main.status.problem is not None)
 
 
+# -- marks and labels (issue 14) -----------------------------------------------------------
+
+
+async def _labelled_and_marked(pilot: Pilot[Any]) -> NbtuiApp:
+    """Two tasks labelled, the first, second and fourth rows marked."""
+    await ready(pilot)
+    app = pilot.app
+    assert isinstance(app, NbtuiApp)
+    ids = app.main.model.ids()
+    app.main.session.store.set_labels(ids[:2], add=["client-x"], now=T0)
+    app.main.session.store.set_labels(ids[1:2], add=["draft"], now=T0)
+    app.main.reorder()
+    await settle(pilot, app.main.order_settled)
+    await pilot.press("space", "space", "j", "space", "k")
+    await settle(pilot, app.main.panes_settled)
+    return app
+
+
+async def marked(pilot: Pilot[Any]) -> None:
+    await _labelled_and_marked(pilot)
+
+
+async def labels_dialog(pilot: Pilot[Any]) -> None:
+    app = await _labelled_and_marked(pilot)
+    await pilot.press("L")
+    await settle(pilot, lambda: bool(app.screen.query("#labels-add")))
+    await pilot.press(*"final, v2")
+    await settle(pilot, lambda: True)
+
+
+async def untrack_many(pilot: Pilot[Any]) -> None:
+    app = await _labelled_and_marked(pilot)
+    await pilot.press("slash", *"cat", "enter")
+    await settle(pilot, app.main.order_settled)
+    await pilot.press("d")
+    await settle(pilot, lambda: bool(app.screen.query("#confirm-dialog")))
+
+
 @dataclass(frozen=True)
 class Scene:
     name: str
@@ -192,6 +230,9 @@ SCENES = {
         Scene("create_form", create_form, size=(120, 40)),
         Scene("create_errors", create_errors, size=(120, 40)),
         Scene("preview", preview, size=(120, 44)),
+        Scene("marked", marked),
+        Scene("labels_dialog", labels_dialog, size=(80, 24)),
+        Scene("untrack_many", untrack_many),
     )
 }
 
