@@ -78,6 +78,11 @@ MAIN_BINDINGS: tuple[Binding, ...] = (
     ),
     Binding("0", "all_tasks", "All tasks (leave the view)", show=False, id="app.view_all"),
     Binding("V", "save_view", "Save the filter and sort as a view", show=False, id="app.save_view"),
+    # Marks and labels (issue 14): d, r, S, o and L act on the marked tasks when any are.
+    Binding("space", "toggle_mark", "Mark or unmark", show=False, id="app.mark"),
+    Binding("asterisk", "mark_shown", "Mark every task shown", show=False, id="app.mark_all"),
+    Binding("U", "clear_marks", "Clear marks (or escape)", show=False, id="app.unmark_all"),
+    Binding("L", "labels", "Labels", show=False, id="app.labels"),
 )
 
 #: The help group of the user's own commands (`[commands]` in the config) and their log.
@@ -120,6 +125,10 @@ HELP_GROUPS: Mapping[str, str] = {
     **{f"app.view_{n}": "Views" for n in range(1, 10)},
     "app.view_all": "Views",
     "app.save_view": "Views",
+    "app.mark": "Marks",
+    "app.mark_all": "Marks",
+    "app.unmark_all": "Marks",
+    "app.labels": "Marks",
     "app.help": "App",
     "app.quit": "App",
     "app.command_log": USER_COMMANDS_GROUP,
@@ -129,6 +138,7 @@ _GROUP_ORDER = (
     "List",
     "Views",
     "Tasks",
+    "Marks",
     "Record",
     "Refresh",
     USER_COMMANDS_GROUP,
@@ -143,6 +153,7 @@ _SHOWN_KEYS = {
     "minus": "-",
     "equals_sign": "=",
     "dollar_sign": "$",
+    "asterisk": "*",
 }
 
 

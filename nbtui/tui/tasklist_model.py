@@ -371,3 +371,16 @@ class TaskListModel:
     def counts(self) -> Counter[TaskState]:
         """Tasks per state over everything tracked, filter or not."""
         return Counter(self._counts)
+
+    def shown_rowids(self) -> array[int]:
+        """The visible rowids in order (what "mark every task shown" reads the ids of, and
+        what the marks count their hidden ones against)."""
+        return self._order
+
+    def forget(self, ids: Iterable[str]) -> None:
+        """Rows of these tasks changed in the store (their labels): read them again when
+        next drawn."""
+        for task_id in ids:
+            rowid = self._rowid_of.pop(task_id, None)
+            if rowid is not None:
+                self._cache.pop(rowid, None)

@@ -235,6 +235,44 @@ async def command_log(pilot: Pilot[Any]) -> None:
     await settle(pilot, lambda: bool(app.screen.query("#command-log")))
 
 
+# -- marks and labels (issue 14) -----------------------------------------------------------
+
+
+async def _labelled_and_marked(pilot: Pilot[Any]) -> NbtuiApp:
+    """Two tasks labelled, the first, second and fourth rows marked."""
+    await ready(pilot)
+    app = pilot.app
+    assert isinstance(app, NbtuiApp)
+    ids = app.main.model.ids()
+    app.main.session.store.set_labels(ids[:2], add=["client-x"], now=T0)
+    app.main.session.store.set_labels(ids[1:2], add=["draft"], now=T0)
+    app.main.reorder()
+    await settle(pilot, app.main.order_settled)
+    await pilot.press("space", "space", "j", "space", "k")
+    await settle(pilot, app.main.panes_settled)
+    return app
+
+
+async def marked(pilot: Pilot[Any]) -> None:
+    await _labelled_and_marked(pilot)
+
+
+async def labels_dialog(pilot: Pilot[Any]) -> None:
+    app = await _labelled_and_marked(pilot)
+    await pilot.press("L")
+    await settle(pilot, lambda: bool(app.screen.query("#labels-add")))
+    await pilot.press(*"final, v2")
+    await settle(pilot, lambda: True)
+
+
+async def untrack_many(pilot: Pilot[Any]) -> None:
+    app = await _labelled_and_marked(pilot)
+    await pilot.press("slash", *"cat", "enter")
+    await settle(pilot, app.main.order_settled)
+    await pilot.press("d")
+    await settle(pilot, lambda: bool(app.screen.query("#confirm-dialog")))
+
+
 @dataclass(frozen=True)
 class Scene:
     name: str
@@ -268,6 +306,9 @@ SCENES = {
         Scene("command_log", command_log, size=(80, 24)),
         Scene("view_active", view_active, views=(View("failed", "failed"), View("cats", "cat"))),
         Scene("light_theme", detail_tree, theme="textual-light"),
+        Scene("marked", marked),
+        Scene("labels_dialog", labels_dialog, size=(80, 24)),
+        Scene("untrack_many", untrack_many),
     )
 }
 

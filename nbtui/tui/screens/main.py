@@ -32,12 +32,15 @@ from nbtui.tui.commands.balance import BalanceWatcher
 from nbtui.tui.commands.create import Creator
 from nbtui.tui.commands.images import FetcherFactory, Images
 from nbtui.tui.commands.importing import Importer
+from nbtui.tui.commands.labels import LabelCommands
+from nbtui.tui.commands.marking import MarkCommands
 from nbtui.tui.commands.record import RecordCommands
 from nbtui.tui.commands.tracking import TrackCommands, Tracker
 from nbtui.tui.commands.user import UserCommands
 from nbtui.tui.commands.views import Views
 from nbtui.tui.formatting import compact_duration, short_id
 from nbtui.tui.keys import MAIN_BINDINGS
+from nbtui.tui.marks import Marks
 from nbtui.tui.monitor_bridge import (
     CycleDone,
     ProblemChanged,
@@ -101,7 +104,9 @@ class MainScreen(Screen[None]):
         #: The stored list has been read and shown.
         self.loaded = False
         self.notifier: Notifier | None = None
-        self.task_list = TaskList(self.model, clock, id="tasks")
+        #: The marked tasks: what untrack, refresh, save, open and labels apply to.
+        self.marks = Marks()
+        self.task_list = TaskList(self.model, clock, marks=self.marks, id="tasks")
         self.detail = TaskDetail(clock, id="detail")
         self.json_view = JsonView(id="json")
         self.status = StatusBar(clock, id="status")
@@ -126,8 +131,11 @@ class MainScreen(Screen[None]):
             ImagePreview(id="preview"),
             current_task=self.selected_task,
             fetcher_factory=fetcher_factory,
+            marked=lambda: bool(self.marks),
+            targets=self.marking_targets,
         )
         self.importer = Importer(self, session, self.tracker, can_call=self._can_call)
+        self.marking = MarkCommands(self, session, self.model, self.task_list, self.status)
         self.track_commands = TrackCommands(
             self,
             session,
@@ -135,6 +143,15 @@ class MainScreen(Screen[None]):
             self.tracker,
             cursor_id=lambda: self.task_list.cursor_id,
             reorder=self.reorder,
+            marking=self.marking,
+        )
+        self.labels = LabelCommands(
+            self,
+            session,
+            self.model,
+            self.marking,
+            changed=self._labels_changed,
+            waiting=self.store_waiting,
         )
         self.record = RecordCommands(
             self,
@@ -335,6 +352,7 @@ class MainScreen(Screen[None]):
 
     def on_tasks_removed(self, message: TasksRemoved) -> None:
         self.model.remove(message.ids)
+        self.marking.untracked(message.ids)
         self.task_list.rows_changed()
         self.reorder()
 
@@ -406,6 +424,7 @@ class MainScreen(Screen[None]):
         self.status.shown = len(self.model)
         self.status.total = len(self.model.rows)
         self._show_view()
+        self.marking.shown()
 
     def _show_view(self) -> None:
         """The header names the active view and counts what it shows."""
@@ -581,6 +600,9 @@ class MainScreen(Screen[None]):
             return
         if not self.task_list.has_focus:
             self._focus_pane(self.task_list)
+            return
+        # No filter to clear, already on the list: escape takes the marks off.
+        self.marking.clear(quiet_when_none=True)
 
     # -- filter and sort -----------------------------------------------------------------
 
@@ -675,13 +697,17 @@ class MainScreen(Screen[None]):
         self.track_commands.ask_untrack()
 
     def action_refresh_selected(self) -> None:
-        task_id = self.task_list.cursor_id
-        if task_id is None:
+        """`r`: refresh the marked tasks (one request, batched by the monitor), else the
+        cursor's."""
+        ids = self.target_ids()
+        if not ids:
             self.notify("No task selected.", severity="warning")
             return
         if self._need_monitor():
-            self.monitor.request_refresh([task_id])
+            self.monitor.request_refresh(ids)
             self.status.refreshing = True
+            if self.marks:
+                self.notify(f"Refreshing {len(ids):,} marked tasks.", timeout=2)
 
     def action_refresh_all(self) -> None:
         if self._need_monitor():
@@ -726,6 +752,36 @@ class MainScreen(Screen[None]):
     def action_import_recent(self) -> None:
         self.importer.start()
 
+    # -- marks and labels --------------------------------------------------------------
+
+    def target_ids(self) -> list[str]:
+        """The tasks an action applies to: the marked tasks when there are any, including
+        ones the filter hides; else the cursor's."""
+        return self.marking.target_ids()
+
+    async def marking_targets(self) -> list[str]:
+        """`target_ids()` less marked tasks another process untracked meanwhile."""
+        return await self.marking.tracked_targets()
+
+    def action_toggle_mark(self) -> None:
+        self.marking.toggle()
+
+    def action_mark_shown(self) -> None:
+        self.marking.mark_shown()
+
+    def action_clear_marks(self) -> None:
+        self.marking.clear()
+
+    def action_labels(self) -> None:
+        self.labels.open()
+
+    def _labels_changed(self, ids: list[str]) -> None:
+        """Labels of these tasks were written: their rows and the detail pane show them."""
+        self.model.forget(ids)
+        self.task_list.refresh()
+        if self._selected in ids:
+            self._select_current()
+
     # -- images, clipboard, the record ---------------------------------------------------
 
     def action_open_image(self) -> None:
@@ -763,11 +819,6 @@ class MainScreen(Screen[None]):
         self.record.show_full()
 
     # -- the user's own commands ---------------------------------------------------------
-
-    def target_ids(self) -> list[str]:
-        """The tasks an action applies to: the cursor's task (marked tasks once marks exist)."""
-        task_id = self.task_list.cursor_id
-        return [task_id] if task_id is not None else []
 
     def action_run_user_command(self, index: int) -> None:
         self.user_commands.run(index)
