@@ -15,7 +15,14 @@ from textual.binding import Binding
 
 from nbtui.tui.widgets.task_list import TaskList
 
-__all__ = ["APP_BINDINGS", "HELP_GROUPS", "MAIN_BINDINGS", "HelpEntry", "help_entries"]
+__all__ = [
+    "APP_BINDINGS",
+    "GALLERY_BINDINGS",
+    "HELP_GROUPS",
+    "MAIN_BINDINGS",
+    "HelpEntry",
+    "help_entries",
+]
 
 #: The App's keys: they work whatever screen is shown (except inside a dialog).
 APP_BINDINGS: tuple[Binding, ...] = (
@@ -48,6 +55,22 @@ MAIN_BINDINGS: tuple[Binding, ...] = (
     Binding("S", "save_images", "Save images", show=False, id="app.save"),
     Binding("i", "toggle_preview", "Image preview on/off", show=False, id="app.preview"),
     Binding("I", "import_recent", "Import recent tasks", show=False, id="app.import"),
+    # -- the gallery: `b` (board of thumbnails; g and G already move the list) opens it.
+    Binding("b", "gallery", "Image gallery", show=False, id="app.gallery"),
+)
+
+# -- the gallery's own keys (nbtui/tui/screens/gallery.py), shown in the help's "Gallery" group.
+GALLERY_BINDINGS: tuple[Binding, ...] = (
+    Binding("left,h", "move(0, -1)", "Previous image", show=False, id="gallery.left"),
+    Binding("right,l", "move(0, 1)", "Next image", show=False, id="gallery.right"),
+    Binding("up,k", "move(-1, 0)", "Image above", show=False, id="gallery.up"),
+    Binding("down,j", "move(1, 0)", "Image below", show=False, id="gallery.down"),
+    Binding("pageup", "page(-1)", "Page up", show=False, id="gallery.page_up"),
+    Binding("pagedown", "page(1)", "Page down", show=False, id="gallery.page_down"),
+    Binding("home,g", "first", "First image", show=False, id="gallery.first"),
+    Binding("end,G", "last", "Last image", show=False, id="gallery.last"),
+    Binding("enter", "choose", "Select its task", id="gallery.choose"),
+    Binding("escape", "close", "Close the gallery", id="gallery.close"),
 )
 
 #: Groups for the help screen, by binding id.
@@ -79,8 +102,10 @@ HELP_GROUPS: Mapping[str, str] = {
     "app.import": "Tasks",
     "app.help": "App",
     "app.quit": "App",
+    "app.gallery": "Tasks",
+    "gallery": "Gallery",
 }
-_GROUP_ORDER = ("Move", "List", "Tasks", "Record", "Refresh", "App")
+_GROUP_ORDER = ("Move", "List", "Tasks", "Record", "Refresh", "App", "Gallery")
 _SHOWN_KEYS = {
     "question_mark": "?",
     "slash": "/",
@@ -112,6 +137,7 @@ def help_entries(keymap: Mapping[str, str]) -> list[HelpEntry]:
         *APP_BINDINGS[:2],
         *MAIN_BINDINGS,
         *APP_BINDINGS[2:],
+        *GALLERY_BINDINGS,
     ]
     entries: list[HelpEntry] = []
     for binding in bindings:

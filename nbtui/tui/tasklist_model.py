@@ -341,6 +341,12 @@ class TaskListModel:
         return len(self._order)
 
     @property
+    def shown_rowids(self) -> array[int]:
+        """The rowids shown, in list order. The model replaces its order, never edits it, so
+        this is a snapshot another thread may read (the gallery collects its images so)."""
+        return self._order
+
+    @property
     def total(self) -> int:
         """Tasks tracked, filter or not."""
         return sum(self._counts.values())

@@ -28,6 +28,7 @@ from nbtui.notify import Notifier
 from nbtui.textsafe import one_line
 from nbtui.tracking.monitor import Monitor
 from nbtui.tui.commands.create import Creator
+from nbtui.tui.commands.gallery import Gallery
 from nbtui.tui.commands.images import FetcherFactory, Images
 from nbtui.tui.commands.importing import Importer
 from nbtui.tui.commands.record import RecordCommands
@@ -120,6 +121,9 @@ class MainScreen(Screen[None]):
             fetcher_factory=fetcher_factory,
         )
         self.importer = Importer(self, session, self.tracker, can_call=self._can_call)
+        self.gallery = Gallery(
+            self, session, self.model, select=self._gallery_chose, fetcher_factory=fetcher_factory
+        )
         self.track_commands = TrackCommands(
             self,
             session,
@@ -697,3 +701,17 @@ class MainScreen(Screen[None]):
 
     def action_show_full(self) -> None:
         self.record.show_full()
+
+    # -- the gallery ---------------------------------------------------------------------
+
+    def action_gallery(self) -> None:
+        self.gallery.open()
+
+    def _gallery_chose(self, task_id: str) -> None:
+        if self.task_list.select_id(task_id):
+            self._focus_pane(self.task_list)
+        else:
+            self.notify(
+                "That task is no longer in the list (it was untracked or the filter changed).",
+                severity="warning",
+            )
