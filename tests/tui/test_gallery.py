@@ -15,7 +15,7 @@ from nbtui.sim import SimConfig
 from nbtui.sim.server import SimServer
 from nbtui.tracking.store import Store
 from nbtui.tui.app import NbtuiApp, make_app
-from nbtui.tui.screens.gallery import TILE_HEIGHT, TILE_WIDTH, GalleryScreen
+from nbtui.tui.screens.gallery import TILE_HEIGHT, TILE_WIDTH, GalleryScreen, GalleryTile
 from tests.helpers import Harness, app_with, notes, screen_text, settle, started
 
 
@@ -111,8 +111,8 @@ async def test_keys_move_the_cursor_and_enter_selects_the_task(
         await pilot.press("G", "pageup", "left")
         assert screen.cursor == 4
         # The highlight is on the cursor's tile only.
-        highlighted = [tile.index for tile in screen.query(".-cursor")]
-        assert highlighted == [4]
+        tiles = screen.query(GalleryTile)
+        assert [tile.index for tile in tiles if tile.has_class("-cursor")] == [4]
         await pilot.press("enter")
         await settle(pilot, lambda: app.screen is app.main)
         assert app.main.task_list.cursor_id == newest_first[4]
@@ -157,14 +157,14 @@ async def test_only_the_page_and_a_row_ahead_are_loaded(harness: Harness, tmp_pa
         before = len(image_requests(harness))
         screen = await open_gallery(pilot, app)
         await settle(pilot, lambda: page_loaded(screen))
-        await settle(pilot, lambda: not screen.loading)
+        await settle(pilot, lambda: not screen.fetching)
         wanted = {screen.entries[i].url.rsplit("/", 1)[1] for i in range(12)}  # 4x2 + a row
         asked = image_requests(harness)[before:]
         assert {path.rsplit("/", 1)[1] for path in asked} == wanted
         # The last page: its images, and the row above it, nothing in between.
         await pilot.press("end")
         await settle(pilot, lambda: page_loaded(screen))
-        await settle(pilot, lambda: not screen.loading)
+        await settle(pilot, lambda: not screen.fetching)
         asked = image_requests(harness)[before:]
         assert len(asked) == 24
         assert not any(r.had_auth for r in harness.state.requests if r.path.startswith("/images/"))
@@ -187,7 +187,7 @@ async def test_memory_holds_at_most_the_cap_of_thumbnails(
             await settle(pilot, lambda: page_loaded(screen))
             await pilot.press("pagedown")
         await settle(pilot, lambda: page_loaded(screen))
-        await settle(pilot, lambda: not screen.loading)
+        await settle(pilot, lambda: not screen.fetching)
         # The cap never goes under a page and a row either side (4x2 + 2x4 here).
         assert screen.thumbnails.cap == 16
         assert len(screen.thumbnails) <= 16 and screen.thumbnails.evicted > 0

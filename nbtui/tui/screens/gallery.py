@@ -53,6 +53,7 @@ __all__ = [
     "TILE_WIDTH",
     "GalleryEntry",
     "GalleryScreen",
+    "GalleryTile",
     "ThumbnailCache",
 ]
 
@@ -129,21 +130,21 @@ def _thumbnail(data: bytes, for_graphics: bool) -> DecodedImage:
     return DecodedImage(small, decoded.width, decoded.height, b"")
 
 
-class _Tile(Vertical):
+class GalleryTile(Vertical):
     """One cell of the grid: a picture (or why there is none) over a one-line caption."""
 
     DEFAULT_CSS = f"""
-    _Tile {{ width: {TILE_WIDTH - 1}; height: {TILE_HEIGHT - 1}; margin: 0 0 1 1; }}
-    _Tile > .tile-image {{
+    GalleryTile {{ width: {TILE_WIDTH - 1}; height: {TILE_HEIGHT - 1}; margin: 0 0 1 1; }}
+    GalleryTile > .tile-image {{
         width: 100%; height: {_IMAGE_ROWS}; content-align: center middle; color: $text-muted;
     }}
-    _Tile > .tile-slot {{ width: 100%; height: {_IMAGE_ROWS}; align: center middle; }}
-    _Tile > .tile-caption {{ width: 100%; height: 1; color: $text-muted; }}
-    _Tile.-cursor {{ background: $block-cursor-background 25%; }}
-    _Tile.-cursor > .tile-caption {{
+    GalleryTile > .tile-slot {{ width: 100%; height: {_IMAGE_ROWS}; align: center middle; }}
+    GalleryTile > .tile-caption {{ width: 100%; height: 1; color: $text-muted; }}
+    GalleryTile.-cursor {{ background: $block-cursor-background 25%; }}
+    GalleryTile.-cursor > .tile-caption {{
         background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold;
     }}
-    _Tile.-blank {{ visibility: hidden; }}
+    GalleryTile.-blank {{ visibility: hidden; }}
     """
 
     def __init__(self) -> None:
@@ -265,7 +266,7 @@ class GalleryScreen(Screen["GalleryEntry | None"]):
         self._loading: set[int] = set()
         self._wanted: list[int] = []
         self._loaders = 0
-        self._tiles: list[_Tile] = []
+        self._tiles: list[GalleryTile] = []
         self._grid = _Grid(self._resized)
         self._info = Static("", id="gallery-info")
 
@@ -317,7 +318,7 @@ class GalleryScreen(Screen["GalleryEntry | None"]):
         # Never fewer than a page and its look-ahead: loading one must not evict another.
         self.thumbnails.cap = max(THUMBNAILS_KEPT, (rows + 2 * _LOOK_AHEAD_ROWS) * columns)
         await self._grid.remove_children()
-        self._tiles = [_Tile() for _ in range(columns * rows)]
+        self._tiles = [GalleryTile() for _ in range(columns * rows)]
         lines = [
             Horizontal(*self._tiles[row * columns : (row + 1) * columns]) for row in range(rows)
         ]
@@ -380,7 +381,7 @@ class GalleryScreen(Screen["GalleryEntry | None"]):
     def _first_shown(self) -> int:
         return self.top * self.columns
 
-    def _bind(self, tile: _Tile, index: int) -> None:
+    def _bind(self, tile: GalleryTile, index: int) -> None:
         entry = self.entries[index] if 0 <= index < len(self.entries) else None
         image = self.thumbnails.get(index) if entry is not None else None
         tile.show(index, entry, image, self.problems.get(index, ""))
@@ -426,7 +427,7 @@ class GalleryScreen(Screen["GalleryEntry | None"]):
     # -- loading -------------------------------------------------------------------------
 
     @property
-    def loading(self) -> bool:
+    def fetching(self) -> bool:
         """Thumbnails are being fetched or wait to be (tests and scenes wait for the end)."""
         return self._loaders > 0
 
