@@ -19,15 +19,20 @@ import asyncio
 import io
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Final, NamedTuple
 
 from rich.align import Align
+from rich.console import Console
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import Footer, Static
 
 from nbtui.api.state import TaskState
@@ -54,6 +59,7 @@ __all__ = [
     "GalleryEntry",
     "GalleryScreen",
     "GalleryTile",
+    "Thumbnail",
     "ThumbnailCache",
 ]
 
@@ -85,23 +91,33 @@ class GalleryEntry(NamedTuple):
     prompt: str
 
 
-class ThumbnailCache:
-    """Decoded thumbnails by entry position; past `cap`, the least recently used are dropped."""
+@dataclass(frozen=True)
+class Thumbnail:
+    """A decoded thumbnail and its picture as a tile draws it, made once while loading."""
 
-    def __init__(self, cap: int = THUMBNAILS_KEPT) -> None:
+    image: DecodedImage
+    #: The half-block lines of the picture, centred in the tile's picture area (none when
+    #: a Kitty/Sixel widget draws `image.data` instead).
+    lines: tuple[Strip, ...]
+
+
+class ThumbnailCache:
+    """Thumbnails by entry position; past `cap`, the least recently used are dropped."""
+
+    def __init__(self, cap: int) -> None:
         self.cap = max(1, cap)
-        self._items: OrderedDict[int, DecodedImage] = OrderedDict()
+        self._items: OrderedDict[int, Thumbnail] = OrderedDict()
         #: How many were dropped to stay under the cap.
         self.evicted = 0
 
-    def get(self, key: int) -> DecodedImage | None:
-        image = self._items.get(key)
-        if image is not None:
+    def get(self, key: int) -> Thumbnail | None:
+        thumbnail = self._items.get(key)
+        if thumbnail is not None:
             self._items.move_to_end(key)
-        return image
+        return thumbnail
 
-    def put(self, key: int, image: DecodedImage) -> None:
-        self._items[key] = image
+    def put(self, key: int, thumbnail: Thumbnail) -> None:
+        self._items[key] = thumbnail
         self._items.move_to_end(key)
         while len(self._items) > self.cap:
             self._items.popitem(last=False)
@@ -114,8 +130,8 @@ class ThumbnailCache:
         return len(self._items)
 
 
-def _thumbnail(data: bytes, for_graphics: bool) -> DecodedImage:
-    """Blocking (a thread): decode and shrink to what a tile needs. Raises ValueError."""
+def _thumbnail(data: bytes, for_graphics: bool) -> Thumbnail:
+    """Blocking (a thread): decode, shrink and draw what a tile needs. Raises ValueError."""
     from PIL import Image
 
     decoded = decode(data)
@@ -124,10 +140,67 @@ def _thumbnail(data: bytes, for_graphics: bool) -> DecodedImage:
         # The graphics widget draws encoded bytes: a small PNG, not the full download.
         out = io.BytesIO()
         thumb.save(out, format="PNG")
-        return DecodedImage(thumb, decoded.width, decoded.height, out.getvalue())
+        return Thumbnail(DecodedImage(thumb, decoded.width, decoded.height, out.getvalue()), ())
     small = thumb.copy()
     small.thumbnail((GALLERY_PIXELS, GALLERY_PIXELS), Image.Resampling.BOX)
-    return DecodedImage(small, decoded.width, decoded.height, b"")
+    # Drawn here, once: paging through the grid then only hands tiles ready lines.
+    console = Console(
+        width=_IMAGE_COLS, color_system="truecolor", force_terminal=True, file=io.StringIO()
+    )
+    picture = Align.center(HalfBlockImage(small, _IMAGE_COLS, _IMAGE_ROWS))
+    lines = console.render_lines(picture, console.options, pad=True)
+    image = DecodedImage(small, decoded.width, decoded.height, b"")
+    return Thumbnail(image, tuple(Strip(line, _IMAGE_COLS) for line in lines))
+
+
+class _Picture(Widget):
+    """A tile's picture area: ready-made lines (a thumbnail, or a message), centred."""
+
+    DEFAULT_CSS = f"_Picture {{ width: 100%; height: {_IMAGE_ROWS}; color: $text-muted; }}"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lines: Sequence[Strip] = ()
+        self._style: Style | None = None
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._style = None  # the tile's class changed: read the background again
+
+    def show_lines(self, lines: Sequence[Strip]) -> None:
+        self._lines = lines
+        self.refresh()  # the same size: a repaint, no layout
+
+    def show_text(self, text: Text) -> None:
+        console = self.app.console
+        options = console.options.update(width=_IMAGE_COLS, justify="center")
+        rendered = console.render_lines(text, options, pad=True)[:_IMAGE_ROWS]
+        self.show_lines([Strip(line, _IMAGE_COLS) for line in rendered])
+
+    def render_line(self, y: int) -> Strip:
+        lines = self._lines
+        index = y - (_IMAGE_ROWS - len(lines)) // 2
+        strip = lines[index] if 0 <= index < len(lines) else Strip.blank(_IMAGE_COLS)
+        if self._style is None:
+            self._style = self.rich_style  # walks the ancestors: once, not once a line
+        return strip.apply_style(self._style)
+
+
+class _Line(Widget):
+    """One line of text that changes without a layout pass (captions, the info line)."""
+
+    DEFAULT_CSS = "_Line { width: 100%; height: 1; }"
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._text = Text()
+
+    def set_text(self, text: Text) -> None:
+        self._text = text
+        self.refresh()
+
+    def render(self) -> Text:
+        return self._text
 
 
 class GalleryTile(Vertical):
@@ -135,11 +208,8 @@ class GalleryTile(Vertical):
 
     DEFAULT_CSS = f"""
     GalleryTile {{ width: {TILE_WIDTH - 1}; height: {TILE_HEIGHT - 1}; margin: 0 0 1 1; }}
-    GalleryTile > .tile-image {{
-        width: 100%; height: {_IMAGE_ROWS}; content-align: center middle; color: $text-muted;
-    }}
     GalleryTile > .tile-slot {{ width: 100%; height: {_IMAGE_ROWS}; align: center middle; }}
-    GalleryTile > .tile-caption {{ width: 100%; height: 1; color: $text-muted; }}
+    GalleryTile > .tile-caption {{ color: $text-muted; }}
     GalleryTile.-cursor {{ background: $block-cursor-background 25%; }}
     GalleryTile.-cursor > .tile-caption {{
         background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold;
@@ -151,32 +221,33 @@ class GalleryTile(Vertical):
         super().__init__()
         self.index = -1
         self._shown: tuple[object, ...] | None = None
-        self._image = Static("", classes="tile-image")
+        self._picture = _Picture()
         self._slot = Vertical(classes="tile-slot")
         self._slot.display = False
-        self._caption = Static("", classes="tile-caption")
+        self._caption = _Line(classes="tile-caption")
 
     def compose(self) -> ComposeResult:
-        yield self._image
+        yield self._picture
         yield self._slot
         yield self._caption
 
     def show(
-        self, index: int, entry: GalleryEntry | None, image: DecodedImage | None, problem: str
+        self, index: int, entry: GalleryEntry | None, thumbnail: Thumbnail | None, problem: str
     ) -> None:
         """Show `entry` (None: an empty cell past the last image); unchanged, nothing redraws."""
         self.index = index
-        key = (index, entry, id(image) if image is not None else None, problem)
+        key = (index, entry, id(thumbnail) if thumbnail is not None else None, problem)
         if key == self._shown:
             return
         self._shown = key
         self.set_class(entry is None, "-blank")
         if entry is None:
             return
-        self._caption.update(_caption(entry))
+        self._caption.set_text(_caption(entry))
         graphics = graphics_widget()
-        if image is not None and graphics is not None:
-            self._image.display = False
+        if thumbnail is not None and graphics is not None:
+            image = thumbnail.image
+            self._picture.display = False
             self._slot.display = True
             self._slot.remove_children()
             view = graphics(io.BytesIO(image.data))
@@ -188,14 +259,13 @@ class GalleryTile(Vertical):
         if self._slot.display:
             self._slot.display = False
             self._slot.remove_children()
-        self._image.display = True
-        if image is not None:
-            picture = HalfBlockImage(image.thumbnail, _IMAGE_COLS, _IMAGE_ROWS)
-            self._image.update(Align.center(picture))
+            self._picture.display = True
+        if thumbnail is not None:
+            self._picture.show_lines(thumbnail.lines)
         elif problem:
-            self._image.update(Text(f"could not load: {problem}", style="italic"))
+            self._picture.show_text(Text(f"could not load: {problem}", style="italic"))
         else:
-            self._image.update(Text("loading…", style="dim"))
+            self._picture.show_text(Text("loading…", style="dim"))
 
 
 def _caption(entry: GalleryEntry) -> Text:
@@ -208,7 +278,7 @@ def _caption(entry: GalleryEntry) -> Text:
         text.append(f" {entry.image_index + 1}/{entry.image_count}")
     if entry.prompt:
         text.append(" " + one_line(entry.prompt[: TILE_WIDTH * 2]))
-    # Cut here: a Static would wrap at the last space and show only the first line.
+    # Cut to the tile here, with an ellipsis, rather than wrapped out of its one line.
     text.truncate(TILE_WIDTH - 1, overflow="ellipsis")
     return text
 
@@ -268,7 +338,7 @@ class GalleryScreen(Screen["GalleryEntry | None"]):
         self._loaders = 0
         self._tiles: list[GalleryTile] = []
         self._grid = _Grid(self._resized)
-        self._info = Static("", id="gallery-info")
+        self._info = _Line(id="gallery-info")
 
     # -- layout --------------------------------------------------------------------------
 
@@ -405,7 +475,7 @@ class GalleryScreen(Screen["GalleryEntry | None"]):
 
     def _show_info(self) -> None:
         if not self.entries:
-            self._info.update(Text("escape closes", style="dim"))
+            self._info.set_text(Text("escape closes", style="dim"))
             return
         entry = self.entries[self.cursor]
         text = Text(no_wrap=True, overflow="ellipsis")
@@ -417,12 +487,13 @@ class GalleryScreen(Screen["GalleryEntry | None"]):
             style=STATE_STYLES.get(entry.state, ""),
         )
         text.append(f"  image {entry.image_index + 1} of {entry.image_count}")
-        image = self.thumbnails.get(self.cursor)
-        if image is not None:
+        thumbnail = self.thumbnails.get(self.cursor)
+        if thumbnail is not None:
+            image = thumbnail.image
             text.append(f"  {image.width}x{image.height}", style="dim")
         if entry.prompt:
             text.append("  " + one_line(entry.prompt))
-        self._info.update(text)
+        self._info.set_text(text)
 
     # -- loading -------------------------------------------------------------------------
 
@@ -483,11 +554,11 @@ class GalleryScreen(Screen["GalleryEntry | None"]):
         for_graphics = graphics_widget() is not None
         try:
             fetched = await self._fetcher.fetch(self.entries[index].url)
-            image = await asyncio.to_thread(_thumbnail, fetched.data, for_graphics)
+            thumbnail = await asyncio.to_thread(_thumbnail, fetched.data, for_graphics)
         except (MediaError, ValueError) as exc:
             self.problems[index] = one_line(exc)
             return
-        self.thumbnails.put(index, image)
+        self.thumbnails.put(index, thumbnail)
 
     async def on_unmount(self) -> None:
         fetcher, self._fetcher = self._fetcher, None
