@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, ClassVar, Final, NamedTuple
 
 from rich.align import Align
 from rich.console import Console
-from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
@@ -153,46 +152,13 @@ def _thumbnail(data: bytes, for_graphics: bool) -> Thumbnail:
     return Thumbnail(image, tuple(Strip(line, _IMAGE_COLS) for line in lines))
 
 
-class _Picture(Widget):
-    """A tile's picture area: ready-made lines (a thumbnail, or a message), centred."""
-
-    DEFAULT_CSS = f"_Picture {{ width: 100%; height: {_IMAGE_ROWS}; color: $text-muted; }}"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._lines: Sequence[Strip] = ()
-        self._style: Style | None = None
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._style = None  # the tile's class changed: read the background again
-
-    def show_lines(self, lines: Sequence[Strip]) -> None:
-        self._lines = lines
-        self.refresh()  # the same size: a repaint, no layout
-
-    def show_text(self, text: Text) -> None:
-        console = self.app.console
-        options = console.options.update(width=_IMAGE_COLS, justify="center")
-        rendered = console.render_lines(text, options, pad=True)[:_IMAGE_ROWS]
-        self.show_lines([Strip(line, _IMAGE_COLS) for line in rendered])
-
-    def render_line(self, y: int) -> Strip:
-        lines = self._lines
-        index = y - (_IMAGE_ROWS - len(lines)) // 2
-        strip = lines[index] if 0 <= index < len(lines) else Strip.blank(_IMAGE_COLS)
-        if self._style is None:
-            self._style = self.rich_style  # walks the ancestors: once, not once a line
-        return strip.apply_style(self._style)
-
-
 class _Line(Widget):
-    """One line of text that changes without a layout pass (captions, the info line)."""
+    """One line of text that changes without a layout pass (the info line)."""
 
     DEFAULT_CSS = "_Line { width: 100%; height: 1; }"
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes)
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
         self._text = Text()
 
     def set_text(self, text: Text) -> None:
@@ -203,15 +169,21 @@ class _Line(Widget):
         return self._text
 
 
-class GalleryTile(Vertical):
-    """One cell of the grid: a picture (or why there is none) over a one-line caption."""
+class GalleryTile(Widget):
+    """One cell of the grid: a picture (or why there is none) over a one-line caption.
 
+    One widget drawing its own lines from ready-made strips: re-binding a page repaints
+    eighteen of these, not a tree of containers. With Kitty/Sixel the picture is a child
+    widget over the first rows instead.
+    """
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"tile--caption", "tile--message"}
     DEFAULT_CSS = f"""
     GalleryTile {{ width: {TILE_WIDTH - 1}; height: {TILE_HEIGHT - 1}; margin: 0 0 1 1; }}
-    GalleryTile > .tile-slot {{ width: 100%; height: {_IMAGE_ROWS}; align: center middle; }}
-    GalleryTile > .tile-caption {{ color: $text-muted; }}
+    GalleryTile > .tile--caption {{ color: $text-muted; }}
+    GalleryTile > .tile--message {{ color: $text-muted; }}
     GalleryTile.-cursor {{ background: $block-cursor-background 25%; }}
-    GalleryTile.-cursor > .tile-caption {{
+    GalleryTile.-cursor > .tile--caption {{
         background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold;
     }}
     GalleryTile.-blank {{ visibility: hidden; }}
@@ -221,15 +193,15 @@ class GalleryTile(Vertical):
         super().__init__()
         self.index = -1
         self._shown: tuple[object, ...] | None = None
-        self._picture = _Picture()
-        self._slot = Vertical(classes="tile-slot")
-        self._slot.display = False
-        self._caption = _Line(classes="tile-caption")
+        self._lines: Sequence[Strip] = ()
+        self._message: Text | None = None
+        self._caption = Text()
+        self._has_view = False
+        self._rendered: list[Strip] | None = None
 
-    def compose(self) -> ComposeResult:
-        yield self._picture
-        yield self._slot
-        yield self._caption
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._rendered = None
 
     def show(
         self, index: int, entry: GalleryEntry | None, thumbnail: Thumbnail | None, problem: str
@@ -243,29 +215,60 @@ class GalleryTile(Vertical):
         self.set_class(entry is None, "-blank")
         if entry is None:
             return
-        self._caption.set_text(_caption(entry))
+        self._caption = _caption(entry)
+        self._lines = ()
+        self._message = None
+        if self._has_view:
+            self._has_view = False
+            self.remove_children()
         graphics = graphics_widget()
         if thumbnail is not None and graphics is not None:
             image = thumbnail.image
-            self._picture.display = False
-            self._slot.display = True
-            self._slot.remove_children()
             view = graphics(io.BytesIO(image.data))
             cols, rows = fit_cells(image.width, image.height, _IMAGE_COLS, _IMAGE_ROWS)
             view.styles.width = cols
             view.styles.height = rows
-            self._slot.mount(view)
-            return
-        if self._slot.display:
-            self._slot.display = False
-            self._slot.remove_children()
-            self._picture.display = True
-        if thumbnail is not None:
-            self._picture.show_lines(thumbnail.lines)
+            self._has_view = True
+            self.mount(view)
+        elif thumbnail is not None:
+            self._lines = thumbnail.lines
         elif problem:
-            self._picture.show_text(Text(f"could not load: {problem}", style="italic"))
+            self._message = Text(f"could not load: {problem}", style="italic")
         else:
-            self._picture.show_text(Text("loading…", style="dim"))
+            self._message = Text("loading…", style="dim")
+        self._rendered = None
+        self.refresh()  # the same size: a repaint, no layout
+
+    def _render_all(self) -> list[Strip]:
+        """The tile's lines in its current style (made once per change, not once a line)."""
+        base = self.rich_style
+        lines: Sequence[Strip] = self._lines
+        if self._message is not None:
+            console = self.app.console
+            options = console.options.update(width=_IMAGE_COLS, justify="center")
+            style = self.get_component_rich_style("tile--message")
+            rendered = console.render_lines(self._message, options, style=style, pad=True)
+            lines = [Strip(line, _IMAGE_COLS) for line in rendered[:_IMAGE_ROWS]]
+        top = (_IMAGE_ROWS - len(lines)) // 2
+        picture = [
+            lines[row - top] if 0 <= row - top < len(lines) else Strip.blank(_IMAGE_COLS)
+            for row in range(_IMAGE_ROWS)
+        ]
+        caption_style = self.get_component_rich_style("tile--caption")
+        console = self.app.console
+        caption_lines = console.render_lines(
+            self._caption, console.options.update(width=_IMAGE_COLS), style=caption_style
+        )
+        caption = Strip(caption_lines[0], _IMAGE_COLS).adjust_cell_length(
+            _IMAGE_COLS, caption_style
+        )
+        return [strip.apply_style(base) for strip in (*picture, caption)]
+
+    def render_line(self, y: int) -> Strip:
+        if self._rendered is None:
+            self._rendered = self._render_all()
+        rendered = self._rendered
+        return rendered[y] if 0 <= y < len(rendered) else Strip.blank(_IMAGE_COLS)
 
 
 def _caption(entry: GalleryEntry) -> Text:
