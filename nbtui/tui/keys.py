@@ -18,6 +18,7 @@ from nbtui.tui.widgets.task_list import TaskList
 
 __all__ = [
     "APP_BINDINGS",
+    "GALLERY_BINDINGS",
     "HELP_GROUPS",
     "MAIN_BINDINGS",
     "RESERVED_KEYS",
@@ -83,6 +84,22 @@ MAIN_BINDINGS: tuple[Binding, ...] = (
     Binding("asterisk", "mark_shown", "Mark every task shown", show=False, id="app.mark_all"),
     Binding("U", "clear_marks", "Clear marks (or escape)", show=False, id="app.unmark_all"),
     Binding("L", "labels", "Labels", show=False, id="app.labels"),
+    # -- the gallery: `b` (board of thumbnails; g and G already move the list) opens it.
+    Binding("b", "gallery", "Image gallery", show=False, id="app.gallery"),
+)
+
+# -- the gallery's own keys (nbtui/tui/screens/gallery.py), shown in the help's "Gallery" group.
+GALLERY_BINDINGS: tuple[Binding, ...] = (
+    Binding("left,h", "move(0, -1)", "Previous image", show=False, id="gallery.left"),
+    Binding("right,l", "move(0, 1)", "Next image", show=False, id="gallery.right"),
+    Binding("up,k", "move(-1, 0)", "Image above", show=False, id="gallery.up"),
+    Binding("down,j", "move(1, 0)", "Image below", show=False, id="gallery.down"),
+    Binding("pageup", "page(-1)", "Page up", show=False, id="gallery.page_up"),
+    Binding("pagedown", "page(1)", "Page down", show=False, id="gallery.page_down"),
+    Binding("home,g", "first", "First image", show=False, id="gallery.first"),
+    Binding("end,G", "last", "Last image", show=False, id="gallery.last"),
+    Binding("enter", "choose", "Select its task", id="gallery.choose"),
+    Binding("escape", "close", "Close the gallery", id="gallery.close"),
 )
 
 #: The help group of the user's own commands (`[commands]` in the config) and their log.
@@ -132,6 +149,8 @@ HELP_GROUPS: Mapping[str, str] = {
     "app.help": "App",
     "app.quit": "App",
     "app.command_log": USER_COMMANDS_GROUP,
+    "app.gallery": "Tasks",
+    "gallery": "Gallery",
 }
 _GROUP_ORDER = (
     "Move",
@@ -143,6 +162,7 @@ _GROUP_ORDER = (
     "Refresh",
     USER_COMMANDS_GROUP,
     "App",
+    "Gallery",
 )
 #: The number keys of the saved views: one help row while none is remapped.
 _VIEW_IDS = tuple(f"app.view_{n}" for n in range(1, 10))
@@ -180,6 +200,7 @@ def help_entries(keymap: Mapping[str, str], extra: Sequence[HelpEntry] = ()) -> 
         *APP_BINDINGS[:2],
         *MAIN_BINDINGS,
         *APP_BINDINGS[2:],
+        *GALLERY_BINDINGS,
     ]
     entries: list[HelpEntry] = []
     views_folded = not any(view_id in keymap for view_id in _VIEW_IDS)

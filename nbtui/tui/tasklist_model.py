@@ -348,6 +348,12 @@ class TaskListModel:
         return len(self._order)
 
     @property
+    def shown_rowids(self) -> array[int]:
+        """The rowids shown, in list order. The model replaces its order, never edits it, so
+        this is a snapshot another thread may read (the gallery collects its images so)."""
+        return self._order
+
+    @property
     def total(self) -> int:
         """Tasks tracked, filter or not."""
         return sum(self._counts.values())
@@ -371,11 +377,6 @@ class TaskListModel:
     def counts(self) -> Counter[TaskState]:
         """Tasks per state over everything tracked, filter or not."""
         return Counter(self._counts)
-
-    def shown_rowids(self) -> array[int]:
-        """The visible rowids in order (what "mark every task shown" reads the ids of, and
-        what the marks count their hidden ones against)."""
-        return self._order
 
     def forget(self, ids: Iterable[str]) -> None:
         """Rows of these tasks changed in the store (their labels): read them again when

@@ -15,6 +15,7 @@ from tests.bench import (
     bench_apply,
     bench_big_record,
     bench_finish,
+    bench_gallery,
     bench_imports,
     bench_keys,
     bench_launch,
@@ -32,6 +33,7 @@ BENCHES = (
     bench_memory,
     bench_finish,
     bench_big_record,
+    bench_gallery,
 )
 
 

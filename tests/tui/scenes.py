@@ -147,6 +147,20 @@ async def preview(pilot: Pilot[Any]) -> None:
     await settle(pilot, lambda: bool(app.main.images.preview.images))
 
 
+async def gallery(pilot: Pilot[Any]) -> None:
+    """The demo's images as thumbnails, the cursor moved to a task's third image."""
+    from nbtui.tui.screens.gallery import GalleryScreen
+
+    await ready(pilot)
+    app = pilot.app
+    await pilot.press("b")
+    await settle(pilot, lambda: isinstance(app.screen, GalleryScreen))
+    screen = app.screen
+    assert isinstance(screen, GalleryScreen)
+    await pilot.press("l", "l", "j")
+    await settle(pilot, lambda: bool(screen.thumbnails) and not screen.fetching)
+
+
 async def token_screen(pilot: Pilot[Any]) -> None:
     app = pilot.app
     await settle(pilot, lambda: bool(app.screen.query("#token-input")))
@@ -309,6 +323,8 @@ SCENES = {
         Scene("marked", marked),
         Scene("labels_dialog", labels_dialog, size=(80, 24)),
         Scene("untrack_many", untrack_many),
+        Scene("gallery", gallery, size=(120, 40)),
+        Scene("gallery_small", gallery, size=(80, 24)),
     )
 }
 

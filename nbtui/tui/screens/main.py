@@ -30,6 +30,7 @@ from nbtui.tracking.monitor import Monitor
 from nbtui.tui.commands.balance import REFRESH_SECONDS as BALANCE_REFRESH_SECONDS
 from nbtui.tui.commands.balance import BalanceWatcher
 from nbtui.tui.commands.create import Creator
+from nbtui.tui.commands.gallery import Gallery
 from nbtui.tui.commands.images import FetcherFactory, Images
 from nbtui.tui.commands.importing import Importer
 from nbtui.tui.commands.labels import LabelCommands
@@ -136,6 +137,9 @@ class MainScreen(Screen[None]):
         )
         self.importer = Importer(self, session, self.tracker, can_call=self._can_call)
         self.marking = MarkCommands(self, session, self.model, self.task_list, self.status)
+        self.gallery = Gallery(
+            self, session, self.model, select=self._gallery_chose, fetcher_factory=fetcher_factory
+        )
         self.track_commands = TrackCommands(
             self,
             session,
@@ -828,3 +832,17 @@ class MainScreen(Screen[None]):
 
         commands = self.user_commands
         self.app.push_screen(CommandLogScreen(commands.log, configured=len(commands.commands)))
+
+    # -- the gallery ---------------------------------------------------------------------
+
+    def action_gallery(self) -> None:
+        self.gallery.open()
+
+    def _gallery_chose(self, task_id: str) -> None:
+        if self.task_list.select_id(task_id):
+            self._focus_pane(self.task_list)
+        else:
+            self.notify(
+                "That task is no longer in the list (it was untracked or the filter changed).",
+                severity="warning",
+            )
