@@ -160,9 +160,9 @@ _GROUP_ORDER = (
     "Marks",
     "Record",
     "Refresh",
+    "Gallery",
     USER_COMMANDS_GROUP,
     "App",
-    "Gallery",
 )
 #: The number keys of the saved views: one help row while none is remapped.
 _VIEW_IDS = tuple(f"app.view_{n}" for n in range(1, 10))

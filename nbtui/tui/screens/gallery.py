@@ -31,6 +31,7 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.strip import Strip
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
@@ -76,6 +77,8 @@ GALLERY_PIXELS: Final = 48
 LOADERS: Final = 3
 #: Rows loaded ahead of the page, above and below it.
 _LOOK_AHEAD_ROWS: Final = 1
+#: Seconds the keys rest before a page they scrolled to loads its thumbnails.
+_LOAD_DELAY: Final = 0.12
 
 
 class GalleryEntry(NamedTuple):
@@ -339,6 +342,8 @@ class GalleryScreen(Screen["GalleryEntry | None"]):
         self._loading: set[int] = set()
         self._wanted: list[int] = []
         self._loaders = 0
+        #: A page moved by keys waits for them to rest before it loads (see `_want_soon`).
+        self._want_timer: Timer | None = None
         self._tiles: list[GalleryTile] = []
         self._grid = _Grid(self._resized)
         self._info = _Line(id="gallery-info")
@@ -446,7 +451,7 @@ class GalleryScreen(Screen["GalleryEntry | None"]):
             return False
         self.top = top
         self._bind_all()
-        self._want()
+        self._want_soon()
         return True
 
     # -- drawing -------------------------------------------------------------------------
@@ -503,7 +508,20 @@ class GalleryScreen(Screen["GalleryEntry | None"]):
     @property
     def fetching(self) -> bool:
         """Thumbnails are being fetched or wait to be (tests and scenes wait for the end)."""
-        return self._loaders > 0
+        return self._loaders > 0 or self._want_timer is not None
+
+    def _want_soon(self) -> None:
+        """Load the page once the keys have rested `_LOAD_DELAY`: a held arrow key scrolls
+        through rows nobody looks at, and decoding their thumbnails would only make each
+        key wait for the loaders (the page shows its captions meanwhile)."""
+        if self._want_timer is not None:
+            self._want_timer.reset()
+            return
+        self._want_timer = self.set_timer(_LOAD_DELAY, self._want_rested, name="gallery-load")
+
+    def _want_rested(self) -> None:
+        self._want_timer = None
+        self._want()
 
     def _want(self) -> None:
         """Ask for the page's thumbnails first, then a row either side; start loaders."""
