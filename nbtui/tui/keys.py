@@ -48,6 +48,11 @@ MAIN_BINDINGS: tuple[Binding, ...] = (
     Binding("S", "save_images", "Save images", show=False, id="app.save"),
     Binding("i", "toggle_preview", "Image preview on/off", show=False, id="app.preview"),
     Binding("I", "import_recent", "Import recent tasks", show=False, id="app.import"),
+    # Re-run and edit from a result (issue 15): the form filled in from the selected task,
+    # and back to the task a new one came from.
+    Binding("x", "rerun", "Re-run the task (form filled in)", show=False, id="app.rerun"),
+    Binding("E", "edit_result", "Edit a result image", show=False, id="app.edit_result"),
+    Binding("u", "go_to_parent", "Go to the task it came from", show=False, id="app.parent"),
 )
 
 #: Groups for the help screen, by binding id.
@@ -77,6 +82,9 @@ HELP_GROUPS: Mapping[str, str] = {
     "app.save": "Tasks",
     "app.preview": "Record",
     "app.import": "Tasks",
+    "app.rerun": "Tasks",
+    "app.edit_result": "Tasks",
+    "app.parent": "Move",
     "app.help": "App",
     "app.quit": "App",
 }

@@ -31,6 +31,7 @@ from nbtui.tui.commands.create import Creator
 from nbtui.tui.commands.images import FetcherFactory, Images
 from nbtui.tui.commands.importing import Importer
 from nbtui.tui.commands.record import RecordCommands
+from nbtui.tui.commands.rerun import Rerun
 from nbtui.tui.commands.tracking import TrackCommands, Tracker
 from nbtui.tui.formatting import compact_duration, short_id
 from nbtui.tui.keys import MAIN_BINDINGS
@@ -135,6 +136,16 @@ class MainScreen(Screen[None]):
             selected_task=self.selected_task,
             focused=lambda: self.focused,
         )
+        self.rerun = Rerun(
+            self,
+            self.creator,
+            self.model,
+            current_task=self.selected_task,
+            cursor_id=lambda: self.task_list.cursor_id,
+            select=self.task_list.select_id,
+            can_call=self._can_call,
+        )
+        self.detail.parent_key = _shown_key(session.settings.keymap.get("app.parent", "u"))
         self._last_refresh: float | None = None
         self._selected: str | None = None
         self._selected_task: Task | None = None
@@ -662,6 +673,15 @@ class MainScreen(Screen[None]):
     def action_import_recent(self) -> None:
         self.importer.start()
 
+    def action_rerun(self) -> None:
+        self.rerun.rerun()
+
+    def action_edit_result(self) -> None:
+        self.rerun.edit_result()
+
+    def action_go_to_parent(self) -> None:
+        self.rerun.go_to_parent()
+
     # -- images, clipboard, the record ---------------------------------------------------
 
     def action_open_image(self) -> None:
@@ -697,3 +717,8 @@ class MainScreen(Screen[None]):
 
     def action_show_full(self) -> None:
         self.record.show_full()
+
+
+def _shown_key(keys: str) -> str:
+    """The first of a binding's keys as the detail pane names it."""
+    return keys.split(",")[0].strip()
