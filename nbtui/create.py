@@ -24,8 +24,8 @@ from urllib.parse import urlsplit
 __all__ = [
     "ACTIONS",
     "ASPECT_RATIOS",
-    "MAX_SOURCE_BYTES",
     "MAX_PREFILL_PROMPT",
+    "MAX_SOURCE_BYTES",
     "MODELS",
     "RESOLUTIONS",
     "CreateRequest",
@@ -126,9 +126,11 @@ class Prefill:
 
 
 def _shown(value: object, width: int = 40) -> str:
-    from nbtui.textsafe import one_line, truncate
+    """A record's value quoted in a note: one clean line, cut (before cleaning, so a
+    megabyte value costs no more than a short one)."""
+    from nbtui.textsafe import clip, one_line, truncate
 
-    return truncate(one_line(value), width)
+    return truncate(one_line(clip(value, width * 4)[0]), width)
 
 
 def _prefill_prompt(request: Mapping[str, Any], fallback: str | None, notes: list[str]) -> str:
@@ -160,9 +162,7 @@ def _prefill_count(value: Any, notes: list[str]) -> int | None:
     return None
 
 
-def _prefill_choice(
-    value: Any, choices: Sequence[str], what: str, notes: list[str]
-) -> str | None:
+def _prefill_choice(value: Any, choices: Sequence[str], what: str, notes: list[str]) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, str):
@@ -182,9 +182,7 @@ def _prefill_model(value: Any, notes: list[str]) -> str | None:
         model = value.strip()
         if not any(ch.isspace() for ch in model):
             return model
-    notes.append(
-        f"The record's model ({_shown(value)}) is not a model name; the default is used."
-    )
+    notes.append(f"The record's model ({_shown(value)}) is not a model name; the default is used.")
     return None
 
 
@@ -212,8 +210,7 @@ def _prefill_sources(value: Any, notes: list[str]) -> tuple[str, ...]:
     if inline:
         noun = "source image was" if inline == 1 else "source images were"
         notes.append(
-            f"{inline} {noun} sent as an embedded file and cannot be copied: "
-            "add the file again."
+            f"{inline} {noun} sent as an embedded file and cannot be copied: add the file again."
         )
     if other:
         noun = "source is" if other == 1 else "sources are"
