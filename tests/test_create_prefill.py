@@ -120,9 +120,7 @@ def test_edit_from_a_result() -> None:
     # Only the notes about what it copies: the old sources and count do not matter here.
     odd = {"request": {"prompt": "p", "count": 99, "image_urls": [5], "model": "a b"}}
     prefill = edit_request(odd, "https://cdn.example.com/r.png")
-    assert prefill.notes == (
-        "The record's model (a b) is not a model name; the default is used.",
-    )
+    assert prefill.notes == ("The record's model (a b) is not a model name; the default is used.",)
     assert edit_request(None, "https://e.com/r.png").request.sources == ("https://e.com/r.png",)
 
 
