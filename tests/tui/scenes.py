@@ -135,6 +135,34 @@ async def create_errors(pilot: Pilot[Any]) -> None:
     await settle(pilot, lambda: True)
 
 
+async def select_prompt(pilot: Pilot[Any], start: str) -> None:
+    """Put the cursor on the task whose prompt starts with `start`, its panes drawn."""
+    app = pilot.app
+    assert isinstance(app, NbtuiApp)
+    model = app.main.model
+    task_id = next(i for i in model.ids() if model.rows[i].prompt.startswith(start))
+    app.main.task_list.select_id(task_id)
+    await settle(pilot, lambda: app.main.panes_settled() and app.main.detail.shown_task is not None)
+
+
+async def rerun_form(pilot: Pilot[Any]) -> None:
+    await ready(pilot)
+    await select_prompt(pilot, "isometric cutaway")
+    await pilot.press("x")
+    app = pilot.app
+    await settle(pilot, lambda: bool(app.screen.query("#create-prompt")))
+
+
+async def edit_result_form(pilot: Pilot[Any]) -> None:
+    await ready(pilot)
+    await select_prompt(pilot, "isometric cutaway")
+    await pilot.press("E")
+    app = pilot.app
+    await settle(pilot, lambda: bool(app.screen.query("#choose-list")))
+    await pilot.press("down", "enter")
+    await settle(pilot, lambda: bool(app.screen.query("#create-prompt")))
+
+
 async def preview(pilot: Pilot[Any]) -> None:
     await ready(pilot)
     app = pilot.app
@@ -192,6 +220,8 @@ SCENES = {
         Scene("create_form", create_form, size=(120, 40)),
         Scene("create_errors", create_errors, size=(120, 40)),
         Scene("preview", preview, size=(120, 44)),
+        Scene("rerun_form", rerun_form, size=(120, 40)),
+        Scene("edit_result_form", edit_result_form, size=(120, 40)),
     )
 }
 
