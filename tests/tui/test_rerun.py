@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from textual.pilot import Pilot
@@ -332,3 +333,19 @@ async def test_edit_without_a_result_image_says_why(harness: Harness) -> None:
         await pilot.press("E")
         await settle(pilot, lambda: "This task finished without images" in notes(app))
         assert not isinstance(app.screen, (CreateTaskScreen, ChooseUrlScreen))
+
+
+async def test_the_from_line_names_the_remapped_key(harness: Harness) -> None:
+    parent = harness.state.add_task(prompt="first", outcome="succeeded", **AT_ONCE)
+    child = harness.state.add_task(prompt="second", outcome="succeeded", **AT_ONCE)
+    harness.track([parent])
+    harness.store.add([child], now=harness.clock(), parent_id=parent)
+    harness.settings = replace(harness.settings, keymap={"app.parent": "ctrl+o,backspace"})
+    app = app_for(harness)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await started(pilot, app)
+        await select(pilot, app, child)
+        shown = re.compile(rf"│ From +{parent[:8]}  \(ctrl\+o goes there\)")
+        await settle(pilot, lambda: shown.search(screen_text(app)))
+        await pilot.press("ctrl+o")
+        await settle(pilot, lambda: app.main.task_list.cursor_id == parent)

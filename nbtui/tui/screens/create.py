@@ -83,7 +83,7 @@ class CreateTaskScreen(ModalScreen[str | None]):
         be filled in, in words; `origin`: the id of the task the new one is made from."""
         super().__init__(classes="dialog-screen")
         self._initial = initial or CreateRequest(prompt=prompt)
-        self._title = title
+        self._heading = title
         self._notes = tuple(notes)
         #: The task the new one is made from (recorded as its parent), or None.
         self.origin = origin
@@ -99,7 +99,11 @@ class CreateTaskScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         initial = self._initial
         with Vertical(classes="dialog", id="create-dialog"):
-            yield Static(Text(safe_text(self._title), style="bold"), classes="dialog-title")
+            yield Static(
+                Text(safe_text(self._heading), style="bold"),
+                classes="dialog-title",
+                id="create-title",
+            )
             if self._notes:
                 yield Static(
                     Text("\n".join(f"• {safe_text(n)}" for n in self._notes), style="yellow"),
