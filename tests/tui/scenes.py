@@ -145,12 +145,26 @@ async def select_prompt(pilot: Pilot[Any], start: str) -> None:
     await settle(pilot, lambda: app.main.panes_settled() and app.main.detail.shown_task is not None)
 
 
+def prompt_focused(pilot: Pilot[Any]) -> bool:
+    """The create form is up with the focus in its prompt (where its cursor is drawn)."""
+    found = pilot.app.screen.query("#create-prompt")
+    return bool(found) and found.first().has_focus
+
+
+async def form_drawn(pilot: Pilot[Any]) -> None:
+    """Wait for the filled-in form with the blink stopped, then type and erase a space: a
+    TextArea keeps lines drawn in the blink's off phase (its line cache does not key on the
+    blink being stopped), and an edit clears them, so the cursor shows where it is."""
+    await settle(pilot, lambda: prompt_focused(pilot))
+    await pilot.press("space", "backspace")
+    await settle(pilot, lambda: True)
+
+
 async def rerun_form(pilot: Pilot[Any]) -> None:
     await ready(pilot)
     await select_prompt(pilot, "isometric cutaway")
     await pilot.press("x")
-    app = pilot.app
-    await settle(pilot, lambda: bool(app.screen.query("#create-prompt")))
+    await form_drawn(pilot)
 
 
 async def edit_result_form(pilot: Pilot[Any]) -> None:
@@ -160,7 +174,7 @@ async def edit_result_form(pilot: Pilot[Any]) -> None:
     app = pilot.app
     await settle(pilot, lambda: bool(app.screen.query("#choose-list")))
     await pilot.press("down", "enter")
-    await settle(pilot, lambda: bool(app.screen.query("#create-prompt")))
+    await form_drawn(pilot)
 
 
 async def preview(pilot: Pilot[Any]) -> None:
