@@ -86,6 +86,11 @@ MAIN_BINDINGS: tuple[Binding, ...] = (
     Binding("L", "labels", "Labels", show=False, id="app.labels"),
     # -- the gallery: `b` (board of thumbnails; g and G already move the list) opens it.
     Binding("b", "gallery", "Image gallery", show=False, id="app.gallery"),
+    # Re-run and edit from a result (issue 15): the form filled in from the selected task,
+    # and back to the task a new one came from.
+    Binding("x", "rerun", "Re-run the task (form filled in)", show=False, id="app.rerun"),
+    Binding("E", "edit_result", "Edit a result image", show=False, id="app.edit_result"),
+    Binding("u", "go_to_parent", "Go to the task it came from", show=False, id="app.parent"),
 )
 
 # -- the gallery's own keys (nbtui/tui/screens/gallery.py), shown in the help's "Gallery" group.
@@ -146,6 +151,9 @@ HELP_GROUPS: Mapping[str, str] = {
     "app.mark_all": "Marks",
     "app.unmark_all": "Marks",
     "app.labels": "Marks",
+    "app.rerun": "Tasks",
+    "app.edit_result": "Tasks",
+    "app.parent": "Move",
     "app.help": "App",
     "app.quit": "App",
     "app.command_log": USER_COMMANDS_GROUP,

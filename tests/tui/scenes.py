@@ -139,6 +139,48 @@ async def create_errors(pilot: Pilot[Any]) -> None:
     await settle(pilot, lambda: True)
 
 
+async def select_prompt(pilot: Pilot[Any], start: str) -> None:
+    """Put the cursor on the task whose prompt starts with `start`, its panes drawn."""
+    app = pilot.app
+    assert isinstance(app, NbtuiApp)
+    model = app.main.model
+    task_id = next(i for i in model.ids() if model.rows[i].prompt.startswith(start))
+    app.main.task_list.select_id(task_id)
+    await settle(pilot, lambda: app.main.panes_settled() and app.main.detail.shown_task is not None)
+
+
+def prompt_focused(pilot: Pilot[Any]) -> bool:
+    """The create form is up with the focus in its prompt (where its cursor is drawn)."""
+    found = pilot.app.screen.query("#create-prompt")
+    return bool(found) and found.first().has_focus
+
+
+async def form_drawn(pilot: Pilot[Any]) -> None:
+    """Wait for the filled-in form with the blink stopped, then type and erase a space: a
+    TextArea keeps lines drawn in the blink's off phase (its line cache does not key on the
+    blink being stopped), and an edit clears them, so the cursor shows where it is."""
+    await settle(pilot, lambda: prompt_focused(pilot))
+    await pilot.press("space", "backspace")
+    await settle(pilot, lambda: True)
+
+
+async def rerun_form(pilot: Pilot[Any]) -> None:
+    await ready(pilot)
+    await select_prompt(pilot, "isometric cutaway")
+    await pilot.press("x")
+    await form_drawn(pilot)
+
+
+async def edit_result_form(pilot: Pilot[Any]) -> None:
+    await ready(pilot)
+    await select_prompt(pilot, "isometric cutaway")
+    await pilot.press("E")
+    app = pilot.app
+    await settle(pilot, lambda: bool(app.screen.query("#choose-list")))
+    await pilot.press("down", "enter")
+    await form_drawn(pilot)
+
+
 async def preview(pilot: Pilot[Any]) -> None:
     await ready(pilot)
     app = pilot.app
@@ -325,6 +367,8 @@ SCENES = {
         Scene("untrack_many", untrack_many),
         Scene("gallery", gallery, size=(120, 40)),
         Scene("gallery_small", gallery, size=(80, 24)),
+        Scene("rerun_form", rerun_form, size=(120, 40)),
+        Scene("edit_result_form", edit_result_form, size=(120, 40)),
     )
 }
 

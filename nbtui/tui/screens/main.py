@@ -36,6 +36,7 @@ from nbtui.tui.commands.importing import Importer
 from nbtui.tui.commands.labels import LabelCommands
 from nbtui.tui.commands.marking import MarkCommands
 from nbtui.tui.commands.record import RecordCommands
+from nbtui.tui.commands.rerun import Rerun
 from nbtui.tui.commands.tracking import TrackCommands, Tracker
 from nbtui.tui.commands.user import UserCommands
 from nbtui.tui.commands.views import Views
@@ -178,6 +179,16 @@ class MainScreen(Screen[None]):
             sort_by=self.sort_by,
             shown=self._show_view,
         )
+        self.rerun = Rerun(
+            self,
+            self.creator,
+            self.model,
+            current_task=self.selected_task,
+            cursor_id=lambda: self.task_list.cursor_id,
+            select=self.task_list.select_id,
+            can_call=self._can_call,
+        )
+        self.detail.parent_key = _shown_key(session.settings.keymap.get("app.parent", "u"))
         self._last_refresh: float | None = None
         self._selected: str | None = None
         self._selected_task: Task | None = None
@@ -786,6 +797,15 @@ class MainScreen(Screen[None]):
         if self._selected in ids:
             self._select_current()
 
+    def action_rerun(self) -> None:
+        self.rerun.rerun()
+
+    def action_edit_result(self) -> None:
+        self.rerun.edit_result()
+
+    def action_go_to_parent(self) -> None:
+        self.rerun.go_to_parent()
+
     # -- images, clipboard, the record ---------------------------------------------------
 
     def action_open_image(self) -> None:
@@ -846,3 +866,8 @@ class MainScreen(Screen[None]):
                 "That task is no longer in the list (it was untracked or the filter changed).",
                 severity="warning",
             )
+
+
+def _shown_key(keys: str) -> str:
+    """The first of a binding's keys as the detail pane names it."""
+    return keys.split(",")[0].strip()
