@@ -15,7 +15,15 @@ from textual.binding import Binding
 
 from nbtui.tui.widgets.task_list import TaskList
 
-__all__ = ["APP_BINDINGS", "HELP_GROUPS", "MAIN_BINDINGS", "HelpEntry", "help_entries"]
+__all__ = [
+    "APP_BINDINGS",
+    "FOOTER_PRIORITY",
+    "HELP_GROUPS",
+    "MAIN_BINDINGS",
+    "HelpEntry",
+    "footer_actions",
+    "help_entries",
+]
 
 #: The App's keys: they work whatever screen is shown (except inside a dialog).
 APP_BINDINGS: tuple[Binding, ...] = (
@@ -49,6 +57,28 @@ MAIN_BINDINGS: tuple[Binding, ...] = (
     Binding("i", "toggle_preview", "Image preview on/off", show=False, id="app.preview"),
     Binding("I", "import_recent", "Import recent tasks", show=False, id="app.import"),
 )
+
+# Small terminals: which footer keys stay when the row is too narrow for all of them.
+#: Footer keys by binding id, most useful first: the footer drops whole keys from the end
+#: (a key shown in the footer but not listed here is dropped before any listed one).
+FOOTER_PRIORITY: tuple[str, ...] = (
+    "app.quit",
+    "app.help",
+    "app.filter",
+    "app.new",
+    "app.add",
+    "app.untrack",
+    "app.open",
+    "app.refresh",
+    "app.pause",
+)
+
+
+def footer_actions() -> list[str]:
+    """The actions of `FOOTER_PRIORITY`, in its order (the footer knows keys by action)."""
+    by_id = {binding.id: binding.action for binding in (*APP_BINDINGS, *MAIN_BINDINGS)}
+    return [by_id[binding_id] for binding_id in FOOTER_PRIORITY]
+
 
 #: Groups for the help screen, by binding id.
 HELP_GROUPS: Mapping[str, str] = {

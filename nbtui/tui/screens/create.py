@@ -15,7 +15,7 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
@@ -61,7 +61,21 @@ class CreateTaskScreen(ModalScreen[str | None]):
     .create-error.-shown { display: block; }
     #create-status { display: none; height: auto; margin-top: 1; }
     #create-status.-shown { display: block; }
+    /* Narrow: count, aspect and size stack as label/choice pairs instead of one row. */
+    CreateTaskScreen.-cramped #create-shape {
+        layout: grid; grid-size: 2; grid-columns: 8 1fr; grid-rows: 1; grid-gutter: 1 0;
+        height: auto;
+    }
+    CreateTaskScreen.-cramped .create-label-inner { margin-left: 0; }
+    CreateTaskScreen.-short #create-prompt { height: 4; }
+    /* The chosen action stays on its one line, cut short when narrow. */
+    #create-action Static#label { text-wrap: nowrap; text-overflow: ellipsis; }
     """
+    #: Under 72 columns the count/aspect/size row no longer fits: `-cramped` stacks it.
+    HORIZONTAL_BREAKPOINTS = [
+        (0, "-cramped"),
+        (72, "-roomy"),
+    ]
 
     def __init__(self, *, prompt: str = "", demo: bool = False) -> None:
         super().__init__(classes="dialog-screen")
@@ -78,84 +92,92 @@ class CreateTaskScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="create-dialog"):
             yield Static(Text("New image task", style="bold"), classes="dialog-title")
-            with Horizontal(classes="create-row"):
-                yield Static("Action", classes="create-label")
-                yield Select(
-                    [
-                        ("generate: a new image from the prompt", "generate"),
-                        ("edit: change source images with the prompt", "edit"),
-                    ],
-                    value="generate",
-                    allow_blank=False,
-                    compact=True,
-                    id="create-action",
+            # The fields scroll on a short terminal; the buttons stay in view below them, so
+            # enter in a field never presses a Create button the user cannot see.
+            with VerticalScroll(can_focus=False, classes="dialog-scroll", id="create-fields"):
+                with Horizontal(classes="create-row"):
+                    yield Static("Action", classes="create-label")
+                    yield Select(
+                        [
+                            ("generate: a new image from the prompt", "generate"),
+                            ("edit: change source images with the prompt", "edit"),
+                        ],
+                        value="generate",
+                        allow_blank=False,
+                        compact=True,
+                        id="create-action",
+                    )
+                area = TextArea(
+                    self._initial_prompt,
+                    id="create-prompt",
+                    soft_wrap=True,
+                    tab_behavior="focus",
+                    placeholder="What should the image show?",
                 )
-            area = TextArea(
-                self._initial_prompt,
-                id="create-prompt",
-                soft_wrap=True,
-                tab_behavior="focus",
-                placeholder="What should the image show?",
-            )
-            area.border_title = "prompt"
-            yield area
-            yield Static("", id="create-prompt-error", classes="create-error")
-            sources = TextArea(
-                "",
-                id="create-sources",
-                soft_wrap=True,
-                tab_behavior="focus",
-                placeholder="https://… or ~/pictures/photo.png",
-            )
-            sources.border_title = "source images: http(s) URLs or local files, one per line"
-            yield sources
-            yield Static("", id="create-sources-error", classes="create-error")
-            with Horizontal(classes="create-row"):
-                yield Static("Model", classes="create-label")
-                yield Input(
-                    placeholder="nano-banana (default)",
-                    suggester=SuggestFromList(MODELS, case_sensitive=False),
-                    compact=True,
-                    id="create-model",
+                area.border_title = "prompt"
+                yield area
+                yield Static("", id="create-prompt-error", classes="create-error")
+                sources = TextArea(
+                    "",
+                    id="create-sources",
+                    soft_wrap=True,
+                    tab_behavior="focus",
+                    placeholder="https://… or ~/pictures/photo.png",
                 )
-            yield Static("", id="create-model-error", classes="create-error")
-            with Horizontal(classes="create-row"):
-                yield Static("Count", classes="create-label")
-                yield Select(
-                    [(str(n), n) for n in range(1, 5)],
-                    value=1,
-                    allow_blank=False,
-                    compact=True,
-                    id="create-count",
-                )
-                yield Static("Aspect", classes="create-label create-label-inner")
-                yield Select(
-                    [(ratio, ratio) for ratio in ASPECT_RATIOS],
-                    prompt="default",
-                    compact=True,
-                    id="create-aspect",
-                )
-                yield Static("Size", classes="create-label create-label-inner")
-                yield Select(
-                    [(res, res) for res in RESOLUTIONS],
-                    prompt="default",
-                    compact=True,
-                    id="create-resolution",
-                )
-            yield Static("", id="create-status")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Create", variant="primary", id="create-ok")
-                yield Button("Cancel", id="create-cancel")
-            yield Static(Text(_field_hint(None), style="dim"), id="create-hint")
-            if self._demo:
-                yield Static(
-                    Text("demo: put sim:fail in the prompt to see a failure", style="dim"),
-                    classes="dialog-hint",
-                )
+                sources.border_title = "source images: http(s) URLs or local files, one per line"
+                yield sources
+                yield Static("", id="create-sources-error", classes="create-error")
+                with Horizontal(classes="create-row"):
+                    yield Static("Model", classes="create-label")
+                    yield Input(
+                        placeholder="nano-banana (default)",
+                        suggester=SuggestFromList(MODELS, case_sensitive=False),
+                        compact=True,
+                        id="create-model",
+                    )
+                yield Static("", id="create-model-error", classes="create-error")
+                with Horizontal(classes="create-row", id="create-shape"):
+                    yield Static("Count", classes="create-label")
+                    yield Select(
+                        [(str(n), n) for n in range(1, 5)],
+                        value=1,
+                        allow_blank=False,
+                        compact=True,
+                        id="create-count",
+                    )
+                    yield Static("Aspect", classes="create-label create-label-inner")
+                    yield Select(
+                        [(ratio, ratio) for ratio in ASPECT_RATIOS],
+                        prompt="default",
+                        compact=True,
+                        id="create-aspect",
+                    )
+                    yield Static("Size", classes="create-label create-label-inner")
+                    yield Select(
+                        [(res, res) for res in RESOLUTIONS],
+                        prompt="default",
+                        compact=True,
+                        id="create-resolution",
+                    )
+            with Vertical(classes="dialog-foot"):
+                # What happened to the last submit: always in view, next to the buttons.
+                yield Static("", id="create-status")
+                with Horizontal(classes="dialog-buttons"):
+                    yield Button("Create", variant="primary", id="create-ok")
+                    yield Button("Cancel", id="create-cancel")
+                yield Static(Text(_field_hint(None), style="dim"), id="create-hint")
+                if self._demo:
+                    yield Static(
+                        Text("demo: put sim:fail in the prompt to see a failure", style="dim"),
+                        classes="dialog-hint",
+                    )
 
     def on_mount(self) -> None:
         self._show_sources(False)
-        self.query_one("#create-prompt", TextArea).focus()
+        field = self.query_one("#create-prompt", TextArea)
+        field.focus()
+        # Once laid out: on a short terminal the first field may start below the fold.
+        self.call_after_refresh(field.scroll_visible, animate=False)
 
     # -- reading the form ----------------------------------------------------------------
 

@@ -45,7 +45,7 @@ class HelpScreen(ModalScreen[None]):
                 yield Static(self._legend(), id="help-legend")
             yield Static(
                 Text("escape closes · keys can be remapped in config.toml [keymap]", style="dim"),
-                classes="dialog-hint",
+                classes="dialog-hint dialog-foot",
             )
 
     def _table(self) -> Table:
@@ -69,6 +69,10 @@ class HelpScreen(ModalScreen[None]):
             legend.append("   ")
         legend.append(
             "\nFilter (/) matches words in the id, prompt, state or model; escape clears it."
+        )
+        legend.append(
+            "\nSort (s, or click a column's title): ▼ puts the largest value shown first "
+            "(TIME▼: longest first, AGE▼: oldest first), ▲ the smallest."
         )
         return legend
 
