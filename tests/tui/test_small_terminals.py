@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Footer, Select, TextArea
 from textual.widgets._footer import FooterKey
+from textual.widgets._toast import Toast
 
 from nbtui.tui.app import NbtuiApp
 from nbtui.tui.keys import footer_actions
@@ -288,3 +289,24 @@ async def test_one_sort_arrow_means_one_thing_in_every_column(harness: Harness) 
         assert "UPDATED▲" in await sorted_by(SortKey.REFRESHED, True)
     legend = HelpScreen([])._legend().plain
     assert "▼ puts the largest value shown first" in legend and "AGE▼: oldest first" in legend
+
+
+async def test_toasts_stay_above_the_status_bar_and_are_small(harness: Harness) -> None:
+    """At 80x24 a toast covered the status bar (`│ refreshed▌`) and half the detail pane."""
+    seed(harness)
+    app = harness.app()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await started(pilot, app)
+        await pilot.press("y", "p")
+        await settle(pilot, lambda: len(app.screen.query(Toast)) == 2)
+        await pilot.pause()
+        status = app.main.status.region
+        footer = app.main.query_one(Footer).region
+        for toast in app.screen.query(Toast):
+            assert shown_whole(toast)
+            assert not toast.region.overlaps(status), "the status bar stays readable"
+            assert not toast.region.overlaps(footer)
+            assert toast.region.height == 1, "a routine confirmation is one line"
+            assert toast.region.width <= 40
+        notifications = list(app._notifications)
+        assert [n.timeout for n in notifications] == [2, 2], "routine confirmations are brief"

@@ -639,7 +639,7 @@ class MainScreen(Screen[None]):
         else:
             self.monitor.pause()
         paused = self.monitor.paused
-        self.notify("Refresh paused (p resumes)." if paused else "Refresh resumed.")
+        self.notify("Refresh paused (p resumes)." if paused else "Refresh resumed.", timeout=2)
 
     def _set_interval(self, value: float) -> None:
         self.monitor.interval = value
