@@ -109,10 +109,7 @@ class TokenScreen(Screen[TokenOutcome]):
         feedback.scroll_visible(animate=False)  # a short terminal may have it scrolled away
         if error:
             self.set_busy(False)
-            field = self.query_one("#token-input", Input)
-        field.focus()
-        # Once laid out: on a short terminal the first field may start below the fold.
-        self.call_after_refresh(field.scroll_visible, animate=False)
+            self.query_one("#token-input", Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
