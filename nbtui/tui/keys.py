@@ -18,12 +18,14 @@ from nbtui.tui.widgets.task_list import TaskList
 
 __all__ = [
     "APP_BINDINGS",
+    "FOOTER_PRIORITY",
     "GALLERY_BINDINGS",
     "HELP_GROUPS",
     "MAIN_BINDINGS",
     "RESERVED_KEYS",
     "USER_COMMANDS_GROUP",
     "HelpEntry",
+    "footer_actions",
     "help_entries",
     "normal_key",
     "taken_keys",
@@ -115,6 +117,27 @@ RESERVED_KEYS: Mapping[str, str] = {
     **{str(digit): "saved views (1-9)" for digit in range(1, 10)},
     "space": "marking tasks",
 }
+# Small terminals: which footer keys stay when the row is too narrow for all of them.
+#: Footer keys by binding id, most useful first: the footer drops whole keys from the end
+#: (a key shown in the footer but not listed here is dropped before any listed one).
+FOOTER_PRIORITY: tuple[str, ...] = (
+    "app.quit",
+    "app.help",
+    "app.filter",
+    "app.new",
+    "app.add",
+    "app.untrack",
+    "app.open",
+    "app.refresh",
+    "app.pause",
+)
+
+
+def footer_actions() -> list[str]:
+    """The actions of `FOOTER_PRIORITY`, in its order (the footer knows keys by action)."""
+    by_id = {binding.id: binding.action for binding in (*APP_BINDINGS, *MAIN_BINDINGS)}
+    return [by_id[binding_id] for binding_id in FOOTER_PRIORITY]
+
 
 #: Groups for the help screen, by binding id.
 HELP_GROUPS: Mapping[str, str] = {

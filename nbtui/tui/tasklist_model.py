@@ -32,6 +32,8 @@ __all__ = [
     "TaskListModel",
     "TaskRow",
     "compute_order",
+    "describe_sort",
+    "largest_shown_first",
     "natural_descending",
     "row_from_tracked",
     "search_key",
@@ -70,6 +72,39 @@ _DESCENDING_BY_DEFAULT = frozenset(
 def natural_descending(key: SortKey) -> bool:
     """The direction `key` starts in: newest, biggest and longest first."""
     return key in _DESCENDING_BY_DEFAULT
+
+
+#: Columns that show how long ago something happened (AGE, UPDATED): the newest moment is the
+#: smallest value shown, so "newest first" reads as "smallest first" there.
+_SHOWN_AS_AGE = frozenset({SortKey.CREATED, SortKey.REFRESHED})
+
+
+def largest_shown_first(key: SortKey, descending: bool) -> bool:
+    """Whether the largest value, as the column shows it, comes first (the header's ▼).
+
+    One arrow means one thing in every column: ▼ puts the biggest number, the longest time,
+    the oldest age or the end of the alphabet at the top; ▲ the other end.
+    """
+    return descending != (key in _SHOWN_AS_AGE)
+
+
+_SORT_WORDS: dict[SortKey, tuple[str, str]] = {
+    # key: (what the list shows when the largest shown value comes first, when the smallest)
+    SortKey.CREATED: ("age, oldest first", "age, newest first"),
+    SortKey.REFRESHED: ("last update, longest ago first", "last update, latest first"),
+    SortKey.STATE: ("state, finished first", "state, running first"),
+    SortKey.ID: ("id, Z to A", "id, A to Z"),
+    SortKey.PROMPT: ("prompt, Z to A", "prompt, A to Z"),
+    SortKey.MODEL: ("model, Z to A", "model, A to Z"),
+    SortKey.IMAGES: ("images, most first", "images, fewest first"),
+    SortKey.DURATION: ("time taken, longest first", "time taken, shortest first"),
+}
+
+
+def describe_sort(key: SortKey, descending: bool) -> str:
+    """The order in words, as the header's arrow shows it (`age, newest first`)."""
+    largest, smallest = _SORT_WORDS[key]
+    return largest if largest_shown_first(key, descending) else smallest
 
 
 #: Sort keys SQLite orders exactly as `_sort_value` does (no text folding, no clock).

@@ -329,6 +329,61 @@ async def untrack_many(pilot: Pilot[Any]) -> None:
     await settle(pilot, lambda: bool(app.screen.query("#confirm-dialog")))
 
 
+# Small terminals: every dialog at 80x24 (they scroll their fields, buttons in view).
+
+_LONG_PROMPT = " ".join(
+    f"Panel {n}: a lighthouse made of sea glass at dusk, waves in soft focus." for n in range(60)
+)
+_URLS = [
+    f"https://cdn.example.com/nano-banana/2025/11/14/4d320ead-4af4-4a55-8f3e-f2afebdf4fd0-{n}.png"
+    for n in range(4)
+]
+
+
+async def create_edit_form(pilot: Pilot[Any]) -> None:
+    await create_form(pilot)
+    app = pilot.app
+    app.screen.query_one("#create-action", Select).value = "edit"
+    await settle(pilot, lambda: bool(app.screen.query_one("#create-sources").display))
+    app.screen.query_one("#create-sources", TextArea).text = "https://example.com/cat.png"
+    await pilot.press("tab", "tab")  # the focus (and the scroll) follow: now on Model
+    await settle(pilot, lambda: True)
+
+
+async def confirm_untrack(pilot: Pilot[Any]) -> None:
+    await ready(pilot)
+    await pilot.press("d")
+    await settle(pilot, lambda: bool(pilot.app.screen.query("#confirm-dialog")))
+
+
+async def chooser(pilot: Pilot[Any]) -> None:
+    from nbtui.tui.screens.choose_url import ChooseUrlScreen
+
+    await ready(pilot)
+    pilot.app.push_screen(ChooseUrlScreen("Open which image?", _URLS))
+    await settle(pilot, lambda: bool(pilot.app.screen.query("#choose-list")))
+
+
+async def saving(pilot: Pilot[Any]) -> None:
+    from nbtui.tui.screens.save import SavingScreen
+
+    await ready(pilot)
+    screen = SavingScreen("4d320ead-4af4-4a55-8f3e-f2afebdf4fd0", 4, "/home/you/Pictures/nbtui")
+    pilot.app.push_screen(screen)
+    await settle(pilot, lambda: bool(pilot.app.screen.query("#save-progress")))
+    screen.progress(1_536_000, 4_096_000)
+    await settle(pilot, lambda: True)
+
+
+async def full_value(pilot: Pilot[Any]) -> None:
+    from nbtui.tui.screens.full_value import FullValueScreen
+
+    await ready(pilot)
+    screen = FullValueScreen("prompt", _LONG_PROMPT)
+    pilot.app.push_screen(screen)
+    await settle(pilot, lambda: screen.loaded)
+
+
 @dataclass(frozen=True)
 class Scene:
     name: str
@@ -369,6 +424,16 @@ SCENES = {
         Scene("gallery_small", gallery, size=(80, 24)),
         Scene("rerun_form", rerun_form, size=(120, 40)),
         Scene("edit_result_form", edit_result_form, size=(120, 40)),
+        Scene("small_add", add_dialog, size=(80, 24)),
+        Scene("small_create", create_form, size=(80, 24)),
+        Scene("small_create_edit", create_edit_form, size=(80, 24)),
+        Scene("small_token", token_screen, size=(80, 24), token=None),
+        Scene("small_help", help_screen, size=(80, 24)),
+        Scene("small_confirm", confirm_untrack, size=(80, 24)),
+        Scene("small_chooser", chooser, size=(80, 24)),
+        Scene("small_save", saving, size=(80, 24)),
+        Scene("small_full_value", full_value, size=(80, 24)),
+        Scene("small_list", main_screen, size=(50, 15)),
     )
 }
 

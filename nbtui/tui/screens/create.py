@@ -19,7 +19,7 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
@@ -66,12 +66,26 @@ class CreateTaskScreen(ModalScreen[str | None]):
     #create-model { width: 1fr; }
     #create-count { width: 9; }
     #create-aspect, #create-resolution { width: 14; }
-    #create-notes { height: auto; margin-top: 1; }
+    #create-notes { height: auto; margin-bottom: 1; }
     .create-error { display: none; height: auto; }
     .create-error.-shown { display: block; }
     #create-status { display: none; height: auto; margin-top: 1; }
     #create-status.-shown { display: block; }
+    /* Narrow: count, aspect and size stack as label/choice pairs instead of one row. */
+    CreateTaskScreen.-cramped #create-shape {
+        layout: grid; grid-size: 2; grid-columns: 8 1fr; grid-rows: 1; grid-gutter: 1 0;
+        height: auto;
+    }
+    CreateTaskScreen.-cramped .create-label-inner { margin-left: 0; }
+    CreateTaskScreen.-short #create-prompt { height: 4; }
+    /* The chosen action stays on its one line, cut short when narrow. */
+    #create-action Static#label { text-wrap: nowrap; text-overflow: ellipsis; }
     """
+    #: Under 72 columns the count/aspect/size row no longer fits: `-cramped` stacks it.
+    HORIZONTAL_BREAKPOINTS = [
+        (0, "-cramped"),
+        (72, "-roomy"),
+    ]
 
     def __init__(
         self,
@@ -107,93 +121,101 @@ class CreateTaskScreen(ModalScreen[str | None]):
         initial = self._initial
         with Vertical(classes="dialog", id="create-dialog"):
             yield Static(self._title(), classes="dialog-title", id="create-title")
-            if self._notes:
-                yield Static(
-                    Text("\n".join(f"• {safe_text(n)}" for n in self._notes), style="yellow"),
-                    id="create-notes",
+            # The fields scroll on a short terminal; the buttons stay in view below them, so
+            # enter in a field never presses a Create button the user cannot see.
+            with VerticalScroll(can_focus=False, classes="dialog-scroll", id="create-fields"):
+                if self._notes:
+                    yield Static(
+                        Text("\n".join(f"• {safe_text(n)}" for n in self._notes), style="yellow"),
+                        id="create-notes",
+                    )
+                with Horizontal(classes="create-row"):
+                    yield Static("Action", classes="create-label")
+                    yield Select(
+                        [
+                            ("generate: a new image from the prompt", "generate"),
+                            ("edit: change source images with the prompt", "edit"),
+                        ],
+                        value="edit" if initial.action == "edit" else "generate",
+                        allow_blank=False,
+                        compact=True,
+                        id="create-action",
+                    )
+                area = TextArea(
+                    initial.prompt,
+                    id="create-prompt",
+                    soft_wrap=True,
+                    tab_behavior="focus",
+                    placeholder="What should the image show?",
                 )
-            with Horizontal(classes="create-row"):
-                yield Static("Action", classes="create-label")
-                yield Select(
-                    [
-                        ("generate: a new image from the prompt", "generate"),
-                        ("edit: change source images with the prompt", "edit"),
-                    ],
-                    value="edit" if initial.action == "edit" else "generate",
-                    allow_blank=False,
-                    compact=True,
-                    id="create-action",
+                area.border_title = "prompt"
+                yield area
+                yield Static("", id="create-prompt-error", classes="create-error")
+                sources = TextArea(
+                    "\n".join(initial.sources),
+                    id="create-sources",
+                    soft_wrap=True,
+                    tab_behavior="focus",
+                    placeholder="https://… or ~/pictures/photo.png",
                 )
-            area = TextArea(
-                initial.prompt,
-                id="create-prompt",
-                soft_wrap=True,
-                tab_behavior="focus",
-                placeholder="What should the image show?",
-            )
-            area.border_title = "prompt"
-            yield area
-            yield Static("", id="create-prompt-error", classes="create-error")
-            sources = TextArea(
-                "\n".join(initial.sources),
-                id="create-sources",
-                soft_wrap=True,
-                tab_behavior="focus",
-                placeholder="https://… or ~/pictures/photo.png",
-            )
-            sources.border_title = "source images: http(s) URLs or local files, one per line"
-            yield sources
-            yield Static("", id="create-sources-error", classes="create-error")
-            with Horizontal(classes="create-row"):
-                yield Static("Model", classes="create-label")
-                yield Input(
-                    initial.model or "",
-                    placeholder="nano-banana (default)",
-                    suggester=SuggestFromList(MODELS, case_sensitive=False),
-                    compact=True,
-                    id="create-model",
-                )
-            yield Static("", id="create-model-error", classes="create-error")
-            with Horizontal(classes="create-row"):
-                yield Static("Count", classes="create-label")
-                yield Select(
-                    [(str(n), n) for n in range(1, 5)],
-                    value=initial.count if initial.count in range(1, 5) else 1,
-                    allow_blank=False,
-                    compact=True,
-                    id="create-count",
-                )
-                yield Static("Aspect", classes="create-label create-label-inner")
-                yield Select(
-                    [(ratio, ratio) for ratio in ASPECT_RATIOS],
-                    value=_choice(initial.aspect_ratio, ASPECT_RATIOS),
-                    prompt="default",
-                    compact=True,
-                    id="create-aspect",
-                )
-                yield Static("Size", classes="create-label create-label-inner")
-                yield Select(
-                    [(res, res) for res in RESOLUTIONS],
-                    value=_choice(initial.resolution, RESOLUTIONS),
-                    prompt="default",
-                    compact=True,
-                    id="create-resolution",
-                )
-            yield Static("", id="create-status")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Create", variant="primary", id="create-ok")
-                yield Button("Cancel", id="create-cancel")
-            yield Static(Text(_field_hint(None), style="dim"), id="create-hint")
-            if self._demo:
-                yield Static(
-                    Text("demo: put sim:fail in the prompt to see a failure", style="dim"),
-                    classes="dialog-hint",
-                )
+                sources.border_title = "source images: http(s) URLs or local files, one per line"
+                yield sources
+                yield Static("", id="create-sources-error", classes="create-error")
+                with Horizontal(classes="create-row"):
+                    yield Static("Model", classes="create-label")
+                    yield Input(
+                        initial.model or "",
+                        placeholder="nano-banana (default)",
+                        suggester=SuggestFromList(MODELS, case_sensitive=False),
+                        compact=True,
+                        id="create-model",
+                    )
+                yield Static("", id="create-model-error", classes="create-error")
+                with Horizontal(classes="create-row", id="create-shape"):
+                    yield Static("Count", classes="create-label")
+                    yield Select(
+                        [(str(n), n) for n in range(1, 5)],
+                        value=initial.count if initial.count in range(1, 5) else 1,
+                        allow_blank=False,
+                        compact=True,
+                        id="create-count",
+                    )
+                    yield Static("Aspect", classes="create-label create-label-inner")
+                    yield Select(
+                        [(ratio, ratio) for ratio in ASPECT_RATIOS],
+                        value=_choice(initial.aspect_ratio, ASPECT_RATIOS),
+                        prompt="default",
+                        compact=True,
+                        id="create-aspect",
+                    )
+                    yield Static("Size", classes="create-label create-label-inner")
+                    yield Select(
+                        [(res, res) for res in RESOLUTIONS],
+                        value=_choice(initial.resolution, RESOLUTIONS),
+                        prompt="default",
+                        compact=True,
+                        id="create-resolution",
+                    )
+            with Vertical(classes="dialog-foot"):
+                # What happened to the last submit: always in view, next to the buttons.
+                yield Static("", id="create-status")
+                with Horizontal(classes="dialog-buttons"):
+                    yield Button("Create", variant="primary", id="create-ok")
+                    yield Button("Cancel", id="create-cancel")
+                yield Static(Text(_field_hint(None), style="dim"), id="create-hint")
+                if self._demo:
+                    yield Static(
+                        Text("demo: put sim:fail in the prompt to see a failure", style="dim"),
+                        classes="dialog-hint",
+                    )
 
     def on_mount(self) -> None:
         self._show_sources(self._initial.action == "edit")
         self._show_estimate()
-        self.query_one("#create-prompt", TextArea).focus()
+        field = self.query_one("#create-prompt", TextArea)
+        field.focus()
+        # Once laid out: on a short terminal the first field may start below the fold.
+        self.call_after_refresh(field.scroll_visible, animate=False)
 
     # -- reading the form ----------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from nbtui.api.state import Task
 from nbtui.notify import Notifier
@@ -41,7 +41,7 @@ from nbtui.tui.commands.tracking import TrackCommands, Tracker
 from nbtui.tui.commands.user import UserCommands
 from nbtui.tui.commands.views import Views
 from nbtui.tui.formatting import compact_duration, short_id
-from nbtui.tui.keys import MAIN_BINDINGS
+from nbtui.tui.keys import MAIN_BINDINGS, footer_actions
 from nbtui.tui.marks import Marks
 from nbtui.tui.monitor_bridge import (
     CycleDone,
@@ -52,9 +52,10 @@ from nbtui.tui.monitor_bridge import (
 )
 from nbtui.tui.ordering import OrderReader
 from nbtui.tui.session import Session
-from nbtui.tui.tasklist_model import SortKey, TaskListModel, TaskRow
+from nbtui.tui.tasklist_model import SortKey, TaskListModel, TaskRow, describe_sort
 from nbtui.tui.threads import in_thread
 from nbtui.tui.widgets.detail import TaskDetail
+from nbtui.tui.widgets.footer import FittedFooter
 from nbtui.tui.widgets.json_view import JsonView
 from nbtui.tui.widgets.preview import ImagePreview
 from nbtui.tui.widgets.status_bar import StatusBar
@@ -108,7 +109,9 @@ class MainScreen(Screen[None]):
         self.notifier: Notifier | None = None
         #: The marked tasks: what untrack, refresh, save, open and labels apply to.
         self.marks = Marks()
-        self.task_list = TaskList(self.model, clock, marks=self.marks, id="tasks")
+        self.task_list = TaskList(
+            self.model, clock, marks=self.marks, columns=session.settings.columns, id="tasks"
+        )
         self.detail = TaskDetail(clock, id="detail")
         self.json_view = JsonView(id="json")
         self.status = StatusBar(clock, id="status")
@@ -232,7 +235,7 @@ class MainScreen(Screen[None]):
                 self.json_view.border_title = "JSON · tree (v: text)"
                 yield self.json_view
             yield self.status
-        yield Footer()
+        yield FittedFooter(footer_actions())
 
     def _update_topbar(self) -> None:
         self.query_one("#topbar-info", Static).update(self._topbar_text())
@@ -665,8 +668,7 @@ class MainScreen(Screen[None]):
         key = self.model.cycle_sort()
         self.task_list.rows_changed()
         self.reorder()
-        direction = "descending" if self.model.descending else "ascending"
-        self.notify(f"Sorted by {key.value} ({direction})", timeout=2)
+        self.notify(f"Sorted by {describe_sort(key, self.model.descending)}.", timeout=2)
 
     def sort_by(self, key: SortKey, descending: bool | None = None) -> None:
         self.model.set_sort(key, descending)
@@ -741,7 +743,7 @@ class MainScreen(Screen[None]):
         else:
             self.monitor.pause()
         paused = self.monitor.paused
-        self.notify("Refresh paused (p resumes)." if paused else "Refresh resumed.")
+        self.notify("Refresh paused (p resumes)." if paused else "Refresh resumed.", timeout=2)
 
     def _set_interval(self, value: float) -> None:
         self.monitor.interval = value
