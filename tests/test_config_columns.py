@@ -12,8 +12,9 @@ from nbtui.tui.widgets.task_list import COLUMNS, DROP_ORDER
 
 def test_every_column_has_a_setting_name_and_a_place_in_the_drop_order() -> None:
     assert tuple(column.name for column in COLUMNS) == LIST_COLUMNS
-    always = {column.key for column in COLUMNS if column.name in ("state", "prompt")}
-    assert {column.key for column in COLUMNS} - always == set(DROP_ORDER)
+    always = {"state", "prompt"}
+    assert {column.name for column in COLUMNS} - always == set(DROP_ORDER)
+    assert DROP_ORDER[0] == "labels"  # the first to go on a narrowing terminal
 
 
 def test_columns_from_the_file_in_the_order_given(tmp_path: Path) -> None:
@@ -28,9 +29,9 @@ def test_columns_from_the_file_in_the_order_given(tmp_path: Path) -> None:
     ("text", "problem"),
     [
         (
-            'columns = ["state", "labels", "prompt"]',
-            "has no column named 'labels'; the columns are state, id, prompt, model, img, "
-            "age, time, updated",
+            'columns = ["state", "tags", "prompt"]',
+            "has no column named 'tags'; the columns are state, id, prompt, model, img, "
+            "age, time, updated, labels",
         ),
         ('columns = ["age", "age"]', "names 'age' more than once"),
         ("columns = []", "should name at least one column"),
