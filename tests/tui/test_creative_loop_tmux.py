@@ -1,11 +1,14 @@
 """The creative loop in the real `nbtui --demo`, in tmux, with the keyboard only: a task
-fails, is re-run with a changed prompt, and the new one succeeds, knowing where it came from.
+fails, is re-run with a changed prompt, and the new one succeeds, knowing where it came from;
+the gallery shows its image, and the user's own command copies that image (checked on disk).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,8 +22,25 @@ pytestmark = [
 ]
 
 
+#: The user's own command: copy the image nbtui saved to where the test looks for it.
+COPY = "import shutil, sys; shutil.copyfile(sys.argv[1], sys.argv[2])"
+
+
 @pytest.fixture
-def demo_terminal(tmp_path: Path) -> Iterator[Terminal]:
+def copied(tmp_path: Path) -> Path:
+    return tmp_path / "copied.png"
+
+
+@pytest.fixture
+def demo_terminal(tmp_path: Path, copied: Path) -> Iterator[Terminal]:
+    config = tmp_path / "home" / "config" / "nbtui" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-c", COPY, "{image_path}", str(copied)]
+    config.write_text(
+        f"save_dir = {json.dumps(str(tmp_path / 'saved'))}\n\n"
+        f'[commands.copy]\nkey = "f5"\nargv = {json.dumps(argv)}\n',
+        encoding="utf-8",
+    )
     with nbtui_in_tmux(tmp_path, "--demo") as term:
         yield term
 
@@ -29,7 +49,9 @@ def task_line(screen: str, words: str) -> str:
     return next((line for line in screen.splitlines() if words in line), "")
 
 
-def test_a_failed_task_rerun_with_a_changed_prompt_succeeds(demo_terminal: Terminal) -> None:
+def test_a_failed_task_rerun_succeeds_then_its_image_goes_through_the_gallery_and_a_command(
+    demo_terminal: Terminal, copied: Path
+) -> None:
     terminal = demo_terminal
     terminal.wait_text("succeeded")
 
@@ -70,6 +92,25 @@ def test_a_failed_task_rerun_with_a_changed_prompt_succeeds(demo_terminal: Termi
     terminal.wait_for(
         lambda s: re.search(r"Prompt +sim:fail a tmux kite", s) is not None, "the parent's detail"
     )
+
+    # The gallery of the two tasks shows the re-run's one image; enter selects its task.
+    terminal.keys("/")
+    terminal.wait_text("enter keeps it")
+    terminal.type("tmux kite")
+    terminal.wait_for(lambda s: "showing 2 of" in s, "the filter applied")
+    terminal.keys("Enter")
+    terminal.wait_for(lambda s: "sim:fail a tmux kite" in s and "showing 2 of" in s, "filtered")
+    terminal.keys("b")
+    terminal.wait_text("1/1")
+    terminal.keys("Enter")
+    terminal.wait_for(
+        lambda s: re.search(r"Prompt +sim:succeed a tmux kite", s) is not None, "the child"
+    )
+
+    # f5: the user's own command, on the selected task's image, saved first.
+    terminal.keys("F5")
+    terminal.wait_text("copy: done (exit 0)")
+    assert copied.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     terminal.keys("q")
     assert terminal.exit_status() == "0"
