@@ -29,6 +29,7 @@ from typing import Any
 
 from nbtui.api.state import TaskState
 from nbtui.textsafe import one_line
+from nbtui.tracking.rows import state_of
 
 __all__ = [
     "COLUMNS",
@@ -258,13 +259,6 @@ COLUMNS = (
 )
 
 
-def _state_of(value: object) -> TaskState:
-    try:
-        return TaskState(value)
-    except ValueError:
-        return TaskState.PENDING  # as the store reads a state it does not know
-
-
 def _term_matches(term: Term, values: tuple[Any, ...], now: float) -> bool:
     task_id, state, prompt, label, model, action, images, created, first_seen = values
     field, value = term.field, term.value
@@ -274,12 +268,12 @@ def _term_matches(term: Term, values: tuple[Any, ...], now: float) -> bool:
             return value in shown
         return (
             value in task_id
-            or value in _state_of(state).label
+            or value in state_of(state).label
             or value in shown
             or value in fold(model)
         )
     if field == "state":
-        return _state_of(state) in term.states
+        return state_of(state) in term.states
     if field == "model":
         return value in fold(model)
     if field == "id":

@@ -348,6 +348,19 @@ class Store:
         with self._scanning(where) as scan:
             return array("q", (row[0] for row in scan.execute(sql, params)))
 
+    def tasks_at(self, rowids: Sequence[int]) -> list[TrackedTask]:
+        """The tasks of these rowids, in the order given (unknown ones left out): what the
+        list shows, for an export."""
+        found: dict[int, TrackedTask] = {}
+        sql = f"SELECT rowid, {COLUMNS} FROM tasks WHERE rowid IN "  # noqa: S608
+        with self._lock, translated(self.path):
+            conn = self._connection()
+            for chunk in _chunks(list(rowids)):
+                marks = ",".join("?" * len(chunk))
+                for row in conn.execute(f"{sql}({marks})", tuple(chunk)):
+                    found[row[0]] = task_from_row(row[1:])
+        return [found[rowid] for rowid in rowids if rowid in found]
+
     def rowid_of(self, task_id: str) -> int | None:
         """The rowid the list knows a task by (None: not tracked)."""
         found = self._column("SELECT rowid FROM tasks WHERE id = ?", (task_id,))

@@ -48,6 +48,8 @@ MAIN_BINDINGS: tuple[Binding, ...] = (
     Binding("S", "save_images", "Save images", show=False, id="app.save"),
     Binding("i", "toggle_preview", "Image preview on/off", show=False, id="app.preview"),
     Binding("I", "import_recent", "Import recent tasks", show=False, id="app.import"),
+    # Export (issue 14): the tasks the list shows, to a CSV or JSON file.
+    Binding("E", "export", "Export the listed tasks", show=False, id="app.export"),
 )
 
 #: Groups for the help screen, by binding id.
@@ -77,6 +79,7 @@ HELP_GROUPS: Mapping[str, str] = {
     "app.save": "Tasks",
     "app.preview": "Record",
     "app.import": "Tasks",
+    "app.export": "List",
     "app.help": "App",
     "app.quit": "App",
 }

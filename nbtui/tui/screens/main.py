@@ -28,6 +28,7 @@ from nbtui.notify import Notifier
 from nbtui.textsafe import one_line
 from nbtui.tracking.monitor import Monitor
 from nbtui.tui.commands.create import Creator
+from nbtui.tui.commands.exporting import Exporter
 from nbtui.tui.commands.images import FetcherFactory, Images
 from nbtui.tui.commands.importing import Importer
 from nbtui.tui.commands.record import RecordCommands
@@ -135,7 +136,10 @@ class MainScreen(Screen[None]):
             selected_task=self.selected_task,
             focused=lambda: self.focused,
         )
+        self.exporter = Exporter(self, session, shown=self.model.shown_rowids)
         self._last_refresh: float | None = None
+        #: What is wrong with the filter being typed (None: it reads, and is the one shown).
+        self.filter_error: str | None = None
         self._selected: str | None = None
         self._selected_task: Task | None = None
         #: When the panes may be redrawn for the selection (None: they show it already).
@@ -166,9 +170,11 @@ class MainScreen(Screen[None]):
                 yield Static(Text("nbtui", style="bold"), id="title")
                 yield Static(self._topbar_text(), id="topbar-info")
             yield Input(
-                placeholder="filter: words in the id, prompt, state or model (escape clears)",
+                placeholder="filter: words in the id, prompt, state or model; "
+                "state:failed model:pro label:x images:>1 age:<1h -word (? lists them)",
                 id="filter",
             )
+            yield Static("", id="filter-error")
             self.task_list.border_title = "Tasks"
             yield self.task_list
             with Horizontal(id="lower"):
@@ -555,11 +561,34 @@ class MainScreen(Screen[None]):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.model.set_filter(event.value)
+        from nbtui.tracking.query import QueryError
+
+        try:
+            self.model.set_filter(event.value)
+        except QueryError as exc:
+            self._show_filter_error(str(exc))
+            return  # the list keeps the last good filter's tasks
+        self._show_filter_error(None)
         self.reorder()
+
+    def _show_filter_error(self, message: str | None) -> None:
+        """Say under the filter what is wrong with it (None: nothing is)."""
+        shown = self.query_one("#filter-error", Static)
+        self.filter_error = message
+        if message is None:
+            shown.update("")
+            shown.remove_class("-visible")
+            return
+        text = Text("✗ ", style="bold")
+        text.append(one_line(message))
+        text.append("  (the list shows the last filter that worked)", style="dim")
+        shown.update(text)
+        shown.add_class("-visible")
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
+        if self.filter_error is not None:
+            return  # stay in the field until the filter reads
         if not event.value.strip():
             self._clear_filter()
         else:
@@ -570,6 +599,7 @@ class MainScreen(Screen[None]):
         filter_input = self.query_one("#filter", Input)
         filter_input.value = ""
         filter_input.remove_class("-visible")
+        self._show_filter_error(None)
         self.model.set_filter("")
         self.reorder()
         self.task_list.focus()
@@ -661,6 +691,9 @@ class MainScreen(Screen[None]):
 
     def action_import_recent(self) -> None:
         self.importer.start()
+
+    def action_export(self) -> None:
+        self.exporter.open()
 
     # -- images, clipboard, the record ---------------------------------------------------
 
