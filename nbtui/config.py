@@ -8,6 +8,7 @@ key and value so a typo in the file is easy to find.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import math
 import os
 import re
@@ -16,13 +17,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from nbtui.textsafe import one_line
+
 __all__ = [
     "APP_NAME",
     "DEFAULT_BASE_URL",
     "ConfigError",
     "InvalidSettings",
+    "Placeholder",
+    "PlatformSettings",
     "Settings",
+    "UserCommand",
+    "UserCommands",
     "config_file_path",
+    "config_warnings",
     "default_data_dir",
     "load_settings",
 ]
@@ -246,6 +254,181 @@ def _keymap(value: Any) -> dict[str, str]:
     return dict(value)
 
 
+# -- [platform]: the provider's platform host, for the balance and prices (docs/platform.md) --
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformSettings:
+    """The platform host the user opted in to; nothing is sent there without it."""
+
+    host: str
+
+
+def _platform(value: Any) -> PlatformSettings | None:
+    """`[platform]` with `host`: an https address (plain http only to this machine or a
+    reserved test name, since an account token goes there)."""
+    if value is None or isinstance(value, PlatformSettings):
+        return value
+    if not isinstance(value, Mapping):
+        raise _Bad('Input should be a table, e.g. host = "https://platform.acedata.cloud"')
+    found: list[_Found] = [
+        ((str(key),), value[key], "Extra inputs are not permitted (only host)")
+        for key in value
+        if key != "host"
+    ]
+    if "host" not in value:
+        found.append((("host",), None, 'Field required, e.g. "https://platform.acedata.cloud"'))
+    else:
+        try:
+            host = _check_base_url(value["host"])
+            if _is_insecure_remote(host):
+                raise _Bad("must use https:// (an account token is sent there)")
+        except _Bad as bad:
+            found.extend(
+                (("host", *loc), value["host"] if part is _WHOLE else part, message)
+                for loc, part, message in bad.found
+            )
+    if found:
+        raise _Bad(found=found)
+    return PlatformSettings(host)
+
+
+def _is_insecure_remote(url: str) -> bool:
+    """Plain http to anything but loopback or a name reserved by RFC 6761."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    loopback = host in ("localhost", "::1") or host.startswith("127.")
+    reserved = host.endswith((".localhost", ".test", ".invalid"))
+    return parts.scheme == "http" and not (loopback or reserved)
+
+
+# -- [commands]: the user's own commands -----------------------------------------------
+
+
+class Placeholder(enum.StrEnum):
+    """A value a command template may name, as a whole argument: `{id}`, `{prompt}`..."""
+
+    ID = "id"
+    IMAGE_URL = "image_url"
+    IMAGE_PATH = "image_path"
+    PROMPT = "prompt"
+    LABELS = "labels"
+
+
+#: One argument of a command template: literal text, or a placeholder filled in at run time.
+TemplateArg = str | Placeholder
+
+DEFAULT_COMMAND_TIMEOUT = 60.0
+_COMMAND_FIELDS = ("key", "argv", "timeout")
+_COMMAND_TIMEOUT = _number(gt=0, le=3600)
+_BRACES = re.compile(r"\{\{|\}\}|\{[^{}]*\}|[{}]")
+_NAMES = ", ".join(f"{{{name}}}" for name in Placeholder)
+
+
+@dataclass(frozen=True)
+class UserCommand:
+    """One `[commands.NAME]` table that passed every check: its template already split into
+    literal arguments and whole-argument placeholders."""
+
+    name: str
+    #: The keys that run it on the main screen (None: from the command palette only).
+    key: str | None
+    argv: tuple[TemplateArg, ...]
+    #: Seconds before a run is killed.
+    timeout: float = DEFAULT_COMMAND_TIMEOUT
+
+    @property
+    def placeholders(self) -> frozenset[Placeholder]:
+        return frozenset(arg for arg in self.argv if isinstance(arg, Placeholder))
+
+
+@dataclass(frozen=True)
+class UserCommands:
+    """The `[commands]` table: the commands that may run, and why any others were refused.
+
+    A refused command never stops nbtui: the app says why at start-up and runs the rest.
+    """
+
+    commands: tuple[UserCommand, ...] = ()
+    problems: tuple[str, ...] = ()
+
+
+def _template_arg(element: str) -> TemplateArg:
+    """One argv element: `{name}` alone is a placeholder; `{{` and `}}` are literal braces.
+
+    Raises `ValueError` saying what is wrong: a placeholder inside other text (the value would
+    be parsed by whatever reads that text, a shell for `sh -c`), an unknown name, a lone brace.
+    """
+    parts = _BRACES.findall(element)
+    names = [part[1:-1] for part in parts if part not in ("{{", "}}") and len(part) > 1]
+    if any(part in ("{", "}") for part in parts):
+        raise ValueError("has a lone { or }: write {{ and }} for literal braces")
+    for name in names:
+        if name not in Placeholder.__members__.values():
+            raise ValueError(f"names an unknown placeholder {{{name}}} (known: {_NAMES})")
+    if names and (len(parts) != 1 or element != parts[0]):
+        raise ValueError(
+            f"puts {{{names[0]}}} inside other text: a placeholder must be a whole argument, "
+            "so the value is passed as data and never parsed (by a shell or anything else)"
+        )
+    if names:
+        return Placeholder(names[0])
+    return element.replace("{{", "{").replace("}}", "}")
+
+
+def _user_command(name: str, table: Any) -> UserCommand:
+    """Check one `[commands.NAME]` table; `ValueError` says why it is refused."""
+    if not name.strip() or not name.isprintable() or len(name) > 40:
+        raise ValueError("its name must be 1 to 40 printable characters")
+    if not isinstance(table, Mapping):
+        raise ValueError('must be a table with key and argv, e.g. argv = ["echo", "{id}"]')
+    unknown = [str(field) for field in table if field not in _COMMAND_FIELDS]
+    if unknown:
+        raise ValueError(
+            f"has an unknown setting {unknown[0]!r} (known: {', '.join(_COMMAND_FIELDS)})"
+        )
+    key = table.get("key")
+    if key is not None and (not isinstance(key, str) or not key.strip()):
+        raise ValueError('key must be text naming a key, e.g. key = "ctrl+u"')
+    argv = table.get("argv")
+    if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
+        raise ValueError('argv must be a list of text, the program first: argv = ["echo", "{id}"]')
+    args: list[TemplateArg] = []
+    for index, element in enumerate(argv):
+        try:
+            args.append(_template_arg(element))
+        except ValueError as exc:
+            raise ValueError(f"argv element {index + 1} {element!r} {exc}") from None
+    if isinstance(args[0], Placeholder) or not args[0].strip():
+        raise ValueError(
+            "the program (the first argv element) must be written out, not a placeholder"
+        )
+    try:
+        timeout = _COMMAND_TIMEOUT(table.get("timeout", DEFAULT_COMMAND_TIMEOUT))
+    except _Bad as bad:
+        raise ValueError(f"timeout {table.get('timeout')!r}: {bad}") from None
+    keys = ",".join(part.strip() for part in key.split(",")) if key is not None else None
+    return UserCommand(name, keys, tuple(args), timeout)
+
+
+def _commands(value: Any) -> UserCommands:
+    """`[commands]`: every valid command kept, every other one refused with its reason."""
+    if isinstance(value, UserCommands):
+        return value
+    if not isinstance(value, Mapping):
+        return UserCommands(problems=("[commands] must be a table of [commands.NAME] tables",))
+    commands: list[UserCommand] = []
+    problems: list[str] = []
+    for name, table in value.items():
+        try:
+            commands.append(_user_command(str(name), table))
+        except ValueError as exc:
+            problems.append(f"Command {one_line(name)!r} refused: {one_line(exc)}")
+    return UserCommands(tuple(commands), tuple(problems))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything nbtui can be configured with. Immutable once loaded.
@@ -278,6 +461,10 @@ class Settings:
     notify_bell: bool = field(default=False, metadata=_rule(_flag))
     #: Folder where `S` saves images; empty means the user's pictures dir.
     save_dir: Path | None = field(default=None, metadata=_rule(_optional_path))
+    #: `[platform] host`: opt in to reading the balance and prices there (off when None).
+    platform: PlatformSettings | None = field(default=None, metadata=_rule(_platform))
+    #: The user's own commands (`[commands.NAME]`); refused ones are reported, never fatal.
+    commands: UserCommands = field(default_factory=UserCommands, metadata=_rule(_commands))
 
     def __post_init__(self) -> None:
         problems: list[Problem] = []
@@ -405,6 +592,42 @@ _ENV_KEYS = {
 
 def _env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
     return {key: env[name] for key, name in _ENV_KEYS.items() if env.get(name)}
+
+
+def config_warnings(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    config_path: Path | None = None,
+) -> list[str]:
+    """What the user asked for that nbtui cannot find, said once and then carried on from:
+    an `NBTUI_CONFIG` naming a missing file, a `--profile` the config file does not have.
+
+    Not errors: a profile may exist only as a keyring entry (its token), and `nbtui token
+    set --profile new` is how a new one starts."""
+    env = os.environ if env is None else env
+    path = config_path or config_file_path(env)
+    warnings: list[str] = []
+    named = env.get(ENV_CONFIG)
+    if named and config_path is None and not path.exists():
+        warnings.append(
+            f"{ENV_CONFIG} names {_hide_userinfo(str(path))}, which does not exist: "
+            "using the default settings."
+        )
+    flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    profile = str(flags.get("profile") or env.get(ENV_PROFILE) or "")
+    if profile and profile != "default":
+        try:
+            profiles = _read_toml(path).get("profiles", {})
+        except ConfigError:
+            return warnings  # load_settings says what is wrong with the file
+        if not isinstance(profiles, dict) or profile not in profiles:
+            where = f"the config file {path}" if path.exists() else "any config file"
+            warnings.append(
+                f'The profile "{profile}" is not in {where}: its token (if one is stored) '
+                "is used with the default settings."
+            )
+    return warnings
 
 
 def load_settings(

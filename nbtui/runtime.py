@@ -10,37 +10,49 @@ first paint loads no httpx.
 from __future__ import annotations
 
 import contextlib
+import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nbtui.config import Settings
+from nbtui.config import PlatformSettings, Settings
 
 if TYPE_CHECKING:
     import httpx
 
     from nbtui.api.client import NanoBananaClient
+    from nbtui.api.platform import PlatformClient
+    from nbtui.sim.platform import PlatformSim
     from nbtui.tracking.store import Store
 
 __all__ = [
     "DEMO_BASE_URL",
+    "DEMO_PLATFORM_URL",
     "ClientFactory",
     "DemoEnv",
+    "PlatformFactory",
     "build_demo",
     "open_user_store",
     "run_app",
     "user_client_factory",
+    "user_platform_factory",
 ]
 
 #: Where the demo's API "lives": never resolved, every request goes to the in-process simulator.
 DEMO_BASE_URL = "http://demo.nbtui.invalid"
 
+#: Where the demo's platform host "lives": the in-process platform simulator. The demo opts in
+#: to it by itself: no real token is involved, and nothing leaves the process.
+DEMO_PLATFORM_URL = "http://platform.demo.nbtui.invalid"
+
 #: Builds a client for a token (None: no token). Whoever asks for one owns and closes it.
 ClientFactory = Callable[[str | None], "NanoBananaClient"]
+#: Builds a client for the platform host (balance and prices); whoever asks closes it.
+PlatformFactory = Callable[[], "PlatformClient"]
 
 
 @dataclass
@@ -57,6 +69,9 @@ class DemoEnv:
     cleanup: list[Callable[[], None]] = field(default_factory=list)
     #: Reaches the simulator's images in-process (they are on no port without `serve_images`).
     image_transport: httpx.AsyncBaseTransport | None = None
+    #: The demo's platform (balance and prices), and the simulator behind it.
+    platform_factory: PlatformFactory | None = None
+    platform: PlatformSim | None = None
 
     def close(self) -> None:
         while self.cleanup:
@@ -75,8 +90,10 @@ def build_demo(
     import httpx
 
     from nbtui.api.client import NanoBananaClient
+    from nbtui.api.platform import PlatformClient
     from nbtui.sim import SimConfig
     from nbtui.sim.app import create_app
+    from nbtui.sim.platform import SIM_PLATFORM_TOKEN, PlatformSim, platform_app
     from nbtui.tracking.store import Store
 
     cleanup: list[Callable[[], None]] = []
@@ -111,6 +128,7 @@ def build_demo(
         base_url=DEMO_BASE_URL,
         data_dir=Path(tmp.name),
         cache_dir=Path(tmp.name) / "cache",
+        platform=PlatformSettings(DEMO_PLATFORM_URL),
     )
     store = Store.open(Path(tmp.name))
     cleanup.append(store.close)
@@ -121,6 +139,16 @@ def build_demo(
             demo_settings, None, transport=httpx.ASGITransport(app=sim_app)
         )
 
+    platform = PlatformSim(state)
+    platform_asgi = platform_app(platform)
+
+    def platform_factory() -> PlatformClient:
+        return PlatformClient(
+            DEMO_PLATFORM_URL,
+            SIM_PLATFORM_TOKEN,
+            transport=httpx.ASGITransport(app=platform_asgi),
+        )
+
     return DemoEnv(
         demo_settings,
         store,
@@ -129,6 +157,8 @@ def build_demo(
         spare_ids,
         cleanup,
         image_transport=httpx.ASGITransport(app=sim_app),
+        platform_factory=platform_factory,
+        platform=platform,
     )
 
 
@@ -141,6 +171,26 @@ def user_client_factory(settings: Settings) -> ClientFactory:
         return NanoBananaClient.from_settings(settings, token)
 
     return client_factory
+
+
+def user_platform_factory(
+    settings: Settings, env: Mapping[str, str] | None = None
+) -> PlatformFactory | None:
+    """Clients for the platform host, only if the user named it (`[platform] host`); they
+    carry the account token (`ACEDATACLOUD_PLATFORM_TOKEN`), never the API token."""
+    platform = settings.platform
+    if platform is None:
+        return None
+    from nbtui.api.platform import ENV_PLATFORM_TOKEN
+
+    token = (os.environ if env is None else env).get(ENV_PLATFORM_TOKEN, "").strip() or None
+
+    def platform_factory() -> PlatformClient:
+        from nbtui.api.platform import PlatformClient
+
+        return PlatformClient(platform.host, token, timeout=min(settings.timeout, 15.0))
+
+    return platform_factory
 
 
 def open_user_store(data_dir: Path) -> tuple[Store, list[str]]:
@@ -160,8 +210,10 @@ def open_user_store(data_dir: Path) -> tuple[Store, list[str]]:
     return store, notice.splitlines() if notice is not None else []
 
 
-def run_app(settings: Settings, *, demo: bool) -> int:
-    """Run the TUI in this terminal (what `nbtui` and `nbtui --demo` do); returns the exit code."""
+def run_app(settings: Settings, *, demo: bool, warnings: Sequence[str] = ()) -> int:
+    """Run the TUI in this terminal (what `nbtui` and `nbtui --demo` do); returns the exit code.
+
+    `warnings`: what the settings could not find, shown as lasting warnings in the app too."""
     from nbtui.tui.app import make_app, prepare_terminal_graphics
 
     if demo:
@@ -174,14 +226,16 @@ def run_app(settings: Settings, *, demo: bool) -> int:
                 clock=time.time,
                 demo=True,
                 suggested_ids=env.spare_ids,
+                platform_factory=env.platform_factory,
             )
+            app.startup_warnings.extend(warnings)
             prepare_terminal_graphics()
             app.run()
             return app.return_code or 0
         finally:
             env.close()
 
-    store, warnings = open_user_store(settings.data_dir)
+    store, stored_warnings = open_user_store(settings.data_dir)
     try:
         app = make_app(
             settings,
@@ -190,8 +244,9 @@ def run_app(settings: Settings, *, demo: bool) -> int:
             clock=time.time,
             demo=False,
             demo_factory=partial(build_demo, settings),
+            platform_factory=user_platform_factory(settings),
         )
-        app.startup_warnings.extend(warnings)
+        app.startup_warnings.extend([*warnings, *stored_warnings])
         prepare_terminal_graphics()
         app.run()
         return app.return_code or 0

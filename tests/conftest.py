@@ -46,7 +46,10 @@ def isolated_environment(
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
     monkeypatch.setenv("NBTUI_DATA_DIR", str(home / "data" / "nbtui"))
-    monkeypatch.setenv("NBTUI_CONFIG", str(home / "config" / "nbtui" / "config.toml"))
+    config = home / "config" / "nbtui" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.touch()  # an empty config: the defaults, and no "NBTUI_CONFIG names a missing file"
+    monkeypatch.setenv("NBTUI_CONFIG", str(config))
     for name in ("ACEDATACLOUD_API_TOKEN", "ACEDATACLOUD_API_BASE_URL", "NBTUI_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     if request.node.get_closest_marker("secret_service") is None:

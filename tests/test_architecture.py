@@ -17,6 +17,7 @@ CORE = [
     "textsafe.py",
     "media",
     "notify.py",
+    "usercommands.py",
 ]
 
 

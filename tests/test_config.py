@@ -13,6 +13,7 @@ from nbtui.config import (
     InvalidSettings,
     Settings,
     config_file_path,
+    config_warnings,
     default_data_dir,
     load_settings,
 )
@@ -316,3 +317,28 @@ def test_a_rejected_base_url_is_not_echoed_with_its_password() -> None:
     message = str(caught.value)
     assert "s3cret" not in message and "alice" not in message
     assert "https://***@api.example.com" in message
+
+
+def test_a_missing_config_file_named_by_the_environment_is_warned_about(tmp_path: Path) -> None:
+    env = {"NBTUI_CONFIG": str(tmp_path / "typo.toml")}
+    assert config_warnings(env=env) == [
+        f"NBTUI_CONFIG names {tmp_path / 'typo.toml'}, which does not exist: "
+        "using the default settings."
+    ]
+    write(tmp_path / "typo.toml", "")
+    assert config_warnings(env=env) == []
+    # Without the variable, no config file is the ordinary first run: nothing to say.
+    assert config_warnings(env={}, config_path=tmp_path / "absent.toml") == []
+
+
+def test_a_profile_the_config_file_lacks_is_warned_about(config: Path) -> None:
+    write(config, "[profiles.work]\nbatch_size = 9\n")
+    assert config_warnings({"profile": "work"}, env={}, config_path=config) == []
+    assert config_warnings({"profile": "default"}, env={}, config_path=config) == []
+    (warning,) = config_warnings({"profile": "nosuch"}, env={}, config_path=config)
+    assert warning.startswith(f'The profile "nosuch" is not in the config file {config}')
+    (warning,) = config_warnings(env={"NBTUI_PROFILE": "nosuch"}, config_path=config)
+    assert '"nosuch"' in warning
+    # A broken file is load_settings' to report, not a second, vaguer warning.
+    write(config, "[profiles\n")
+    assert config_warnings({"profile": "nosuch"}, env={}, config_path=config) == []

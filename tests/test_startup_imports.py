@@ -56,7 +56,9 @@ from nbtui.tui.app import NbtuiApp
 data_dir, not_before_paint, never = Path(sys.argv[1]), sys.argv[2].split(","), sys.argv[3]
 task_id = "4d320ead-4af4-4a55-8f3e-f2afebdf4fd0"
 env = {ENV_TOKEN: "start-up-test-token"}
-settings = load_settings({"data_dir": str(data_dir)}, env=env)  # no config file
+settings = load_settings(
+    {"data_dir": str(data_dir)}, env=env, config_path=data_dir / "none.toml"
+)  # no config file
 token = resolve_token(settings.profile, env)
 assert token.source == "env", token
 store, warnings = open_user_store(settings.data_dir)

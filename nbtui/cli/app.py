@@ -7,14 +7,14 @@ import contextlib
 import gc
 from collections.abc import Iterator
 
-from nbtui.cli.env import settings_from
+from nbtui.cli.env import setting_warnings, settings_from
 from nbtui.cli.output import say_warning
 
 __all__ = ["cmd_app", "imports_without_gc"]
 
 
 def cmd_app(args: argparse.Namespace) -> int:
-    settings = settings_from(args)
+    settings = settings_from(args)  # warnings on stderr stay readable after the app ends
     if not args.demo and settings.is_insecure_remote:
         say_warning(
             f"{settings.base_url} is plain http to a remote host: the token would travel "
@@ -24,7 +24,7 @@ def cmd_app(args: argparse.Namespace) -> int:
         import nbtui.tui.app  # noqa: F401  (the TUI's imports, with the collector off)
         from nbtui.runtime import run_app
 
-    return run_app(settings, demo=bool(args.demo))
+    return run_app(settings, demo=bool(args.demo), warnings=setting_warnings(args))
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbtui.api.state import Task, parse_task_ids
 from nbtui.cli.output import UsageError, say_error, say_warning
-from nbtui.config import ENV_TOKEN, Settings, load_settings
+from nbtui.config import ENV_TOKEN, Settings, config_warnings, load_settings
 from nbtui.runtime import ClientFactory, build_demo, user_client_factory
 from nbtui.textsafe import one_line, truncate
 
@@ -46,12 +46,24 @@ MAX_NAMED_BAD_IDS = 20
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    overrides: dict[str, Any] = {
+    """The settings the command line asks for, after saying on stderr what could not be
+    found (a missing NBTUI_CONFIG file, an unknown profile) before going on without it."""
+    settings = load_settings(_overrides(args))
+    for warning in setting_warnings(args):
+        say_warning(warning)
+    return settings
+
+
+def setting_warnings(args: argparse.Namespace) -> list[str]:
+    return config_warnings(_overrides(args))
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    return {
         "base_url": getattr(args, "base_url", None),
         "data_dir": getattr(args, "data_dir", None),
         "profile": getattr(args, "profile", None),
     }
-    return load_settings(overrides)
 
 
 def require_token(settings: Settings) -> str:

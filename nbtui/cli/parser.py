@@ -165,12 +165,15 @@ def build_parser() -> argparse.ArgumentParser:
         "its id. Prints the new id (or, with --watch, the final state). The create request is "
         "sent once and never retried: if its answer is lost, the task may or may not exist.",
     )
-    submit.add_argument("prompt", metavar="PROMPT", help="what the image should show")
+    # Optional here so `--edit URL "prompt"` works too: `--edit` takes every value after it,
+    # and `cmd_submit` takes the prompt back from its end (`submit_prompt`).
+    submit.add_argument("prompt", metavar="PROMPT", nargs="?", help="what the image should show")
     submit.add_argument(
         "--edit",
         nargs="+",
         metavar="URL_OR_FILE",
-        help="edit these source images (http(s) URLs or local PNG/JPEG/WebP files up to 10 MB)",
+        help="edit these source images (http(s) URLs or local PNG/JPEG/WebP files up to 10 MB); "
+        "the prompt may come before or after them",
     )
     submit.add_argument("--model", metavar="M", help="model name (default: the service's)")
     submit.add_argument("--count", type=int, metavar="N", help="number of images, 1-4")
@@ -188,7 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(separated by spaces, commas or newlines). Bad ids are named and skipped (exit 2).",
     )
     add.add_argument("ids", nargs="+", metavar="ID", help="task ids, or - for stdin")
-    add.add_argument("--label", help="a label shown beside the newly added tasks")
+    add.add_argument(
+        "--label", help="labels for the newly added tasks (several: separated by commas)"
+    )
 
     remove = sub.add_parser(
         "remove",

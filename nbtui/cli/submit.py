@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nbtui.api.state import TaskState, normalize_task_id
@@ -36,17 +37,48 @@ __all__ = ["SUBMIT_NOT_FOUND_GRACE", "cmd_submit"]
 SUBMIT_NOT_FOUND_GRACE = 60.0
 
 
+def submit_prompt(prompt: str | None, edit: list[str] | None) -> tuple[str, list[str]]:
+    """The prompt and the sources, in either order: `submit "prompt" --edit URL` or
+    `submit --edit URL "prompt"` (where `--edit` took the prompt as its last source).
+
+    The last `--edit` value is the prompt when no prompt came on its own and it is neither
+    a URL nor an existing file; otherwise the prompt is missing, and the message says how
+    to give it."""
+    sources = list(edit or [])
+    if prompt is not None:
+        return prompt, sources
+    if len(sources) > 1 and not _looks_like_source(sources[-1]):
+        return sources[-1], sources[:-1]
+    if sources:
+        raise UsageError(
+            "the prompt is missing: --edit takes every value after it as a source image, "
+            'so put the prompt first (nbtui submit "a prompt" --edit URL) or last, after '
+            "the sources"
+        )
+    raise UsageError('the prompt is missing: nbtui submit "what the image should show"')
+
+
+def _looks_like_source(value: str) -> bool:
+    if "://" in value or value.startswith("data:"):
+        return True
+    try:
+        return Path(value).expanduser().is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def cmd_submit(args: argparse.Namespace) -> int:
     from nbtui.create import CreateRequest, SourceError, resolve_sources
 
+    prompt, sources = submit_prompt(args.prompt, args.edit)
     request = CreateRequest(
-        prompt=args.prompt.strip(),
-        action="edit" if args.edit else "generate",
+        prompt=prompt.strip(),
+        action="edit" if sources else "generate",
         model=args.model,
         count=args.count,
         aspect_ratio=args.aspect_ratio,
         resolution=args.resolution,
-        sources=tuple(args.edit or ()),
+        sources=tuple(sources),
     )
     problems = request.problems()
     if problems:

@@ -39,6 +39,7 @@ from nbtui.cli.output import (
     tracked_json,
 )
 from nbtui.textsafe import one_line
+from nbtui.tracking.labels import LabelError, split_labels
 
 if TYPE_CHECKING:
     from nbtui.tracking.monitor import MonitorProblem, TaskUpdate
@@ -272,11 +273,15 @@ async def watch_tasks(
 
 def cmd_add(args: argparse.Namespace) -> int:
     ids, had_bad = valid_ids(args.ids, allow_stdin=True)
+    try:
+        labels = split_labels(args.label) if args.label else []
+    except LabelError as exc:
+        say_error(f"--label: {exc}")
+        return EXIT_USAGE
     if ids:
         with environment(args, needs_token=False) as env:
             store = env.open_store()
-            label = one_line(args.label) if args.label else None
-            added = store.add(ids, label=label or None)
+            added = store.add(ids, label=", ".join(labels) or None)
         fresh = set(added)
         for task_id in ids:
             note = "added" if task_id in fresh else "already tracked"

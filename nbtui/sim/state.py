@@ -73,6 +73,8 @@ class SimState:
         self._tasks: dict[str, SimTask | RawEntry] = {}
         self._sorted: list[SimTask | RawEntry] | None = None
         self._raw_counter = 0
+        #: Ids of tasks the Images API created, in order (the platform simulator bills them).
+        self.created_ids: list[str] = []
         self.account = Account(self._new_id(), self._new_id(), self._new_id())
 
     # ------------------------------------------------------------------ ids and time
@@ -218,7 +220,9 @@ class SimState:
                 forced = outcome  # type: ignore[assignment]
                 break
         with self._lock:
-            return self._make_task(dict(body), outcome=forced)
+            task = self._make_task(dict(body), outcome=forced)
+            self.created_ids.append(task.id)
+            return task
 
     def add_raw(self, record: Mapping[str, Any]) -> None:
         """Store an arbitrary record verbatim (legacy shapes, odd fields, even no `id`)."""

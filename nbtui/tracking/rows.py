@@ -146,6 +146,8 @@ class StoredRow(NamedTuple):
     error_code: str | None
     error_message: str | None
     progress: int | None
+    #: The task this one was re-run or edited from (None: not made from another task).
+    parent_id: str | None
 
     def list_columns(self) -> ListColumns:
         """The list columns as stored (a refresh that did not change the record keeps them)."""
@@ -204,6 +206,7 @@ class TrackedTask:
         "last_error_at",
         "last_refreshed",
         "model",
+        "parent_id",
         "progress",
         "prompt",
         "seq",
@@ -233,6 +236,8 @@ class TrackedTask:
     error_message: str | None
     #: The percent done the record reports, or None where it gives no figure.
     progress: int | None
+    #: The task this one was re-run or edited from.
+    parent_id: str | None
     seq: int
 
     def __init__(
@@ -258,6 +263,7 @@ class TrackedTask:
         error_code: str | None = None,
         error_message: str | None = None,
         progress: int | None = None,
+        parent_id: str | None = None,
         seq: int = 0,
     ) -> None:
         """Pass either `raw` (a dict, or None for no record) or `raw_json` (parsed lazily)."""
@@ -280,6 +286,7 @@ class TrackedTask:
             "error_code": error_code,
             "error_message": error_message,
             "progress": progress,
+            "parent_id": parent_id,
             "seq": seq,
             "_raw": None if raw is _MISSING and raw_json is None else raw,
             "_raw_json": raw_json,
@@ -321,6 +328,7 @@ class TrackedTask:
             error_code=error.code if error else None,
             error_message=error.message if error else None,
             progress=columns.progress,
+            parent_id=row.parent_id,
         )
 
     def __setattr__(self, name: str, value: Any) -> None:

@@ -24,12 +24,13 @@ from typing import Any
 
 from nbtui.api.state import RULES_VERSION, TaskState, derive_state, extract_error
 from nbtui.tracking.dbfile import StoreError
+from nbtui.tracking.labels import MAX_LABEL, display_labels, normalize_label
 from nbtui.tracking.query import NEEDS_PYTHON
 from nbtui.tracking.rows import COLUMNS, StoredRow, list_columns, state_of
 
 __all__ = ["FILTER_INDEX", "SCHEMA_VERSION", "next_seq", "peek_seq", "prepare"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA_V1 = """
 CREATE TABLE tasks (
@@ -93,6 +94,19 @@ CREATE TABLE IF NOT EXISTS meta (
 INSERT OR IGNORE INTO meta (key, value) VALUES ('seq', 0);
 """
 
+#: v2 -> v3: labels (several per task, compared case-insensitively) and the task a re-run
+#: came from. `tasks.label` stays, holding the labels as one line (`display_labels`), so the
+#: list reads one column and a row says what it is labelled without a join.
+_V3_EXTRA = """
+ALTER TABLE tasks ADD COLUMN parent_id TEXT;
+CREATE TABLE IF NOT EXISTS task_labels (
+    task_id TEXT NOT NULL,
+    label TEXT NOT NULL COLLATE NOCASE,
+    PRIMARY KEY (task_id, label)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS task_labels_label ON task_labels (label);
+"""
+
 
 def prepare(conn: sqlite3.Connection, path: Path) -> None:
     """Bring a newly opened file up to date: schema, rules stamp, the list's index."""
@@ -145,6 +159,9 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
         if version == 1:
             _migrate_v1_to_v2(conn)
             version = 2
+        if version == 2:
+            _migrate_v2_to_v3(conn)
+            version = 3
         if version != initial:
             conn.execute(f"PRAGMA user_version = {version}")
     except BaseException:
@@ -192,6 +209,34 @@ def _migrate_v1_to_v2(conn: sqlite3.Connection) -> None:
         updates,
     )
     conn.execute("UPDATE meta SET value = 1 WHERE key = 'seq'")
+
+
+def _migrate_v2_to_v3(conn: sqlite3.Connection) -> None:
+    """Add the labels table and `parent_id`; each task's one free-text label becomes its
+    labels (split at commas, each made valid), and the `label` column their display line."""
+    for statement in _V3_EXTRA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    pairs: list[tuple[str, str]] = []
+    shown: list[tuple[str | None, str]] = []
+    for task_id, text in conn.execute("SELECT id, label FROM tasks WHERE label IS NOT NULL"):
+        labels = _salvaged_labels(str(text))
+        pairs.extend((task_id, label) for label in labels)
+        shown.append((display_labels(labels), task_id))
+    conn.executemany("INSERT OR IGNORE INTO task_labels (task_id, label) VALUES (?, ?)", pairs)
+    conn.executemany("UPDATE tasks SET label = ? WHERE id = ?", shown)
+
+
+def _salvaged_labels(text: str) -> list[str]:
+    """The labels an old free-text label holds: each comma-separated piece, made printable
+    and cut to length, so no word the user typed is lost to the new rules."""
+    labels: list[str] = []
+    for piece in text.split(","):
+        printable = "".join(char if char.isprintable() else " " for char in piece)
+        cut = " ".join(printable.split())[:MAX_LABEL].strip()
+        if cut and cut.casefold() not in {label.casefold() for label in labels}:
+            labels.append(normalize_label(cut))
+    return labels
 
 
 def _rules_stamp(conn: sqlite3.Connection) -> int:

@@ -52,6 +52,7 @@ from nbtui.tracking.dbfile import (
     scan_connection,
     translated,
 )
+from nbtui.tracking.labels import LabelError, display_labels, normalize_label, split_labels
 from nbtui.tracking.query import NEEDS_PYTHON, Compiled
 from nbtui.tracking.rows import (
     COLUMNS,
@@ -74,6 +75,7 @@ __all__ = [
     "DB_NAME",
     "SCHEMA_VERSION",
     "Changes",
+    "LabelError",
     "ListOrder",
     "Recovery",
     "Store",
@@ -468,16 +470,22 @@ class Store:
         now: float | None = None,
         *,
         wait: float | None = None,
+        parent_id: str | None = None,
     ) -> list[str]:
         """Track these ids; returns those that were not tracked yet (in the given order).
 
-        `label` applies to the newly added ids only; `set_label` changes existing ones.
-        `wait` (every write takes it): the longest wait for another process's write, in
-        seconds, instead of `BUSY_TIMEOUT` (the UI waits briefly and retries, so its own
-        reads never queue behind a long wait).
+        `label` (one label, or several separated by commas; `LabelError` if one is not
+        valid) applies to the newly added ids only; `set_labels` changes existing ones.
+        `parent_id`: the task these were re-run or edited from. `wait` (every write takes
+        it): the longest wait for another process's write, in seconds, instead of
+        `BUSY_TIMEOUT` (the UI waits briefly and retries, so its own reads never queue
+        behind a long wait).
         """
         wanted = _unique(ids)
         stamp = time.time() if now is None else now
+        labels = split_labels(label) if label else []
+        shown = display_labels(labels)
+        parent = _normalize(parent_id) if parent_id else None
 
         def write(conn: sqlite3.Connection) -> list[str]:
             existing = self._existing(conn, wanted)
@@ -486,14 +494,77 @@ class Store:
                 return []
             seq = next_seq(conn)
             conn.executemany(
-                "INSERT INTO tasks (id, label, first_seen, state, updated_at, seq) "
-                "VALUES (?, ?, ?, 'pending', ?, ?)",
-                [(task_id, label, stamp, stamp, seq) for task_id in new],
+                "INSERT INTO tasks (id, label, first_seen, state, updated_at, seq, parent_id) "
+                "VALUES (?, ?, ?, 'pending', ?, ?, ?)",
+                [(task_id, shown, stamp, stamp, seq, parent) for task_id in new],
             )
             conn.executemany("DELETE FROM removed WHERE id = ?", [(i,) for i in new])
+            conn.executemany("DELETE FROM task_labels WHERE task_id = ?", [(i,) for i in new])
+            conn.executemany(
+                "INSERT OR IGNORE INTO task_labels (task_id, label) VALUES (?, ?)",
+                [(task_id, each) for task_id in new for each in labels],
+            )
             return new
 
         return self._write(write, wait)
+
+    def set_labels(
+        self,
+        ids: Iterable[str],
+        *,
+        add: Sequence[str] = (),
+        remove: Sequence[str] = (),
+        now: float | None = None,
+        wait: float | None = None,
+    ) -> list[str]:
+        """Add and remove labels on tracked tasks (a label in both is added); returns the
+        ids whose labels changed. Labels are checked first (`LabelError`: nothing written);
+        removing a label a task lacks is not an error. Untracked ids are ignored."""
+        wanted = _unique(ids)
+        adding = [normalize_label(label) for label in add]
+        removing = [normalize_label(label) for label in remove]
+        stamp = time.time() if now is None else now
+
+        def write(conn: sqlite3.Connection) -> list[str]:
+            changed: list[tuple[str | None, str]] = []
+            for task_id in wanted:
+                if not self._existing(conn, [task_id]):
+                    continue
+                before = self._labels(conn, task_id)
+                conn.executemany(
+                    "DELETE FROM task_labels WHERE task_id = ? AND label = ?",
+                    [(task_id, label) for label in removing],
+                )
+                conn.executemany(
+                    "INSERT OR IGNORE INTO task_labels (task_id, label) VALUES (?, ?)",
+                    [(task_id, label) for label in adding],
+                )
+                after = self._labels(conn, task_id)
+                if after != before:
+                    changed.append((display_labels(after), task_id))
+            if changed:
+                seq = next_seq(conn)
+                conn.executemany(
+                    "UPDATE tasks SET label = ?, updated_at = ?, seq = ? WHERE id = ?",
+                    [(shown, stamp, seq, task_id) for shown, task_id in changed],
+                )
+            return [task_id for _, task_id in changed]
+
+        return self._write(write, wait)
+
+    def labels(self, task_id: str) -> list[str]:
+        """A task's labels, sorted case-insensitively (none for an untracked id)."""
+        with self._lock, translated(self.path):
+            return self._labels(self._connection(), _normalize(task_id))
+
+    def all_labels(self) -> dict[str, int]:
+        """Every label in use and how many tasks carry it (for completion and the help)."""
+        rows = self._read(
+            "SELECT task_labels.label, count(*) FROM task_labels "
+            "JOIN tasks ON tasks.id = task_labels.task_id "
+            "GROUP BY task_labels.label ORDER BY task_labels.label"
+        )
+        return {str(label): int(count) for label, count in rows}
 
     def remove(
         self, ids: Iterable[str], now: float | None = None, *, wait: float | None = None
@@ -509,6 +580,7 @@ class Store:
                 return []
             seq = next_seq(conn)
             conn.executemany("DELETE FROM tasks WHERE id = ?", [(i,) for i in gone])
+            conn.executemany("DELETE FROM task_labels WHERE task_id = ?", [(i,) for i in gone])
             conn.executemany(
                 "INSERT OR REPLACE INTO removed (id, seq, removed_at) VALUES (?, ?, ?)",
                 [(task_id, seq, stamp) for task_id in gone],
@@ -735,6 +807,12 @@ class Store:
                 )
             )
         return found
+
+    @staticmethod
+    def _labels(conn: sqlite3.Connection, task_id: str) -> list[str]:
+        found = conn.execute("SELECT label FROM task_labels WHERE task_id = ?", (task_id,))
+        labels = [str(label) for (label,) in found]
+        return sorted(labels, key=lambda label: (label.casefold(), label))
 
     @staticmethod
     def _rows(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, StoredRow]:

@@ -28,7 +28,7 @@ from nbtui.tui.commands.images import FetcherFactory
 from nbtui.tui.keys import APP_BINDINGS, HelpEntry, help_entries
 from nbtui.tui.screens.main import MainScreen
 from nbtui.tui.screens.token import TokenOutcome, TokenScreen
-from nbtui.tui.session import ClientFactory, Session
+from nbtui.tui.session import ClientFactory, PlatformFactory, Session
 from nbtui.tui.threads import in_thread
 
 if TYPE_CHECKING:
@@ -51,6 +51,8 @@ class DemoSession(Protocol):
     def client_factory(self) -> ClientFactory: ...
     @property
     def spare_ids(self) -> list[str]: ...
+    @property
+    def platform_factory(self) -> PlatformFactory | None: ...
     def close(self) -> None: ...
 
 
@@ -120,6 +122,7 @@ class NbtuiApp(App[int]):
         demo_factory: Callable[[], DemoSession] | None = None,
         suggested_ids: Sequence[str] = (),
         fetcher_factory: FetcherFactory | None = None,
+        platform_factory: PlatformFactory | None = None,
     ) -> None:
         super().__init__()
         #: What the app is connected to; shared (and changed in place) with the main screen.
@@ -131,6 +134,7 @@ class NbtuiApp(App[int]):
             demo=demo,
             token=token,
             suggested_ids=list(suggested_ids),
+            platform_factory=platform_factory,
         )
         #: Problems found before the app started (a damaged database kept aside, an insecure
         #: base URL), shown as lasting warnings once the screen is up.
@@ -180,6 +184,7 @@ class NbtuiApp(App[int]):
                 f"The base URL {settings.base_url} uses plain http: your token would "
                 "cross the network unencrypted. Use https unless this is a local proxy."
             )
+        self.startup_warnings.extend(self._main.user_commands.problems)
         store = self.session.store
         notice = store.notice  # a damaged file set aside, at this start or an earlier one
         if notice is not None:
@@ -319,6 +324,7 @@ class NbtuiApp(App[int]):
         session.demo = True
         session.token = None
         session.suggested_ids = list(env.spare_ids)
+        session.platform_factory = env.platform_factory
         self._main.session_switched()
         self._main.start_monitor(None)
 
@@ -332,7 +338,7 @@ class NbtuiApp(App[int]):
 
     def help_rows(self) -> list[HelpEntry]:
         """Every binding (with remapped keys), grouped, for the help screen and the palette."""
-        return help_entries(self._keymap)
+        return help_entries(self._keymap, self._main.user_commands.help_rows())
 
     def action_help(self) -> None:
         from nbtui.tui.screens.help import HelpRow, HelpScreen

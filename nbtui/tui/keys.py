@@ -8,14 +8,25 @@ method on the App or on `MainScreen`, and its help group to `HELP_GROUPS`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from textual.binding import Binding
+from textual.keys import _character_to_key
 
 from nbtui.tui.widgets.task_list import TaskList
 
-__all__ = ["APP_BINDINGS", "HELP_GROUPS", "MAIN_BINDINGS", "HelpEntry", "help_entries"]
+__all__ = [
+    "APP_BINDINGS",
+    "HELP_GROUPS",
+    "MAIN_BINDINGS",
+    "RESERVED_KEYS",
+    "USER_COMMANDS_GROUP",
+    "HelpEntry",
+    "help_entries",
+    "normal_key",
+    "taken_keys",
+]
 
 #: The App's keys: they work whatever screen is shown (except inside a dialog).
 APP_BINDINGS: tuple[Binding, ...] = (
@@ -50,7 +61,27 @@ MAIN_BINDINGS: tuple[Binding, ...] = (
     Binding("I", "import_recent", "Import recent tasks", show=False, id="app.import"),
     # Export (issue 14): the tasks the list shows, to a CSV or JSON file.
     Binding("E", "export", "Export the listed tasks", show=False, id="app.export"),
+    # Balance and prices (issue 15): off unless [platform] host is set; the key says how.
+    Binding(
+        "dollar_sign",
+        "balance",
+        "Balance (on with [platform] host in config)",
+        show=False,
+        id="app.balance",
+        key_display="$",
+    ),
+    # Your own commands ([commands] in the config): the output of their recent runs.
+    Binding("O", "command_log", "Command output", show=False, id="app.command_log"),
 )
+
+#: The help group of the user's own commands (`[commands]` in the config) and their log.
+USER_COMMANDS_GROUP = "Your commands"
+#: Keys kept free for features that bind them on the fly: digits pick a saved view, space
+#: marks a task. A user's command may not take them.
+RESERVED_KEYS: Mapping[str, str] = {
+    **{str(digit): "saved views (1-9)" for digit in range(1, 10)},
+    "space": "marking tasks",
+}
 
 #: Groups for the help screen, by binding id.
 HELP_GROUPS: Mapping[str, str] = {
@@ -80,16 +111,19 @@ HELP_GROUPS: Mapping[str, str] = {
     "app.preview": "Record",
     "app.import": "Tasks",
     "app.export": "List",
+    "app.balance": "App",
     "app.help": "App",
     "app.quit": "App",
+    "app.command_log": USER_COMMANDS_GROUP,
 }
-_GROUP_ORDER = ("Move", "List", "Tasks", "Record", "Refresh", "App")
+_GROUP_ORDER = ("Move", "List", "Tasks", "Record", "Refresh", USER_COMMANDS_GROUP, "App")
 _SHOWN_KEYS = {
     "question_mark": "?",
     "slash": "/",
     "plus": "+",
     "minus": "-",
     "equals_sign": "=",
+    "dollar_sign": "$",
 }
 
 
@@ -105,8 +139,9 @@ class HelpEntry:
     app_wide: bool = False
 
 
-def help_entries(keymap: Mapping[str, str]) -> list[HelpEntry]:
-    """Every binding (with remapped keys), grouped, for the help screen and the palette."""
+def help_entries(keymap: Mapping[str, str], extra: Sequence[HelpEntry] = ()) -> list[HelpEntry]:
+    """Every binding (with remapped keys), grouped, for the help screen and the palette;
+    `extra`: rows for keys bound at run time (the user's own commands)."""
     list_bindings = [binding for binding in TaskList.BINDINGS if isinstance(binding, Binding)]
     bindings = [
         *list_bindings,
@@ -126,5 +161,42 @@ def help_entries(keymap: Mapping[str, str]) -> list[HelpEntry]:
         app_wide = binding in APP_BINDINGS
         entries.append(HelpEntry(group, binding.description, shown, action, app_wide))
     entries.append(HelpEntry("App", "Command palette", "ctrl+p", ""))
+    entries.extend(extra)
     entries.sort(key=lambda entry: _GROUP_ORDER.index(entry.group))
     return entries
+
+
+def normal_key(key: str) -> str:
+    """A key as Textual matches it: `?` is `question_mark`, `ctrl+u` stays `ctrl+u`."""
+    key = key.strip()
+    return _character_to_key(key) if len(key) == 1 else key
+
+
+def taken_keys(keymap: Mapping[str, str]) -> dict[str, str]:
+    """Every key nbtui itself uses, with what it does: the bindings' own keys, the keys the
+    user's `[keymap]` gives them, Textual's (the palette, quit, focus) and the reserved ones.
+
+    A binding's own key counts even when `[keymap]` moves it: Textual drops every binding of
+    a key it remaps, so a command bound to it would vanish.
+    """
+    from textual.app import App
+    from textual.screen import Screen
+
+    by_id: dict[str, str] = {}
+    taken: dict[str, str] = {}
+    own = [binding for binding in TaskList.BINDINGS if isinstance(binding, Binding)]
+    textual = [b for b in (*App.BINDINGS, *Screen.BINDINGS) if isinstance(b, Binding)]
+    for binding in (*own, *APP_BINDINGS, *MAIN_BINDINGS, *textual):
+        what = binding.description or binding.action
+        if binding.id:
+            by_id[binding.id] = what
+        for key in binding.key.split(","):
+            taken.setdefault(normal_key(key), what)
+    taken.setdefault("enter", "Focus the detail")
+    taken.setdefault(normal_key(App.COMMAND_PALETTE_BINDING), "Command palette")
+    for binding_id, keys in keymap.items():
+        for key in keys.split(","):
+            taken.setdefault(normal_key(key), f"{by_id.get(binding_id, binding_id)} ([keymap])")
+    for key, what in RESERVED_KEYS.items():
+        taken.setdefault(key, what)
+    return taken

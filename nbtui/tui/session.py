@@ -15,12 +15,15 @@ from nbtui.config import Settings
 
 if TYPE_CHECKING:
     from nbtui.api.client import NanoBananaClient
+    from nbtui.api.platform import PlatformClient
     from nbtui.tracking.store import Store
 
-__all__ = ["ClientFactory", "Session"]
+__all__ = ["ClientFactory", "PlatformFactory", "Session"]
 
 #: Builds a client for a token (None: no token). Whoever gets a client closes it.
 ClientFactory = Callable[[str | None], "NanoBananaClient"]
+#: Builds a client for the platform host the user opted in to (docs/platform.md).
+PlatformFactory = Callable[[], "PlatformClient"]
 
 
 @dataclass
@@ -37,6 +40,8 @@ class Session:
     token: str | None = None
     #: Untracked ids the add dialog offers (the demo's spare tasks).
     suggested_ids: list[str] = field(default_factory=list)
+    #: The balance and prices: None unless `[platform] host` is set (or the demo's simulator).
+    platform_factory: PlatformFactory | None = None
 
     @property
     def can_call_service(self) -> bool:

@@ -52,6 +52,8 @@ def isolated_env(home: Path, **extra: str) -> dict[str, str]:
         # recompile whatever changed since the last .pyc (tens of ms, and noisy).
         and key != "PYTHONDONTWRITEBYTECODE"
     }
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "no-config.toml").touch()  # an empty config: the defaults, nothing to warn about
     env.update(
         HOME=str(home),
         XDG_CONFIG_HOME=str(home / "config"),

@@ -22,9 +22,7 @@ def cli(capsys: pytest.CaptureFixture[str]) -> CliRunner:
 @pytest.fixture
 def config_file(isolated_environment: Path) -> Path:
     """The config file nbtui reads in these tests (NBTUI_CONFIG points here)."""
-    path = Path(os.environ["NBTUI_CONFIG"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
+    return Path(os.environ["NBTUI_CONFIG"])
 
 
 @pytest.fixture

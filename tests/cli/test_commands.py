@@ -557,6 +557,16 @@ def test_add_list_remove(cli: CliRunner) -> None:
     assert [row["id"] for row in json.loads(cli("list", "--json").out)] == [b]
 
 
+def test_add_takes_several_labels_and_refuses_a_bad_one_before_writing(cli: CliRunner) -> None:
+    task = "4d320ead-4af4-4a55-8f3e-f2afebdf4fd0"
+    bad = cli("add", "--label", "ok, bell\x07", task)
+    assert bad.code == 2 and "--label: A label cannot contain control" in bad.err
+    assert json.loads(cli("list", "--json").out) == []
+    assert cli("add", "--label", "draft, client-x", task).code == 0
+    (row,) = json.loads(cli("list", "--json").out)
+    assert row["label"] == "client-x, draft"
+
+
 def test_add_from_stdin_with_bad_ids(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     a = "4d320ead-4af4-4a55-8f3e-f2afebdf4fd0"
     b = "1ebe4f2b-0000-4000-8000-000000000001"
@@ -612,8 +622,22 @@ def test_token_profiles_are_separate(
     cli: CliRunner, monkeypatch: pytest.MonkeyPatch, memory_keyring: MemoryKeyring
 ) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("work-token-123456789\n"))
-    assert cli("--profile", "work", "token", "set").code == 0
+    run = cli("--profile", "work", "token", "set")
+    # A new profile starts as a keyring entry: said, and stored all the same.
+    assert run.code == 0 and 'The profile "work" is not in the config file' in run.err
     assert set(memory_keyring.entries) == {("nbtui", "work")}
+
+
+def test_a_missing_config_file_or_profile_is_named_on_stderr(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert "warning" not in cli("list").err
+    run = cli("--profile", "nosuch", "list")
+    assert run.code == 0 and 'The profile "nosuch" is not in the config file' in run.err
+    monkeypatch.setenv("NBTUI_CONFIG", str(tmp_path / "typo.toml"))
+    run = cli("list")
+    assert run.code == 0
+    assert f"NBTUI_CONFIG names {tmp_path / 'typo.toml'}, which does not exist" in run.err
 
 
 # -- demo --------------------------------------------------------------------------------

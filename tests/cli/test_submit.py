@@ -93,6 +93,35 @@ def test_submit_edit_sends_a_local_file_as_a_data_url(
     ]
 
 
+def test_submit_takes_the_prompt_after_the_sources_too(
+    cli: CliRunner, api: SimServer, tmp_path: Path
+) -> None:
+    source = tmp_path / "in.png"
+    source.write_bytes(PNG)
+    run = cli("submit", "--edit", "https://example.com/a.png", str(source), "add a hat")
+    assert run.code == 0, run.err
+    [body] = creates(api)
+    assert body["action"] == "edit" and body["prompt"] == "add a hat"
+    urls = body["image_urls"]
+    assert isinstance(urls, list) and len(urls) == 2 and urls[0] == "https://example.com/a.png"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--edit", "https://example.com/a.png"],
+        ["--edit", "https://example.com/a.png", "https://example.com/b.png"],
+    ],
+)
+def test_submit_without_a_prompt_says_where_to_put_it(
+    cli: CliRunner, api: SimServer, args: list[str]
+) -> None:
+    run = cli("submit", *args)
+    assert run.code == 2
+    assert "the prompt is missing: --edit takes every value after it as a source" in run.err
+    assert creates(api) == []
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

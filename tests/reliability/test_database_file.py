@@ -36,6 +36,10 @@ from tests.helpers import run_nbtui
 # -- several processes at once ---------------------------------------------------------------
 
 
+#: Thirty labels of 64 characters: about 2 KB per task, in `tasks` and in `task_labels`.
+BIG_LABELS = ", ".join(f"{n:02d}" + "x" * 62 for n in range(30))
+
+
 def _churn(data_dir: str, stop: Event, done: mp.Queue[list[str]], rounds: Any) -> None:
     """A writer: adds ids (big labels so the file grows), checkpoints after each commit, and
     now and then removes its extra ids and VACUUMs (so the file shrinks and grows again).
@@ -47,7 +51,7 @@ def _churn(data_dir: str, stop: Event, done: mp.Queue[list[str]], rounds: Any) -
     while not stop.is_set():
         ids = [str(uuid.uuid4()) for _ in range(40)]
         try:
-            store.add(ids, label="x" * 2000)
+            store.add(ids, label=BIG_LABELS)
         except StoreError:
             continue  # busy for longer than the timeout: not stored, not counted
         kept.append(ids[0])

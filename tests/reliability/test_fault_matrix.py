@@ -741,6 +741,7 @@ def _tmux_missing() -> bool:
 
 
 def _cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    (tmp_path / "none.toml").touch()  # an empty config: the defaults, nothing to warn about
     env = {
         key: value
         for key, value in os.environ.items()

@@ -794,7 +794,7 @@ def test_a_database_without_the_list_order_index_gets_it_at_open(data_dir: Path)
     conn = sqlite3.connect(data_dir / DB_NAME)
     indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     assert "tasks_newest" in indexes
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
 
 
@@ -891,8 +891,8 @@ def test_an_accepted_task_stored_as_succeeded_is_running_again_after_the_upgrade
         assert unanswered not in changed
 
     conn = sqlite3.connect(data_dir / DB_NAME)
-    # The schema version did not move: an older nbtui still opens the file.
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    # New rules are no schema change: the version is just this nbtui's schema.
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     stamp = conn.execute("SELECT value FROM meta WHERE key = 'rules'").fetchone()[0]
     assert stamp == RULES_VERSION
     conn.close()

@@ -16,12 +16,16 @@ import httpx
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, TextArea
 
+from nbtui.api.platform import PlatformClient
 from nbtui.config import Settings
 from nbtui.media import ImageFetcher
 from nbtui.sim import SimConfig
 from nbtui.sim.app import in_process
+from nbtui.sim.platform import SIM_PLATFORM_TOKEN, PlatformSim, platform_app
 from nbtui.tracking.store import Store
 from nbtui.tui.app import NbtuiApp
+from nbtui.tui.commands.user import RunRecord
+from nbtui.usercommands import RunResult
 from tests.helpers import SIM_TOKEN, T0, FakeClock, Harness
 
 UNKNOWN_ID = "11111111-2222-4333-8444-555555555555"
@@ -168,6 +172,60 @@ async def rate_limited(pilot: Pilot[Any]) -> None:
     await settle(pilot, lambda: app.main.cycles >= 1 and app.main.status.problem is not None)
 
 
+async def create_estimate(pilot: Pilot[Any]) -> None:
+    """The form with the balance opted in: the title shows the request's estimated cost."""
+    await ready(pilot)
+    app = pilot.app
+    assert isinstance(app, NbtuiApp)
+    await settle(pilot, lambda: app.main.balance.prices is not None)
+    await pilot.press("n")
+    await settle(pilot, lambda: bool(app.screen.query("#create-prompt")))
+    await pilot.press(*"a lighthouse made of sea glass at dusk")
+    app.screen.query_one("#create-count", Select).value = 2
+    app.screen.query_one("#create-model", Input).value = "nano-banana-pro"
+    await settle(pilot, lambda: True)
+
+
+async def command_log(pilot: Pilot[Any]) -> None:
+    """The log of the user's own commands (`O`) after two runs, one failed."""
+    await ready(pilot)
+    app = pilot.app
+    assert isinstance(app, NbtuiApp)
+    task_id = app.main.task_list.cursor_id or UNKNOWN_ID
+    image = f"/home/me/Pictures/nbtui/{task_id}-1.png"
+    log = app.main.user_commands.log
+    log.appendleft(
+        RunRecord(
+            "upscale",
+            task_id,
+            RunResult(
+                ("upscale-tool", "--in", image, "--out", "/tmp/out.png"),
+                0,
+                b"read 1024x1024\nwrote /tmp/out.png (4096x4096)\n",
+                b"",
+                1.4,
+            ),
+            T0 + 60,
+        )
+    )
+    log.appendleft(
+        RunRecord(
+            "caption",
+            task_id,
+            RunResult(
+                ("caption", "--", "a [bold]cat[/bold]; rm -rf ~ $(id)", "kites"),
+                2,
+                b"",
+                b"caption: unknown style\nusage: caption [--style S] -- TEXT LABELS\n",
+                0.2,
+            ),
+            T0 + 75,
+        )
+    )
+    await pilot.press("O")
+    await settle(pilot, lambda: bool(app.screen.query("#command-log")))
+
+
 @dataclass(frozen=True)
 class Scene:
     name: str
@@ -175,6 +233,8 @@ class Scene:
     size: tuple[int, int] = (120, 36)
     token: str | None = SIM_TOKEN
     faults: int = 0
+    #: Opted in to the balance, against the simulator's platform host.
+    platform: bool = False
 
 
 SCENES = {
@@ -192,6 +252,8 @@ SCENES = {
         Scene("create_form", create_form, size=(120, 40)),
         Scene("create_errors", create_errors, size=(120, 40)),
         Scene("preview", preview, size=(120, 44)),
+        Scene("create_estimate", create_estimate, size=(80, 24), platform=True),
+        Scene("command_log", command_log, size=(80, 24)),
     )
 }
 
@@ -199,7 +261,25 @@ SCENES = {
 def make_scene_app(scene: Scene, data_dir: Path | None = None) -> tuple[NbtuiApp, Harness]:
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="nbtui-scene-"))
     harness = build(data_dir, token=scene.token, faults=scene.faults)
-    return harness.app(token=scene.token, fetcher_factory=sim_fetcher(harness)), harness
+    platform = sim_platform(harness) if scene.platform else None
+    app = harness.app(
+        token=scene.token, fetcher_factory=sim_fetcher(harness), platform_factory=platform
+    )
+    return app, harness
+
+
+def sim_platform(harness: Harness) -> Callable[[], PlatformClient]:
+    """The simulator's platform host, opted in (it answers for the real host's name)."""
+    app = platform_app(PlatformSim(harness.state))
+
+    def factory() -> PlatformClient:
+        return PlatformClient(
+            "https://platform.acedata.cloud",
+            SIM_PLATFORM_TOKEN,
+            transport=httpx.ASGITransport(app=app),
+        )
+
+    return factory
 
 
 def sim_fetcher(harness: Harness) -> Callable[[], ImageFetcher]:

@@ -102,4 +102,4 @@ async def test_a_silent_service_is_named_while_the_request_waits(harness: Harnes
         app.main.tick()
         await pilot.pause()
         assert "waiting for the service (7 s)" in status_text(app)
-        assert "next in" not in status_text(app)
+        assert "next in" not in status_text(app) and "refreshing now" not in status_text(app)

@@ -23,6 +23,7 @@ from nbtui.tui.session import Session
 # and Select it is ~6 ms of start-up).
 if TYPE_CHECKING:
     from nbtui.create import CreateRequest
+    from nbtui.tui.commands.balance import BalanceWatcher
     from nbtui.tui.screens.create import CreateTaskScreen
 
 __all__ = ["Creator"]
@@ -32,9 +33,17 @@ class Creator:
     """Opens the create form and sends what it submits (see the module docstring)."""
 
     def __init__(
-        self, host: Host, session: Session, tracker: Tracker, *, closed: Callable[[], None]
+        self,
+        host: Host,
+        session: Session,
+        tracker: Tracker,
+        *,
+        closed: Callable[[], None],
+        balance: BalanceWatcher | None = None,
     ) -> None:
-        """`closed()` runs when the form closed on a created task (the list takes the focus)."""
+        """`closed()` runs when the form closed on a created task (the list takes the focus);
+        `balance` gives the form its price estimate and is read again after a create."""
+        self._balance = balance
         self._host = host
         self._session = session
         self._tracker = tracker
@@ -47,7 +56,10 @@ class Creator:
     def open(self) -> None:
         from nbtui.tui.screens.create import CreateTaskScreen
 
-        self._host.app.push_screen(CreateTaskScreen(demo=self._session.demo), self._form_closed)
+        prices = self._balance.prices if self._balance is not None else None
+        self._host.app.push_screen(
+            CreateTaskScreen(demo=self._session.demo, prices=prices), self._form_closed
+        )
 
     def _form_closed(self, task_id: str | None) -> None:
         if task_id is not None:
@@ -86,6 +98,8 @@ class Creator:
             except ApiError as exc:
                 form.failed(str(exc), maybe_created=isinstance(exc, CreateOutcomeUnknown))
                 return
+            if self._balance is not None:
+                self._balance.refresh()
             await self._track(created.task_id)
             form.dismiss(created.task_id)
             self._host.notify(

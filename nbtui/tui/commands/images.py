@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nbtui.api.state import Task
+from nbtui.api.state import Task, TaskState
 from nbtui.textsafe import one_line, truncate
 from nbtui.tui.commands import Host
 from nbtui.tui.links import is_openable, open_in_browser
@@ -131,8 +131,7 @@ class Images:
             self._host.notify("No task selected.", severity="warning")
             return
         if not task.image_urls:
-            why = "it has not finished" if not task.state.is_finished else "it has no image"
-            self._host.notify(f"Nothing to save: {why}.", severity="warning")
+            self._host.notify(f"Nothing to save: {_no_images(task)}", severity="warning")
             return
         if task.id in self._saving:
             self._host.notify("Already saving this task's images.", timeout=3)
@@ -195,8 +194,7 @@ class Images:
             return None
         urls = task.image_urls
         if not urls:
-            why = "it has not finished" if not task.state.is_finished else "it has no image"
-            self._host.notify(f"No result image: {why}.", severity="warning")
+            self._host.notify(_no_images(task), severity="warning")
             return None
         return urls
 
@@ -262,3 +260,14 @@ class Images:
         if url:
             self._host.app.copy_to_clipboard(url)
             self._host.notify("Copied image URL.", timeout=2)
+
+
+def _no_images(task: Task) -> str:
+    """Why a task has no image to open, copy or save, as the user would say it."""
+    if not task.state.is_finished:
+        return "This task has not finished yet."
+    if task.state is TaskState.SUCCEEDED:
+        return "This task finished without images."
+    if task.state is TaskState.NOT_FOUND:
+        return "This task was not found: it has no images."
+    return "This task failed: it has no images."

@@ -48,7 +48,8 @@ class RecordCommands:
             return
         path, text = picked
         self._host.app.copy_to_clipboard(text)
-        self._host.notify(f"Copied {truncate(path, 60)} ({len(text)} characters).", timeout=2)
+        what = "the whole record" if path == "$" else truncate(path, 60)
+        self._host.notify(f"Copied {what} ({len(text):,} characters).", timeout=2)
 
     def copy_whole(self) -> None:
         self._flush_panes()
@@ -57,7 +58,7 @@ class RecordCommands:
             self._host.notify("No record to copy yet.", severity="warning")
             return
         self._host.app.copy_to_clipboard(whole)
-        self._host.notify(f"Copied the whole record ({len(whole)} characters).", timeout=2)
+        self._host.notify(f"Copied the whole record ({len(whole):,} characters).", timeout=2)
 
     def show_full(self) -> None:
         """The whole of a long value the panes cut short: the text under the JSON tree's

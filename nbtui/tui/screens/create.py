@@ -9,7 +9,7 @@ exist already, and a second one would be billed.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import events
@@ -22,8 +22,12 @@ from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Button, Input, Select, Static, TextArea
 
+from nbtui.api.pricing import format_amount
 from nbtui.create import ASPECT_RATIOS, MODELS, RESOLUTIONS, CreateRequest
 from nbtui.textsafe import safe_text
+
+if TYPE_CHECKING:
+    from nbtui.api.pricing import PriceList
 
 __all__ = ["CreateTaskScreen"]
 
@@ -63,8 +67,12 @@ class CreateTaskScreen(ModalScreen[str | None]):
     #create-status.-shown { display: block; }
     """
 
-    def __init__(self, *, prompt: str = "", demo: bool = False) -> None:
+    def __init__(
+        self, *, prompt: str = "", demo: bool = False, prices: PriceList | None = None
+    ) -> None:
+        """`prices`: the service's price rules, for the estimate in the title (None: none)."""
         super().__init__(classes="dialog-screen")
+        self._prices = prices
         self._initial_prompt = prompt
         self._demo = demo
         #: True from submit until the app answers: further submits are ignored.
@@ -77,7 +85,7 @@ class CreateTaskScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="create-dialog"):
-            yield Static(Text("New image task", style="bold"), classes="dialog-title")
+            yield Static(self._title(), classes="dialog-title", id="create-title")
             with Horizontal(classes="create-row"):
                 yield Static("Action", classes="create-label")
                 yield Select(
@@ -155,6 +163,7 @@ class CreateTaskScreen(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         self._show_sources(False)
+        self._show_estimate()
         self.query_one("#create-prompt", TextArea).focus()
 
     # -- reading the form ----------------------------------------------------------------
@@ -250,6 +259,46 @@ class CreateTaskScreen(ModalScreen[str | None]):
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "create-action":
             self._show_sources(event.value == "edit")
+        self._show_estimate()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._show_estimate()
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        if event.text_area.id == "create-sources":
+            self._show_estimate()
+
+    # -- the estimate (docs/platform.md: the provider's price rules for this request) -----
+
+    def estimate(self) -> float | None:
+        """What the request would cost by the price rules; None without rules or a match."""
+        if self._prices is None or not self.is_mounted:
+            return None
+        request = self.request()
+        body: dict[str, object] = {"action": request.action, "prompt": request.prompt}
+        for key, value in (
+            ("model", request.model),
+            ("count", request.count),
+            ("aspect_ratio", request.aspect_ratio),
+            ("resolution", request.resolution),
+        ):
+            if value is not None:
+                body[key] = value
+        if request.sources:
+            body["image_urls"] = list(request.sources)
+        return self._prices.estimate(body)
+
+    def _title(self) -> Text:
+        title = Text("New image task", style="bold")
+        cost = self.estimate()
+        if cost is not None and self._prices is not None:
+            amount = format_amount(cost)
+            title.append(f"   estimated cost {amount} {self._prices.unit}", style="not bold")
+        return title
+
+    def _show_estimate(self) -> None:
+        if self._prices is not None:
+            self.query_one("#create-title", Static).update(self._title())
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

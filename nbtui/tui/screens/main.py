@@ -27,12 +27,15 @@ from nbtui.api.state import Task
 from nbtui.notify import Notifier
 from nbtui.textsafe import one_line
 from nbtui.tracking.monitor import Monitor
+from nbtui.tui.commands.balance import REFRESH_SECONDS as BALANCE_REFRESH_SECONDS
+from nbtui.tui.commands.balance import BalanceWatcher
 from nbtui.tui.commands.create import Creator
 from nbtui.tui.commands.exporting import Exporter
 from nbtui.tui.commands.images import FetcherFactory, Images
 from nbtui.tui.commands.importing import Importer
 from nbtui.tui.commands.record import RecordCommands
 from nbtui.tui.commands.tracking import TrackCommands, Tracker
+from nbtui.tui.commands.user import UserCommands
 from nbtui.tui.formatting import compact_duration, short_id
 from nbtui.tui.keys import MAIN_BINDINGS
 from nbtui.tui.monitor_bridge import (
@@ -112,7 +115,11 @@ class MainScreen(Screen[None]):
             shown=self._rows_changed,
             refresh=self._refresh_new,
         )
-        self.creator = Creator(self, session, self.tracker, closed=self._focus_list)
+        # Balance and prices (off unless [platform] host is set): the header and the form.
+        self.balance = BalanceWatcher(self, session, changed=self._update_topbar)
+        self.creator = Creator(
+            self, session, self.tracker, closed=self._focus_list, balance=self.balance
+        )
         self.images = Images(
             self,
             session,
@@ -137,6 +144,12 @@ class MainScreen(Screen[None]):
             focused=lambda: self.focused,
         )
         self.exporter = Exporter(self, session, shown=self.model.shown_rowids)
+        #: The user's own commands (`[commands]`), bound to their keys on this screen.
+        self.user_commands = UserCommands(
+            self, session, target_ids=self.target_ids, fetcher_factory=fetcher_factory
+        )
+        for keys, action, description in self.user_commands.bindings():
+            self._bindings.bind(keys, action, description, show=False)
         self._last_refresh: float | None = None
         #: What is wrong with the filter being typed (None: it reads, and is the one shown).
         self.filter_error: str | None = None
@@ -185,8 +198,12 @@ class MainScreen(Screen[None]):
             yield self.status
         yield Footer()
 
+    def _update_topbar(self) -> None:
+        self.query_one("#topbar-info", Static).update(self._topbar_text())
+
     def _topbar_text(self) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis", justify="right")
+        text.append_text(self.balance.header())
         if self.session.demo:
             text.append(" DEMO ", style="bold reverse yellow")
             text.append("  simulated API, throwaway data  ", style="dim")
@@ -226,6 +243,8 @@ class MainScreen(Screen[None]):
         self.notifier = Notifier(self.session.settings, self._write_to_terminal)
         self.detail.mount(self.images.preview, before=0)
         self._load_stored()
+        self.balance.refresh()
+        self.set_interval(BALANCE_REFRESH_SECONDS, self.balance.refresh)
 
     @work(exclusive=True, group="load", description="read the stored tasks")
     async def _load_stored(self) -> None:
@@ -265,7 +284,9 @@ class MainScreen(Screen[None]):
         old = self.monitor
         old.stop()
         self.monitor = self._new_monitor(paused=old.paused, interval=old.interval)
-        self.query_one("#topbar-info", Static).update(self._topbar_text())
+        self.balance.balance = self.balance.prices = None
+        self.balance.refresh()
+        self._update_topbar()
         self.status.host = self.session.settings.api_host
         self.status.demo = self.session.demo
         self.model.attach(self.session.store)
@@ -689,6 +710,9 @@ class MainScreen(Screen[None]):
             return
         self.creator.open()
 
+    def action_balance(self) -> None:
+        self.balance.show()
+
     def action_import_recent(self) -> None:
         self.importer.start()
 
@@ -730,3 +754,19 @@ class MainScreen(Screen[None]):
 
     def action_show_full(self) -> None:
         self.record.show_full()
+
+    # -- the user's own commands ---------------------------------------------------------
+
+    def target_ids(self) -> list[str]:
+        """The tasks an action applies to: the cursor's task (marked tasks once marks exist)."""
+        task_id = self.task_list.cursor_id
+        return [task_id] if task_id is not None else []
+
+    def action_run_user_command(self, index: int) -> None:
+        self.user_commands.run(index)
+
+    def action_command_log(self) -> None:
+        from nbtui.tui.screens.command_log import CommandLogScreen
+
+        commands = self.user_commands
+        self.app.push_screen(CommandLogScreen(commands.log, configured=len(commands.commands)))

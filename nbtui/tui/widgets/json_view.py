@@ -69,6 +69,13 @@ def render_text(value: Any) -> Text:
     return text
 
 
+def _nothing_to_show(present: bool) -> str:
+    """What the pane says without a record: no task selected, or one not answered yet."""
+    if not present:
+        return "No task selected: the record of the task under the cursor shows here."
+    return "No record yet: the service has not answered for this task."
+
+
 @dataclass(frozen=True, slots=True)
 class JsonNode:
     """What a tree node stands for: its path in the record and its value."""
@@ -116,12 +123,12 @@ class JsonTree(Tree[JsonNode]):
         self.show_root = True
         self.auto_expand = True
 
-    def load(self, value: Any) -> None:
-        """Show `value` (None: no record yet)."""
+    def load(self, value: Any, *, present: bool = True) -> None:
+        """Show `value` (None: no record yet; `present` False: no task selected at all)."""
         self._release()
         self.reset(Text("record", style="bold"), JsonNode("$", value))
         if value is None:
-            self.root.set_label(Text("no record yet (never answered)", style="dim italic"))
+            self.root.set_label(Text(_nothing_to_show(present), style="dim italic"))
             return
         self._populate(self.root, depth=0)
         self.root.expand()
@@ -196,7 +203,7 @@ class JsonView(Vertical):
         """Show a task's raw record; `present` is False when there is no task at all."""
         self._value = value
         self._has_value = present
-        self.json_tree.load(value if present else None)
+        self.json_tree.load(value if present else None, present=present)
         self._text_stale = True
         if self.mode == "text":
             self._render_text()
@@ -205,7 +212,7 @@ class JsonView(Vertical):
         self._text_stale = False
         self._generation += 1
         if not self._has_value or self._value is None:
-            self._text.update(Text("no record yet", style="dim italic"))
+            self._text.update(Text(_nothing_to_show(self._has_value), style="dim italic"))
             return
         self._text.update(Text("formatting…", style="dim italic"))
         self._format_text(self._value, self._generation)

@@ -109,7 +109,7 @@ class StatusBar(Widget):
             text.append(f"waiting for {self.waiting_for} ({waited} s)", style="bold yellow")
         elif self.next_at is not None:
             wait = max(0.0, self.next_at - now)
-            text.append(f"next in {compact_duration(wait) if wait >= 1 else 'now'}")
+            text.append(f"next in {compact_duration(wait)}" if wait >= 1 else "refreshing now")
         else:
             text.append("waiting", style="dim")
         text.append(f" (every {compact_duration(self.interval)})", style="dim")
