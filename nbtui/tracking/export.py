@@ -3,7 +3,7 @@
 One row a task, with the columns of `COLUMNS`. Text is on one line with control characters
 removed (what the list shows, the prompt in full); times are ISO 8601 in UTC; `elapsed` is
 seconds from start (or creation) to finish, empty while unfinished. In CSV the result image
-URLs are joined with a space (a URL has none) and the labels with ", " (a label has no comma);
+URLs are joined with a space (a URL has none) and the labels with ", " (a label has no comma: `nbtui.tracking.labels`);
 JSON keeps both as arrays. CSV follows RFC 4180 (quoted where needed, CRLF line ends, UTF-8),
 and a text cell that a spreadsheet would run as a formula (starting with = + - @, a tab or a
 carriage return) gets a leading apostrophe. JSON is RFC 8259 (`nbtui.jsonsafe`).
@@ -92,7 +92,7 @@ def export_row(task: TrackedTask) -> dict[str, Any]:
         "finished": _iso(task.finished_at),
         "elapsed": elapsed,
         "images": [one_line(url) for url in record.image_urls],
-        "labels": [one_line(task.label)] if task.label else [],
+        "labels": [label for label in (task.label or "").split(", ") if label],
         "error_code": _text(task.error_code),
         "error_message": _text(task.error_message),
     }

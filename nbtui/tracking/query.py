@@ -7,7 +7,8 @@ A query is words separated by spaces; a task is shown when it matches every one 
 - `state:failed`: the state, by name or by the start of one (`state:fail`, `state:not-found`);
   several with commas (`state:pending,running`) match any of them;
 - `model:pro`, `prompt:"red fox"`, `id:7f3a`: found in that field only, ignoring case;
-- `label:client-x`, `action:edit`: equal to one of the task's labels / its action, ignoring case;
+- `label:client-x`: one of the task's labels (`task_labels`), the whole of it, ignoring case;
+- `action:edit`: the task's action, the whole of it, ignoring case;
 - `images:>1` (also `<`, `>=`, `<=`, `=` or a plain number): the count of result images;
 - `age:<1h`, `age:>2d` (also `<=`, `>=`; units s, m, h, d, w): the time since the task was
   created (first tracked, before the service answered), as the list's AGE column counts;
@@ -42,6 +43,7 @@ __all__ = [
     "Term",
     "compile_query",
     "fold",
+    "label_key",
     "matches",
     "parse",
     "states_named",
@@ -280,8 +282,6 @@ def _term_matches(term: Term, values: tuple[Any, ...], now: float) -> bool:
         return value in task_id
     if field == "action":
         return fold(action) == value
-    if field == "label":
-        return fold(label) == value
     if field == "images":
         return _compare(float(images), term.op, term.number)
     age = now - (created if created is not None else first_seen)
@@ -301,9 +301,19 @@ def _compare(left: float, op: str, right: float) -> bool:
 
 
 def matches(query: Query, values: tuple[Any, ...], now: float) -> bool:
-    """Whether a task (its `COLUMNS` as stored) matches `query` at `now`: the rule itself,
-    which SQL runs for text it cannot fold (see `compile_query`)."""
-    return all(_term_matches(term, values, now) != term.negate for term in query.terms)
+    """Whether a task (its `COLUMNS` as stored) matches the terms of `query` other than
+    `label:` at `now`: the rule itself, which SQL runs for text it cannot fold (see
+    `compile_query`; labels live in their own table, which SQL always compares)."""
+    return all(
+        _term_matches(term, values, now) != term.negate
+        for term in query.terms
+        if term.field != "label"
+    )
+
+
+def label_key(label: str) -> str:
+    """What two labels that are the same label have in common (case folded)."""
+    return label.casefold()
 
 
 # -- SQL -------------------------------------------------------------------------------------
@@ -317,14 +327,9 @@ NEEDS_PYTHON = (
     "COALESCE(action, '')) GLOB '*[^ -~]*')"
 )
 _SQL_OPERATORS = {">": ">", "<": "<", ">=": ">=", "<=": "<=", "=": "="}
-#: Which text columns each field reads (a free word: the prompt, label and model).
-_TEXT_COLUMNS = {
-    None: ("prompt", "label", "model"),
-    "prompt": ("prompt", "label"),
-    "model": ("model",),
-    "label": ("label",),
-    "action": ("action",),
-}
+#: The fields whose text is folded (a free word: the prompt, label line and model).
+_TEXT_FIELDS = frozenset({None, "prompt", "model", "action"})
+_LABEL_FUNCTION = "nbtui_label_key"
 
 
 def _text(column: str) -> str:
@@ -362,6 +367,17 @@ class _Builder:
             f"ELSE {self.contains('label', needle)} END)"
         )
 
+    def label_is(self, value: str) -> str:
+        """One of the task's labels is `value`, ignoring case (`label_key`). The table
+        compares ASCII letters without case itself (COLLATE NOCASE, from its index); a
+        label with other characters is compared in Python."""
+        key = label_key(value)
+        return (
+            f"(id IN (SELECT task_id FROM task_labels WHERE label = {self.bind(key)}) OR "  # noqa: S608
+            f"id IN (SELECT task_id FROM task_labels WHERE label GLOB '*[^ -~]*' "
+            f"AND {_LABEL_FUNCTION}(label) = {self.bind(key)}))"
+        )
+
     def state_in(self, states: frozenset[TaskState]) -> str:
         """The stored state is one of `states` (a value nbtui does not know reads as pending)."""
         if not states:
@@ -394,7 +410,7 @@ class _Builder:
         if field == "action":
             return self.equals("action", value)
         if field == "label":
-            return self.equals("label", value)
+            return self.label_is(value)
         op = _SQL_OPERATORS[term.op]
         if field == "images":
             return f"(image_count {op} {self.bind(int(term.number))})"
@@ -418,14 +434,26 @@ def compile_query(query: Query, now: float) -> Compiled:
     for term in query.terms:
         clause = builder.term(term)
         clauses.append(f"NOT {clause}" if term.negate else clause)
-        text = text or term.field in _TEXT_COLUMNS
+        text = text or term.field in _TEXT_FIELDS
     plain = " AND ".join(clauses) if clauses else "1"
+    functions: dict[str, tuple[int, Callable[..., Any]]] = {}
+    if any(term.field == "label" for term in query.terms):
+        functions[_LABEL_FUNCTION] = (1, label_key)
     if not text:  # no text to fold: the same SQL for every row
-        return Compiled(plain, tuple(builder.params), plain, tuple(builder.params), {})
+        return Compiled(plain, tuple(builder.params), plain, tuple(builder.params), functions)
 
     def python_matches(*values: Any) -> bool:
         return matches(query, values, now)
 
-    other = f"{_MATCH_FUNCTION}({', '.join(COLUMNS)})"
-    functions = {_MATCH_FUNCTION: (len(COLUMNS), python_matches)}
-    return Compiled(plain, tuple(builder.params), other, (), functions)
+    # Rows with text SQLite cannot fold: Python for every term but the labels (their own
+    # table, compared by SQL as in the other arm).
+    labels = _Builder(now)
+    other = [f"{_MATCH_FUNCTION}({', '.join(COLUMNS)})"]
+    for term in query.terms:
+        if term.field == "label":
+            clause = labels.term(term)
+            other.append(f"NOT {clause}" if term.negate else clause)
+    functions[_MATCH_FUNCTION] = (len(COLUMNS), python_matches)
+    return Compiled(
+        plain, tuple(builder.params), " AND ".join(other), tuple(labels.params), functions
+    )
