@@ -3,10 +3,10 @@
 One row a task, with the columns of `COLUMNS`. Text is on one line with control characters
 removed (what the list shows, the prompt in full); times are ISO 8601 in UTC; `elapsed` is
 seconds from start (or creation) to finish, empty while unfinished. In CSV the result image
-URLs are joined with a space (a URL has none) and the labels with ", " (a label has no comma: `nbtui.tracking.labels`);
-JSON keeps both as arrays. CSV follows RFC 4180 (quoted where needed, CRLF line ends, UTF-8),
-and a text cell that a spreadsheet would run as a formula (starting with = + - @, a tab or a
-carriage return) gets a leading apostrophe. JSON is RFC 8259 (`nbtui.jsonsafe`).
+URLs are joined with a space (a URL has none) and the labels with ", " (a label has no
+comma); JSON keeps both as arrays. CSV follows RFC 4180 (quoted where needed, CRLF line
+ends, UTF-8), and a text cell that a spreadsheet would run as a formula (starting with
+= + - @, a tab or a carriage return) gets a leading apostrophe. JSON is RFC 8259 (`nbtui.jsonsafe`).
 """
 
 from __future__ import annotations
