@@ -192,8 +192,8 @@ def _field_term(token: _Token) -> Term:
     field, raw, negate = token.field, token.value.strip(), token.negate
     if field not in FIELDS:
         raise QueryError(
-            f'unknown field "{field}" (fields: {", ".join(FIELDS)}); '
-            f'put the word in quotes to look for it as text: "{token.text}"'
+            f'unknown field "{field}" (fields: {", ".join(FIELDS)}; '
+            f'quote text with a colon: "{token.text}")'
         )
     if not raw:
         example = {
@@ -320,11 +320,14 @@ def label_key(label: str) -> str:
 
 _MATCH_FUNCTION = "nbtui_matches"
 #: 1 when a task's text (prompt, label, model, action) has a character outside printable
-#: ASCII (a letter SQLite cannot fold, a control character the list drops), else 0. The
+#: ASCII (a letter SQLite cannot fold, a control character the list drops), else 0. GLOB and
+#: length() stop at a NUL, which the byte length (of the whole text) does not. The
 #: store's filter index holds it (`schema.py`), so a query finds each kind by a lookup.
+_ALL_TEXT = (
+    "COALESCE(prompt, '') || COALESCE(label, '') || COALESCE(model, '') || COALESCE(action, '')"
+)
 NEEDS_PYTHON = (
-    "((COALESCE(prompt, '') || COALESCE(label, '') || COALESCE(model, '') || "
-    "COALESCE(action, '')) GLOB '*[^ -~]*')"
+    f"(({_ALL_TEXT}) GLOB '*[^ -~]*' OR length(CAST(({_ALL_TEXT}) AS BLOB)) != length({_ALL_TEXT}))"
 )
 _SQL_OPERATORS = {">": ">", "<": "<", ">=": ">=", "<=": "<=", "=": "="}
 #: The fields whose text is folded (a free word: the prompt, label line and model).

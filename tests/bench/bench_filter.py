@@ -75,14 +75,10 @@ def run() -> dict[str, Any]:
         with Store.open(tmp / "data") as store:
             now = time.time()
             compute_order(store, ListView(), now)  # warm the page cache
-            baseline, baseline_wall, old = _time(
-                lambda: _old_word_filter(store, ("cat",)), repeats
-            )
+            baseline, baseline_wall, old = _time(lambda: _old_word_filter(store, ("cat",)), repeats)
             for case, text in QUERIES:
                 view = ListView(query=parse(text))
-                value, wall, ordered = _time(
-                    lambda v=view: compute_order(store, v, now), repeats
-                )
+                value, wall, ordered = _time(lambda v=view: compute_order(store, v, now), repeats)
                 row = Row(f"{case}: {text}", value, "s", baseline, "≤ 50 ms", value <= 0.050)
                 row.extra.update(shown=len(ordered.rowids), wall=wall, baseline_wall=baseline_wall)
                 rows.append(row)

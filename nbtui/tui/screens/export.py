@@ -46,10 +46,12 @@ class ExportScreen(ModalScreen[Path | None]):
     ]
 
     DEFAULT_CSS = """
-    #export-dialog { width: 76; }
-    #export-format { width: 100%; height: auto; margin-top: 1; }
-    #export-format RadioButton { width: auto; }
-    #export-feedback { height: auto; margin-top: 1; }
+    #export-dialog { width: 76; padding: 0 1; }
+    #export-dialog .dialog-title { margin: 1 0 0 0; }
+    #export-format { layout: horizontal; width: 100%; height: auto; border: none; }
+    #export-format RadioButton { width: auto; margin-right: 2; }
+    #export-feedback { height: auto; min-height: 2; }
+    #export-dialog .dialog-buttons { margin-top: 0; }
     """
 
     def __init__(self, count: int, default: Path, write: Writer) -> None:
@@ -63,12 +65,9 @@ class ExportScreen(ModalScreen[Path | None]):
     def compose(self) -> ComposeResult:
         noun = "task" if self._count == 1 else "tasks"
         with Vertical(classes="dialog", id="export-dialog"):
-            yield Static(
-                Text(f"Export {self._count:,} {noun}", style="bold"), classes="dialog-title"
-            )
-            yield Static(
-                Text("The tasks the list shows, in its order, to a new file.", style="dim")
-            )
+            title = Text(f"Export {self._count:,} {noun}", style="bold")
+            title.append("  as the list shows them, to a new file", style="dim")
+            yield Static(title, classes="dialog-title")
             path = Input(str(self._default), id="export-path")
             path.border_title = "file"
             yield path

@@ -74,6 +74,7 @@ _SLOW_REQUEST = 3.0
 #: The filter field's title says whether keys go to it or back to the list.
 _FILTER_EDITING = "filter · enter keeps it · escape clears"
 _FILTER_KEPT = "filter · / edits it · escape clears"
+_FILTER_BROKEN = "filter · not applied: the list shows the last one that worked"
 _T = TypeVar("_T")
 
 
@@ -595,16 +596,16 @@ class MainScreen(Screen[None]):
     def _show_filter_error(self, message: str | None) -> None:
         """Say under the filter what is wrong with it (None: nothing is)."""
         shown = self.query_one("#filter-error", Static)
+        field = self.query_one("#filter", Input)
         self.filter_error = message
         if message is None:
             shown.update("")
             shown.remove_class("-visible")
+            field.border_title = _FILTER_EDITING if field.has_focus else _FILTER_KEPT
             return
-        text = Text("✗ ", style="bold")
-        text.append(one_line(message))
-        text.append("  (the list shows the last filter that worked)", style="dim")
-        shown.update(text)
+        shown.update(Text(f"✗ {one_line(message)}", style="bold"))
         shown.add_class("-visible")
+        field.border_title = _FILTER_BROKEN
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
