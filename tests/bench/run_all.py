@@ -14,6 +14,7 @@ from typing import Any
 from tests.bench import (
     bench_apply,
     bench_big_record,
+    bench_filter,
     bench_finish,
     bench_imports,
     bench_keys,
@@ -27,6 +28,7 @@ BENCHES = (
     bench_imports,
     bench_requests,
     bench_apply,
+    bench_filter,
     bench_launch,
     bench_keys,
     bench_memory,
