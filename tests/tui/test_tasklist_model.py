@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from nbtui.api.state import Task, TaskState
+from nbtui.tracking.query import parse
 from nbtui.tracking.store import Store
 from nbtui.tui import tasklist_model
 from nbtui.tui.tasklist_model import (
@@ -110,6 +111,25 @@ def test_every_order_follows_the_rules_the_cells_are_drawn_with(
     reference.sort(key=tasklist_model._sort_value(key, NOW), reverse=descending)
     ordered = compute_order(store, ListView(key, descending), NOW)
     assert [rows_by_rowid(rows)[r] for r in ordered.rowids] == [row.id for row in reference]
+
+
+@pytest.mark.parametrize(("key", "descending"), list(itertools.product(SortKey, (True, False))))
+def test_a_filtered_order_is_the_full_order_without_the_rest(
+    store: Store, key: SortKey, descending: bool
+) -> None:
+    """Whether SQLite or Python sorts, the filter only leaves tasks out: the order of the
+    rest is the order they have unfiltered."""
+    tricky_store(store)
+    full = compute_order(store, ListView(key, descending), NOW).rowids
+    query = parse("-state:failed -zebra")
+    kept = compute_order(store, ListView(key, descending, query), NOW).rowids
+    rows = {row.rowid: row for row in every_row(store)}
+    wanted = [
+        rowid
+        for rowid in full
+        if rows[rowid].state is not TaskState.FAILED and "zebra" not in rows[rowid].prompt
+    ]
+    assert list(kept) == wanted and 0 < len(wanted) < len(full)
 
 
 def rows_by_rowid(rows: list[Any]) -> dict[int, str]:
