@@ -22,6 +22,7 @@ from nbtui.textsafe import one_line
 __all__ = [
     "APP_NAME",
     "DEFAULT_BASE_URL",
+    "VIEW_SORT_KEYS",
     "ConfigError",
     "InvalidSettings",
     "Placeholder",
@@ -29,6 +30,8 @@ __all__ = [
     "Settings",
     "UserCommand",
     "UserCommands",
+    "View",
+    "check_view_name",
     "config_file_path",
     "config_warnings",
     "default_data_dir",
@@ -429,6 +432,111 @@ def _commands(value: Any) -> UserCommands:
     return UserCommands(tuple(commands), tuple(problems))
 
 
+# -- saved views ([views]) -----------------------------------------------------------------
+
+#: The list's sort columns a view may name (the values of the TUI's `SortKey`).
+VIEW_SORT_KEYS = ("created", "state", "id", "prompt", "model", "images", "duration", "refreshed")
+#: The keys of a view's table form.
+_VIEW_FIELDS = ("filter", "sort", "descending")
+#: Longest view name: it is shown in the header next to the host, even at 80 columns.
+MAX_VIEW_NAME = 30
+
+
+@dataclass(frozen=True)
+class View:
+    """A saved view: a name, the filter text, and optionally the list's sort.
+
+    `descending` None: the sort column's usual direction (newest or biggest first).
+    """
+
+    name: str
+    query: str = ""
+    sort: str | None = None
+    descending: bool | None = None
+
+
+def _one_line(text: str) -> bool:
+    """No newline, tab or control character (what an `Input` and a one-line header hold)."""
+    return all(ch.isprintable() for ch in text)
+
+
+def check_view_name(name: str) -> str | None:
+    """Why `name` cannot name a view (None: it can); the save dialog asks the same."""
+    if not name.strip():
+        return "a view needs a name"
+    if not _one_line(name):
+        return "a view's name must be one line of printable text"
+    if name != name.strip():
+        return "a view's name must not start or end with a space"
+    if len(name) > MAX_VIEW_NAME:
+        return f"a view's name has at most {MAX_VIEW_NAME} characters"
+    return None
+
+
+def _view(name: str, value: Any) -> tuple[View | None, list[_Found]]:
+    """One `[views]` entry: `name = "query"` or `name = { filter = ..., sort = ..., ... }`."""
+    problem = check_view_name(name)
+    if problem is not None:
+        return None, [((name,), name, problem[0].upper() + problem[1:])]
+    if isinstance(value, View):
+        return value, []
+    if isinstance(value, str):
+        value = {"filter": value}
+    if not isinstance(value, Mapping):
+        message = 'Input should be a filter text or a table like { filter = "...", sort = "..." }'
+        return None, [((name,), value, message)]
+    found: list[_Found] = []
+    for key in value:
+        if key not in _VIEW_FIELDS:
+            found.append(
+                ((name, str(key)), value[key], _unknown_key_message(str(key), set(_VIEW_FIELDS)))
+            )
+    query = value.get("filter", "")
+    if not isinstance(query, str):
+        found.append(((name, "filter"), query, "Input should be a valid string"))
+    elif not _one_line(query):
+        found.append(((name, "filter"), query, "A filter is one line of text"))
+    sort = value.get("sort")
+    if sort is not None and sort not in VIEW_SORT_KEYS:
+        found.append(((name, "sort"), sort, f"Input should be one of: {', '.join(VIEW_SORT_KEYS)}"))
+    descending = value.get("descending")
+    if descending is not None:
+        try:
+            descending = _flag(descending)
+        except _Bad as bad:
+            found.append(((name, "descending"), descending, str(bad)))
+        else:
+            if sort is None:
+                found.append(
+                    ((name, "descending"), descending, "Give a sort for descending to apply to")
+                )
+    if found:
+        return None, found
+    return View(name, query, sort, descending), []
+
+
+def _views(value: Any) -> tuple[View, ...]:
+    """`[views]`, in file order; a sequence of `View` (already checked) is kept."""
+    if isinstance(value, tuple | list) and all(isinstance(view, View) for view in value):
+        return tuple(value)
+    if not isinstance(value, Mapping):
+        raise _Bad("Input should be a table of name = filter (see the README)")
+    views: list[View] = []
+    found: list[_Found] = []
+    for name, entry in value.items():
+        view, problems = _view(str(name), entry)
+        found.extend(problems)
+        if view is not None:
+            views.append(view)
+    if found:
+        raise _Bad(found=found)
+    return tuple(views)
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value is None else _text(value)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything nbtui can be configured with. Immutable once loaded.
@@ -465,6 +573,10 @@ class Settings:
     platform: PlatformSettings | None = field(default=None, metadata=_rule(_platform))
     #: The user's own commands (`[commands.NAME]`); refused ones are reported, never fatal.
     commands: UserCommands = field(default_factory=UserCommands, metadata=_rule(_commands))
+    #: Saved views, in file order (`[views]`; keys 1-9 switch to the first nine).
+    views: tuple[View, ...] = field(default=(), metadata=_rule(_views))
+    #: The Textual theme (None: Textual's default); an unknown name is warned about at start.
+    theme: str | None = field(default=None, metadata=_rule(_optional_text))
 
     def __post_init__(self) -> None:
         problems: list[Problem] = []

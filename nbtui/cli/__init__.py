@@ -10,7 +10,7 @@ too. Output contract (checked from outside, keep it stable):
 - Text from the API is stripped of terminal control sequences before it is printed, and the
   token never appears in any output.
 
-`--demo` runs get/watch/add/remove/list against an in-process simulator seeded with the demo
+`--demo` runs get/watch/add/remove/label/list against an in-process simulator seeded with the demo
 tasks and a throwaway data dir (nothing is kept, no token or network needed); with no
 subcommand it opens the app in demo mode.
 """
@@ -29,6 +29,7 @@ from nbtui import __version__
 from nbtui.api.errors import ApiError
 from nbtui.cli.app import cmd_app
 from nbtui.cli.app import imports_without_gc as _imports_without_gc
+from nbtui.cli.labels import cmd_label
 from nbtui.cli.output import (
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
@@ -93,6 +94,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "submit": cmd_submit,
     "add": cmd_add,
     "remove": cmd_remove,
+    "label": cmd_label,
     "list": cmd_list,
     "token": cmd_token,
     "sim": cmd_sim,

@@ -203,6 +203,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     remove.add_argument("ids", nargs="+", metavar="ID", help="task ids, or - for stdin")
 
+    label = sub.add_parser(
+        "label",
+        parents=[common],
+        help="add or remove labels on tracked tasks",
+        description="Add and remove labels on tracked tasks, then print each id with its "
+        "labels ('not tracked' for an id that is not). With neither --add nor --remove, only "
+        "prints them. A label is 1-64 characters without commas or control characters; a bad "
+        "one is named and nothing is written (exit 2). '-' reads ids from stdin.",
+    )
+    label.add_argument("ids", nargs="+", metavar="ID", help="task ids, or - for stdin")
+    label.add_argument(
+        "--add",
+        action="append",
+        metavar="L",
+        help="a label to add (repeatable; or several separated by commas)",
+    )
+    label.add_argument(
+        "--remove",
+        action="append",
+        metavar="L",
+        help="a label to take off (repeatable; or several separated by commas; a label in "
+        "both --add and --remove is added)",
+    )
+    label.add_argument("--json", action="store_true", help="print a JSON array instead")
+
     list_ = sub.add_parser(
         "list",
         parents=[common],

@@ -23,6 +23,7 @@ list columns, and the named rows every read returns).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -397,6 +398,29 @@ class Store:
 
     def ids(self) -> list[str]:
         return self._column("SELECT id FROM tasks ORDER BY first_seen, rowid")
+
+    def ids_at(self, rowids: Sequence[int]) -> list[tuple[str, int]]:
+        """(id, rowid) of these rowids, in the same order (unknown ones left out): marking
+        every task a filter shows reads their ids in one query, whatever their number."""
+        if not rowids:
+            return []
+        sql = "SELECT rowid, id FROM tasks WHERE rowid IN (SELECT value FROM json_each(?))"
+        with self._scanning() as scan:
+            found = dict(scan.execute(sql, (json.dumps(list(rowids)),)).fetchall())
+        return [(found[rowid], rowid) for rowid in rowids if rowid in found]
+
+    def label_counts(self, ids: Iterable[str]) -> dict[str, int]:
+        """The labels of these tasks and how many of them carry each (one query)."""
+        wanted = _unique(ids)
+        if not wanted:
+            return {}
+        rows = self._read(
+            "SELECT label, count(*) FROM task_labels "
+            "WHERE task_id IN (SELECT value FROM json_each(?)) GROUP BY label",
+            (json.dumps(wanted),),
+        )
+        counts = {str(label): int(count) for label, count in rows}
+        return dict(sorted(counts.items(), key=lambda item: (item[0].casefold(), item[0])))
 
     def tracked_among(self, ids: Iterable[str]) -> set[str]:
         """Which of `ids` are tracked: a refresh asked for by id checks only those, instead

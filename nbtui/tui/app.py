@@ -14,6 +14,7 @@ import signal
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from rich.text import Text
@@ -25,6 +26,8 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from nbtui.config import Settings
 from nbtui.textsafe import one_line
 from nbtui.tui.commands.images import FetcherFactory
+from nbtui.tui.commands.theme import ThemeMemory
+from nbtui.tui.commands.views import ViewsProvider
 from nbtui.tui.keys import APP_BINDINGS, HelpEntry, help_entries
 from nbtui.tui.screens.main import MainScreen
 from nbtui.tui.screens.token import TokenOutcome, TokenScreen
@@ -105,7 +108,7 @@ class NbtuiApp(App[int]):
 
     TITLE = "nbtui"
     CSS_PATH = "app.tcss"
-    COMMANDS = App.COMMANDS | {ActionsProvider}
+    COMMANDS = App.COMMANDS | {ActionsProvider, ViewsProvider}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     BINDINGS: ClassVar[list[BindingType]] = list(APP_BINDINGS)
 
@@ -123,7 +126,10 @@ class NbtuiApp(App[int]):
         suggested_ids: Sequence[str] = (),
         fetcher_factory: FetcherFactory | None = None,
         platform_factory: PlatformFactory | None = None,
+        config_path: Path | None = None,
     ) -> None:
+        """`config_path`: the file saved views and the theme are written to (None: the
+        one `nbtui.config.config_file_path` names, as the settings were read from)."""
         super().__init__()
         #: What the app is connected to; shared (and changed in place) with the main screen.
         self.session = Session(
@@ -135,11 +141,17 @@ class NbtuiApp(App[int]):
             token=token,
             suggested_ids=list(suggested_ids),
             platform_factory=platform_factory,
+            config_path=config_path,
         )
         #: Problems found before the app started (a damaged database kept aside, an insecure
         #: base URL), shown as lasting warnings once the screen is up.
         self.startup_warnings: list[str] = []
         self._resolve_token = resolve_token and not demo and token is None
+        #: The configured theme, applied now (no first frame in the default theme).
+        self.theme_memory = ThemeMemory(self, self.session)
+        theme_warning = self.theme_memory.apply(self)
+        if theme_warning is not None:
+            self.startup_warnings.append(theme_warning)
         #: Builds the demo for the first-run "try the demo" button (None: that button quits).
         self.demo_factory = demo_factory
         self._demo_env: DemoSession | None = None
@@ -176,6 +188,7 @@ class NbtuiApp(App[int]):
 
     def on_mount(self) -> None:
         self._catch_sigterm()
+        self.theme_changed_signal.subscribe(self, self.theme_memory.changed)
         settings = self.session.settings
         if settings.keymap:
             self.set_keymap(dict(settings.keymap))

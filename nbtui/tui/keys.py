@@ -72,6 +72,19 @@ MAIN_BINDINGS: tuple[Binding, ...] = (
     ),
     # Your own commands ([commands] in the config): the output of their recent runs.
     Binding("O", "command_log", "Command output", show=False, id="app.command_log"),
+    # Saved views ([views] in the config): 1-9 switch to the 1st-9th view (the same key again
+    # leaves it), 0 shows all tasks again, V saves the filter and sort as a view.
+    *(
+        Binding(str(n), f"view({n})", f"Saved view {n}", show=False, id=f"app.view_{n}")
+        for n in range(1, 10)
+    ),
+    Binding("0", "all_tasks", "All tasks (leave the view)", show=False, id="app.view_all"),
+    Binding("V", "save_view", "Save the filter and sort as a view", show=False, id="app.save_view"),
+    # Marks and labels (issue 14): d, r, S, o and L act on the marked tasks when any are.
+    Binding("space", "toggle_mark", "Mark or unmark", show=False, id="app.mark"),
+    Binding("asterisk", "mark_shown", "Mark every task shown", show=False, id="app.mark_all"),
+    Binding("U", "clear_marks", "Clear marks (or escape)", show=False, id="app.unmark_all"),
+    Binding("L", "labels", "Labels", show=False, id="app.labels"),
 )
 
 #: The help group of the user's own commands (`[commands]` in the config) and their log.
@@ -112,11 +125,30 @@ HELP_GROUPS: Mapping[str, str] = {
     "app.import": "Tasks",
     "app.export": "List",
     "app.balance": "App",
+    **{f"app.view_{n}": "Views" for n in range(1, 10)},
+    "app.view_all": "Views",
+    "app.save_view": "Views",
+    "app.mark": "Marks",
+    "app.mark_all": "Marks",
+    "app.unmark_all": "Marks",
+    "app.labels": "Marks",
     "app.help": "App",
     "app.quit": "App",
     "app.command_log": USER_COMMANDS_GROUP,
 }
-_GROUP_ORDER = ("Move", "List", "Tasks", "Record", "Refresh", USER_COMMANDS_GROUP, "App")
+_GROUP_ORDER = (
+    "Move",
+    "List",
+    "Views",
+    "Tasks",
+    "Marks",
+    "Record",
+    "Refresh",
+    USER_COMMANDS_GROUP,
+    "App",
+)
+#: The number keys of the saved views: one help row while none is remapped.
+_VIEW_IDS = tuple(f"app.view_{n}" for n in range(1, 10))
 _SHOWN_KEYS = {
     "question_mark": "?",
     "slash": "/",
@@ -124,6 +156,7 @@ _SHOWN_KEYS = {
     "minus": "-",
     "equals_sign": "=",
     "dollar_sign": "$",
+    "asterisk": "*",
 }
 
 
@@ -152,8 +185,15 @@ def help_entries(keymap: Mapping[str, str], extra: Sequence[HelpEntry] = ()) -> 
         *APP_BINDINGS[2:],
     ]
     entries: list[HelpEntry] = []
+    views_folded = not any(view_id in keymap for view_id in _VIEW_IDS)
     for binding in bindings:
         binding_id = binding.id or ""
+        if views_folded and binding_id in _VIEW_IDS:
+            if binding_id == _VIEW_IDS[0]:
+                # The palette lists the views by name ("View: failed") instead.
+                text = "Switch to saved view 1-9 (its key again: all tasks)"
+                entries.append(HelpEntry("Views", text, "1-9", ""))
+            continue
         keys = keymap.get(binding_id, binding.key) if binding_id else binding.key
         shown = ", ".join(_SHOWN_KEYS.get(key.strip(), key.strip()) for key in keys.split(","))
         group = HELP_GROUPS.get(binding_id) or HELP_GROUPS.get(binding_id.split(".")[0], "Move")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nbtui.config import Settings
@@ -42,6 +43,8 @@ class Session:
     suggested_ids: list[str] = field(default_factory=list)
     #: The balance and prices: None unless `[platform] host` is set (or the demo's simulator).
     platform_factory: PlatformFactory | None = None
+    #: The config file saved views and the theme are written to (None: `config_file_path()`).
+    config_path: Path | None = None
 
     @property
     def can_call_service(self) -> bool:

@@ -34,6 +34,7 @@ __all__ = [
     "TaskListModel",
     "TaskRow",
     "compute_order",
+    "natural_descending",
     "row_from_tracked",
 ]
 
@@ -65,6 +66,12 @@ class SortKey(enum.StrEnum):
 _DESCENDING_BY_DEFAULT = frozenset(
     {SortKey.CREATED, SortKey.IMAGES, SortKey.DURATION, SortKey.REFRESHED}
 )
+
+
+def natural_descending(key: SortKey) -> bool:
+    """The direction `key` starts in: newest, biggest and longest first."""
+    return key in _DESCENDING_BY_DEFAULT
+
 
 #: Sort keys SQLite orders exactly as `_sort_value` does (no text folding, no clock).
 _IN_SQL: dict[SortKey, ListOrder] = {
@@ -344,10 +351,6 @@ class TaskListModel:
         """Tasks tracked, filter or not."""
         return sum(self._counts.values())
 
-    def shown_rowids(self) -> array[int]:
-        """The rowids the list shows, in its order (a copy: 8 bytes a task)."""
-        return array("q", self._order)
-
     def ids(self) -> list[str]:
         """The visible ids in order (reads every row: for tests and small lists)."""
         rows = (self.row_at(index) for index in range(len(self._order)))
@@ -367,3 +370,16 @@ class TaskListModel:
     def counts(self) -> Counter[TaskState]:
         """Tasks per state over everything tracked, filter or not."""
         return Counter(self._counts)
+
+    def shown_rowids(self) -> array[int]:
+        """The visible rowids in order (what "mark every task shown" reads the ids of, and
+        what the marks count their hidden ones against)."""
+        return self._order
+
+    def forget(self, ids: Iterable[str]) -> None:
+        """Rows of these tasks changed in the store (their labels): read them again when
+        next drawn."""
+        for task_id in ids:
+            rowid = self._rowid_of.pop(task_id, None)
+            if rowid is not None:
+                self._cache.pop(rowid, None)

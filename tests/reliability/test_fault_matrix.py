@@ -545,7 +545,7 @@ async def test_app_keeps_its_writes_while_another_process_holds_the_database(
         held.wait(10)
         try:
             app.main.track_commands.add(AddRequest(ids=[newcomer], rejected=[], label=None))
-            app.main.track_commands.untrack(leaving)
+            app.main.track_commands.untrack([leaving])
             await settle(pilot, lambda: app.main.status.store_waiting is not None)
             assert "waiting for the database" in app.main.status.render().plain
             for _ in range(20):  # several retries meanwhile: still alive, nothing lost

@@ -32,6 +32,7 @@ SHOTS = {
     "create_form": "create-form",
     "create_errors": "create-form-errors",
     "preview": "preview",
+    "light_theme": "light-theme",
 }
 
 

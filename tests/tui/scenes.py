@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Select, TextArea
 
 from nbtui.api.platform import PlatformClient
-from nbtui.config import Settings
+from nbtui.config import Settings, View
 from nbtui.media import ImageFetcher
 from nbtui.sim import SimConfig
 from nbtui.sim.app import in_process
@@ -189,6 +189,15 @@ async def export_dialog(pilot: Pilot[Any]) -> None:
     await settle(pilot, lambda: True)
 
 
+async def view_active(pilot: Pilot[Any]) -> None:
+    await ready(pilot)
+    app = pilot.app
+    assert isinstance(app, NbtuiApp)
+    await pilot.press("1")
+    await settle(pilot, lambda: app.main.views.active is not None and app.main.order_settled())
+    await settle(pilot, app.main.panes_settled)
+
+
 async def rate_limited(pilot: Pilot[Any]) -> None:
     app = pilot.app
     assert isinstance(app, NbtuiApp)
@@ -249,6 +258,44 @@ async def command_log(pilot: Pilot[Any]) -> None:
     await settle(pilot, lambda: bool(app.screen.query("#command-log")))
 
 
+# -- marks and labels (issue 14) -----------------------------------------------------------
+
+
+async def _labelled_and_marked(pilot: Pilot[Any]) -> NbtuiApp:
+    """Two tasks labelled, the first, second and fourth rows marked."""
+    await ready(pilot)
+    app = pilot.app
+    assert isinstance(app, NbtuiApp)
+    ids = app.main.model.ids()
+    app.main.session.store.set_labels(ids[:2], add=["client-x"], now=T0)
+    app.main.session.store.set_labels(ids[1:2], add=["draft"], now=T0)
+    app.main.reorder()
+    await settle(pilot, app.main.order_settled)
+    await pilot.press("space", "space", "j", "space", "k")
+    await settle(pilot, app.main.panes_settled)
+    return app
+
+
+async def marked(pilot: Pilot[Any]) -> None:
+    await _labelled_and_marked(pilot)
+
+
+async def labels_dialog(pilot: Pilot[Any]) -> None:
+    app = await _labelled_and_marked(pilot)
+    await pilot.press("L")
+    await settle(pilot, lambda: bool(app.screen.query("#labels-add")))
+    await pilot.press(*"final, v2")
+    await settle(pilot, lambda: True)
+
+
+async def untrack_many(pilot: Pilot[Any]) -> None:
+    app = await _labelled_and_marked(pilot)
+    await pilot.press("slash", *"cat", "enter")
+    await settle(pilot, app.main.order_settled)
+    await pilot.press("d")
+    await settle(pilot, lambda: bool(app.screen.query("#confirm-dialog")))
+
+
 @dataclass(frozen=True)
 class Scene:
     name: str
@@ -258,6 +305,9 @@ class Scene:
     faults: int = 0
     #: Opted in to the balance, against the simulator's platform host.
     platform: bool = False
+    #: Saved views and the theme, as the config file would give them.
+    views: tuple[View, ...] = ()
+    theme: str | None = None
 
 
 SCENES = {
@@ -279,6 +329,11 @@ SCENES = {
         Scene("command_log", command_log, size=(80, 24)),
         Scene("filter_error", filter_error, size=(80, 24)),
         Scene("export_dialog", export_dialog, size=(80, 24)),
+        Scene("view_active", view_active, views=(View("failed", "failed"), View("cats", "cat"))),
+        Scene("light_theme", detail_tree, theme="textual-light"),
+        Scene("marked", marked),
+        Scene("labels_dialog", labels_dialog, size=(80, 24)),
+        Scene("untrack_many", untrack_many),
     )
 }
 
@@ -286,6 +341,7 @@ SCENES = {
 def make_scene_app(scene: Scene, data_dir: Path | None = None) -> tuple[NbtuiApp, Harness]:
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="nbtui-scene-"))
     harness = build(data_dir, token=scene.token, faults=scene.faults)
+    harness.settings = replace(harness.settings, views=scene.views, theme=scene.theme)
     platform = sim_platform(harness) if scene.platform else None
     app = harness.app(
         token=scene.token, fetcher_factory=sim_fetcher(harness), platform_factory=platform

@@ -38,12 +38,12 @@ async def test_a_key_runs_the_command_on_the_saved_image(harness: Harness, tmp_p
     target = tmp_path / "copied.png"
     saved = tmp_path / "saved"
     commands: dict[str, Any] = {
-        "copy": {"key": "U", "argv": [sys.executable, "-c", COPY, "{image_path}", str(target)]}
+        "copy": {"key": "f5", "argv": [sys.executable, "-c", COPY, "{image_path}", str(target)]}
     }
     app = app_with(harness, tmp_path, save_dir=saved, commands=commands)
     async with app.run_test(size=(120, 40)) as pilot:
         await select_when_done(pilot, app, task_id)
-        await pilot.press("U")
+        await pilot.press("f5")
         await settle(pilot, lambda: "copy: done (exit 0)" in notes(app), rounds=ROUNDS)
         image = saved / f"{task_id}-1.png"
         assert target.read_bytes() == image.read_bytes()  # the image, saved first, copied
@@ -131,13 +131,13 @@ async def test_an_image_command_on_a_task_without_images_says_why(
 ) -> None:
     task_id = harness.state.add_task(prompt="slow", outcome="never")
     harness.track([task_id])
-    commands = {"see": {"key": "U", "argv": ["true", "{image_url}"]}}
+    commands = {"see": {"key": "f5", "argv": ["true", "{image_url}"]}}
     app = app_with(harness, tmp_path, commands=commands)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, lambda: app.main.cycles >= 1)
         app.main.task_list.select_id(task_id)
         await pilot.pause()
-        await pilot.press("U")
+        await pilot.press("f5")
         await settle(pilot, lambda: "Not run for" in notes(app))
         assert "no result image (it has not finished)" in notes(app)
         assert not app.main.user_commands.log
@@ -165,8 +165,8 @@ async def test_refused_commands_are_reported_at_start_and_the_rest_works(
         expected = [
             "Command 'shell' refused: argv element 3 'echo {prompt}' puts {prompt} inside",
             'Command \'save\' refused: key "S" is already used by "Save images"',
-            'Command \'view\' refused: key "3" is already used by "saved views (1-9)"',
-            'Command \'mark\' refused: key "space" is already used by "marking tasks"',
+            'Command \'view\' refused: key "3" is already used by "Saved view 3"',
+            'Command \'mark\' refused: key "space" is already used by "Mark or unmark"',
             'Command \'remapped\' refused: key "ctrl+r" is already used by "Refresh ([keymap])"',
             "Command 'typo' refused: key \"crtl+x\" is not a key name",
             'Command \'second\' refused: key "ctrl+g" is already used by "the command first"',

@@ -8,7 +8,7 @@ size limit, timeout, bounded disk cache) and decoded in a thread; only http(s) U
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,12 +25,15 @@ if TYPE_CHECKING:
     from nbtui.media import ImageFetcher
     from nbtui.tui.screens.save import SavingScreen
 
-__all__ = ["FetcherFactory", "Images"]
+__all__ = ["OPEN_AT_MOST", "FetcherFactory", "Images"]
 
 #: Builds the image downloader; whoever gets one closes it.
 FetcherFactory = Callable[[], "ImageFetcher"]
 #: At most this many images of a task are previewed.
 _PREVIEWED = 4
+#: `o` on marked tasks opens at most this many browser tabs (one per task) and says how many
+#: it left: dozens of tabs at once is never what anyone wants.
+OPEN_AT_MOST = 5
 
 
 class Images:
@@ -44,12 +47,17 @@ class Images:
         *,
         current_task: Callable[[], Task | None],
         fetcher_factory: FetcherFactory | None = None,
+        marked: Callable[[], bool] = lambda: False,
+        targets: Callable[[], Awaitable[list[str]]] | None = None,
     ) -> None:
-        """`current_task()`: the task under the cursor (read now if need be)."""
+        """`current_task()`: the task under the cursor (read now if need be); `marked()`:
+        tasks are marked, and then `targets()` says which (saving and opening act on them)."""
         self._host = host
         self._session = session
         self.preview = preview
         self._current_task = current_task
+        self._marked = marked
+        self._targets = targets
         self._fetcher_factory = fetcher_factory
         #: The user's preview toggle (`i`).
         self.enabled = True
@@ -125,7 +133,13 @@ class Images:
     # -- save ----------------------------------------------------------------------------
 
     def save(self) -> None:
-        """`S`: save the selected task's images into the save folder, with a progress dialog."""
+        """`S`: save the selected (or every marked) task's images into the save folder, with
+        a progress dialog."""
+        if self._marked():
+            self._host.run_worker(
+                self._save_marked(), group="save", description="save images", exit_on_error=False
+            )
+            return
         task = self._current_task()
         if task is None:
             self._host.notify("No task selected.", severity="warning")
@@ -185,6 +199,100 @@ class Images:
             timeout=10,
         )
 
+    async def _marked_tasks(self, limit: int | None = None) -> list[Task] | None:
+        """The marked tasks' records, read off the UI thread (the first `limit` with an
+        image, when given); None after saying why there are none."""
+        from nbtui.tracking.store import StoreError
+
+        if self._targets is None:
+            return None
+        store = self._session.store
+
+        def read(ids: list[str]) -> list[Task]:
+            tasks: list[Task] = []
+            for task_id in ids:
+                stored = store.get(task_id)
+                if stored is None:
+                    continue
+                task = stored.to_task()
+                tasks.append(task)
+                if limit is not None and sum(1 for t in tasks if t.image_urls) >= limit:
+                    break
+            return tasks
+
+        try:
+            ids = await self._targets()
+            return await asyncio.to_thread(read, ids)
+        except StoreError as exc:
+            self._host.notify(one_line(exc), severity="error")
+            return None
+
+    async def _save_marked(self) -> None:
+        from nbtui.media import MediaError, SaveError, default_save_dir, save_images
+        from nbtui.tui.commands.marking import plural
+        from nbtui.tui.screens.save import SavingScreen
+
+        host = self._host
+        tasks = await self._marked_tasks()
+        if tasks is None:
+            return
+        with_images = [task for task in tasks if task.image_urls and task.id not in self._saving]
+        without = sum(1 for task in tasks if not task.image_urls)
+        if not with_images:
+            host.notify(
+                f"Nothing to save: none of the {plural(len(tasks), 'marked task')} has an image.",
+                severity="warning",
+            )
+            return
+        folder = default_save_dir(self._session.settings)
+        count = sum(len(task.image_urls) for task in with_images)
+        screen = SavingScreen(f"{len(with_images)} tasks", count, str(folder))
+        self._saving.update(task.id for task in with_images)
+        host.app.push_screen(screen)
+        before = current = 0  # bytes of the tasks saved so far; of the one being saved
+        saved: list[Path] = []
+        from_tasks = 0
+        problems: list[str] = []
+
+        def progress(done: int, total: int | None) -> None:
+            nonlocal current
+            current = done
+            if screen.is_attached:
+                screen.progress(before + done, None)
+
+        try:
+            async with self._make_fetcher() as fetcher:
+                for task in with_images:
+                    try:
+                        paths = await save_images(task, folder, fetcher=fetcher, progress=progress)
+                    except SaveError as exc:
+                        paths = exc.saved
+                        problems.append(f"{task.id}: {one_line(exc)}")
+                    except MediaError as exc:
+                        paths = []
+                        problems.append(f"{task.id}: {one_line(exc)}")
+                    saved += paths
+                    from_tasks += bool(paths)
+                    before, current = before + current, 0
+        finally:
+            self._saving.difference_update(task.id for task in with_images)
+            if screen.is_attached:
+                screen.dismiss(None)
+        parts = [
+            f"Saved {plural(len(saved), 'image')} from {plural(from_tasks, 'task')} "
+            f"to {truncate(one_line(str(folder)), 80)}"
+        ]
+        if without:
+            parts.append(f"{plural(without, 'task')} {'has' if without == 1 else 'have'} no images")
+        if problems:
+            parts.append(f"{plural(len(problems), 'task')} failed: {problems[0]}")
+        host.notify(
+            "; ".join(parts) + ".",
+            title="Saved images" if not problems else "Some images were not saved",
+            severity="error" if problems else "information",
+            timeout=15 if problems else 10,
+        )
+
     # -- open and copy -------------------------------------------------------------------
 
     def _image_urls(self) -> list[str] | None:
@@ -199,9 +307,15 @@ class Images:
         return urls
 
     def open(self) -> None:
-        """`o`: open the image in a browser (asking which one when there are several)."""
+        """`o`: open the image in a browser (asking which one when there are several); with
+        marked tasks, the first image of each of the first `OPEN_AT_MOST`."""
         from nbtui.tui.screens.choose_url import ChooseUrlScreen
 
+        if self._marked():
+            self._host.run_worker(
+                self._open_marked(), group="browser", description="open the marked images"
+            )
+            return
         urls = self._image_urls()
         if urls is None:
             return
@@ -218,6 +332,45 @@ class Images:
             self._host.app.push_screen(
                 ChooseUrlScreen("Open which image?", openable), self._chosen_open
             )
+
+    async def _open_marked(self) -> None:
+        from nbtui.tui.commands.marking import plural
+
+        host = self._host
+        if self._targets is None:
+            return
+        total = len(await self._targets())
+        tasks = await self._marked_tasks(limit=OPEN_AT_MOST)
+        if tasks is None:
+            return
+        urls = [
+            next(url for url in task.image_urls if is_openable(url))
+            for task in tasks
+            if any(is_openable(url) for url in task.image_urls)
+        ][:OPEN_AT_MOST]
+        if not urls:
+            host.notify(
+                f"None of the {plural(total, 'marked task')} has an image to open.",
+                severity="warning",
+            )
+            return
+        failed = [url for url in urls if not await asyncio.to_thread(open_in_browser, url)]
+        if failed:
+            host.app.copy_to_clipboard("\n".join(failed))
+            host.notify(
+                "No browser could be started on this machine (over SSH, set $BROWSER). "
+                f"The {plural(len(failed), 'URL')} {'was' if len(failed) == 1 else 'were'} "
+                "copied to the clipboard instead.",
+                title="No browser",
+                severity="warning",
+                timeout=10,
+            )
+            return
+        left = total - len(tasks) if len(urls) == OPEN_AT_MOST else 0
+        note = f"Opened the first image of {plural(len(urls), 'marked task')}"
+        if left > 0:
+            note += f"; {left:,} more not opened (o opens at most {OPEN_AT_MOST} at once)"
+        host.notify(note + ".", timeout=5)
 
     def _chosen_open(self, url: str | None) -> None:
         if url:

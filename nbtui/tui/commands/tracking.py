@@ -23,6 +23,7 @@ from nbtui.tui.store_writes import patient_write
 from nbtui.tui.tasklist_model import TaskListModel
 
 if TYPE_CHECKING:
+    from nbtui.tui.commands.marking import MarkCommands
     from nbtui.tui.screens.add_tasks import AddRequest
 
 __all__ = ["TrackCommands", "Tracker"]
@@ -82,12 +83,18 @@ class Tracker:
             self._refresh(unanswered)
         return new
 
-    async def untrack(self, task_id: str) -> None:
-        """Stop tracking one task (the task itself stays at the service). Raises `StoreError`."""
+    async def untrack(self, ids: Sequence[str]) -> list[str]:
+        """Stop tracking these tasks in one write off the UI thread (the tasks themselves stay
+        at the service); the list updates once. Returns the ids that were tracked. Raises
+        `StoreError`."""
         store = self._session.store
-        await patient_write(lambda wait: store.remove([task_id], wait=wait), waiting=self._waiting)
-        self._model.remove([task_id])
+        wanted = list(ids)
+        gone = await patient_write(
+            lambda wait: store.remove(wanted, wait=wait), waiting=self._waiting
+        )
+        self._model.remove(wanted)
         self._shown(None)
+        return gone
 
 
 class TrackCommands:
@@ -102,8 +109,11 @@ class TrackCommands:
         *,
         cursor_id: Callable[[], str | None],
         reorder: Callable[[], None],
+        marking: MarkCommands,
     ) -> None:
+        """`marking`: the marks, which `d` untracks when there are any."""
         self._host = host
+        self._marking = marking
         self._session = session
         self._model = model
         self._tracker = tracker
@@ -122,12 +132,15 @@ class TrackCommands:
             self._host.run_worker(self._add(request), group="store", description="add tasks")
 
     async def _add(self, request: AddRequest) -> None:
-        from nbtui.tracking.store import StoreError
+        from nbtui.tracking.store import LabelError, StoreError
         from nbtui.tui.screens.add_tasks import describe_rejected
 
         host = self._host
         try:
             new = await self._tracker.track(request.ids, request.label)
+        except LabelError as exc:  # the dialog checks the label: only a bypass gets here
+            host.notify(f"{exc}\nNothing was added.", title="Not added", severity="error")
+            return
         except StoreError as exc:
             ids = ", ".join(request.ids[:5]) + (" …" if len(request.ids) > 5 else "")
             host.notify(f"{one_line(exc)}\nNot added: {ids}", title="Not added", severity="error")
@@ -144,8 +157,15 @@ class TrackCommands:
         )
 
     def ask_untrack(self) -> None:
+        """`d`: untrack the marked tasks (asking once, with how many the filter hides), else
+        the cursor's."""
         from nbtui.tui.screens.confirm import ConfirmScreen
 
+        if self._marking.marks:
+            self._host.run_worker(
+                self._ask_untrack_marked(), group="store", description="untrack marked tasks"
+            )
+            return
         task_id = self._cursor_id()
         if task_id is None:
             self._host.notify("No task selected.", severity="warning")
@@ -164,23 +184,54 @@ class TrackCommands:
         )
         self._host.app.push_screen(
             ConfirmScreen("Untrack task", message, confirm_label="Untrack"),
-            partial(self._answered, task_id),
+            partial(self._answered, [task_id]),
         )
 
-    def _answered(self, task_id: str, confirmed: bool | None) -> None:
-        if confirmed:
-            self.untrack(task_id)
-
-    def untrack(self, task_id: str) -> None:
-        """Stop tracking `task_id` (confirmed)."""
-        self._host.run_worker(self._untrack(task_id), group="store", description="untrack a task")
-
-    async def _untrack(self, task_id: str) -> None:
+    async def _ask_untrack_marked(self) -> None:
         from nbtui.tracking.store import StoreError
+        from nbtui.tui.commands.marking import plural
+        from nbtui.tui.screens.confirm import ConfirmScreen
 
         try:
-            await self._tracker.untrack(task_id)
+            ids = await self._marking.tracked_targets()
         except StoreError as exc:
             self._host.notify(one_line(exc), title="Still tracked", severity="error")
             return
-        self._host.notify(f"Stopped tracking {short_id(task_id)}.")
+        if not ids:
+            self._host.notify("None of the marked tasks is tracked any more.", timeout=3)
+            return
+        hidden = self._marking.hidden()
+        title = f"Untrack {plural(len(ids), 'task')}"
+        question = f"{title}{f' ({hidden:,} hidden by the filter)' if hidden else ''}?"
+        message = Text.assemble(
+            (question, "bold"),
+            ("\n\n", ""),
+            ("The tasks themselves stay at AceData Cloud; nbtui only stops watching them.", "dim"),
+        )
+        self._host.app.push_screen(
+            ConfirmScreen(title, message, confirm_label="Untrack"),
+            partial(self._answered, ids),
+        )
+
+    def _answered(self, ids: list[str], confirmed: bool | None) -> None:
+        if confirmed:
+            self.untrack(ids)
+
+    def untrack(self, ids: list[str]) -> None:
+        """Stop tracking `ids` (confirmed)."""
+        self._host.run_worker(self._untrack(ids), group="store", description="untrack tasks")
+
+    async def _untrack(self, ids: list[str]) -> None:
+        from nbtui.tracking.store import StoreError
+        from nbtui.tui.commands.marking import plural
+
+        try:
+            gone = await self._tracker.untrack(ids)
+        except StoreError as exc:
+            self._host.notify(one_line(exc), title="Still tracked", severity="error")
+            return
+        self._marking.untracked(ids)
+        if len(ids) == 1:
+            self._host.notify(f"Stopped tracking {short_id(ids[0])}.")
+        else:
+            self._host.notify(f"Stopped tracking {plural(len(gone), 'task')}.")

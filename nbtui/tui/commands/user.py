@@ -65,7 +65,7 @@ def check_keys(
         problem = None
         for key in keys:
             if not _is_key_name(key):
-                problem = f'key "{key}" is not a key name (e.g. "ctrl+u", "f5", "U")'
+                problem = f'key "{key}" is not a key name (e.g. "ctrl+u", "f5", "F")'
             elif key in taken:
                 problem = f'key "{key}" is already used by "{taken[key]}"'
             if problem:

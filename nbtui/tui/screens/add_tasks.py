@@ -15,6 +15,7 @@ from textual.widgets import Button, Input, Static, TextArea
 
 from nbtui.api.state import parse_task_ids
 from nbtui.textsafe import one_line, truncate
+from nbtui.tracking.labels import LabelError, split_labels
 
 __all__ = ["AddRequest", "AddTasksScreen"]
 
@@ -75,7 +76,10 @@ class AddTasksScreen(ModalScreen[AddRequest | None]):
             area = TextArea(self._initial, id="add-ids", soft_wrap=True, tab_behavior="focus")
             area.border_title = "task ids"
             yield area
-            yield Input(placeholder="optional label for these tasks", id="add-label")
+            yield Input(
+                placeholder="optional labels for these tasks, separated by commas",
+                id="add-label",
+            )
             yield Static("", id="add-feedback")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Add", variant="primary", id="add-ok")
@@ -98,6 +102,14 @@ class AddTasksScreen(ModalScreen[AddRequest | None]):
     def _parse(self) -> tuple[list[str], list[str]]:
         return parse_task_ids([self.query_one("#add-ids", TextArea).text])
 
+    def _labels(self) -> tuple[str | None, str | None]:
+        """The labels typed, as one comma list (None: none), and what is wrong with one."""
+        try:
+            labels = split_labels(self.query_one("#add-label", Input).value)
+        except LabelError as exc:
+            return None, str(exc)
+        return ", ".join(labels) or None, None
+
     def _validate(self) -> tuple[list[str], list[str]]:
         valid, rejected = self._parse()
         feedback = Text()
@@ -110,11 +122,18 @@ class AddTasksScreen(ModalScreen[AddRequest | None]):
             feedback.append(f"✘ {describe_rejected(rejected)}", style="bold red")
         if not valid and not rejected:
             feedback.append("Nothing pasted yet.", style="dim")
+        _, label_error = self._labels()
+        if label_error is not None:
+            feedback.append(f"\n✘ Label: {label_error}", style="bold red")
         self.query_one("#add-feedback", Static).update(feedback)
         self.query_one("#add-ok", Button).label = f"Add {len(valid)}" if valid else "Add"
         return valid, rejected
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        self._validate()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
         self._validate()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -142,10 +161,10 @@ class AddTasksScreen(ModalScreen[AddRequest | None]):
 
     def action_submit(self) -> None:
         valid, rejected = self._validate()
-        if not valid:
+        label, label_error = self._labels()
+        if not valid or label_error is not None:
             self.app.bell()
             return
-        label = one_line(self.query_one("#add-label", Input).value) or None
         self.dismiss(AddRequest(valid, rejected, label))
 
     def action_cancel(self) -> None:

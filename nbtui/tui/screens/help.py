@@ -85,6 +85,11 @@ class HelpScreen(ModalScreen[None]):
         for example, meaning in FILTER_HELP:
             legend.append(f"\n  {example:<22}", style="bold cyan")
             legend.append(meaning)
+        legend.append(
+            "\nSaved views are [views] in config.toml: 1-9 switch, 0 shows all tasks, V saves "
+            "the filter and sort as a view. A theme chosen in the palette (ctrl+p, Change "
+            "theme) is remembered there too."
+        )
         return legend
 
     def action_close(self) -> None:

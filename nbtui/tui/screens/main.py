@@ -33,11 +33,15 @@ from nbtui.tui.commands.create import Creator
 from nbtui.tui.commands.exporting import Exporter
 from nbtui.tui.commands.images import FetcherFactory, Images
 from nbtui.tui.commands.importing import Importer
+from nbtui.tui.commands.labels import LabelCommands
+from nbtui.tui.commands.marking import MarkCommands
 from nbtui.tui.commands.record import RecordCommands
 from nbtui.tui.commands.tracking import TrackCommands, Tracker
 from nbtui.tui.commands.user import UserCommands
+from nbtui.tui.commands.views import Views
 from nbtui.tui.formatting import compact_duration, short_id
 from nbtui.tui.keys import MAIN_BINDINGS
+from nbtui.tui.marks import Marks
 from nbtui.tui.monitor_bridge import (
     CycleDone,
     ProblemChanged,
@@ -102,7 +106,9 @@ class MainScreen(Screen[None]):
         #: The stored list has been read and shown.
         self.loaded = False
         self.notifier: Notifier | None = None
-        self.task_list = TaskList(self.model, clock, id="tasks")
+        #: The marked tasks: what untrack, refresh, save, open and labels apply to.
+        self.marks = Marks()
+        self.task_list = TaskList(self.model, clock, marks=self.marks, id="tasks")
         self.detail = TaskDetail(clock, id="detail")
         self.json_view = JsonView(id="json")
         self.status = StatusBar(clock, id="status")
@@ -127,8 +133,11 @@ class MainScreen(Screen[None]):
             ImagePreview(id="preview"),
             current_task=self.selected_task,
             fetcher_factory=fetcher_factory,
+            marked=lambda: bool(self.marks),
+            targets=self.marking_targets,
         )
         self.importer = Importer(self, session, self.tracker, can_call=self._can_call)
+        self.marking = MarkCommands(self, session, self.model, self.task_list, self.status)
         self.track_commands = TrackCommands(
             self,
             session,
@@ -136,6 +145,15 @@ class MainScreen(Screen[None]):
             self.tracker,
             cursor_id=lambda: self.task_list.cursor_id,
             reorder=self.reorder,
+            marking=self.marking,
+        )
+        self.labels = LabelCommands(
+            self,
+            session,
+            self.model,
+            self.marking,
+            changed=self._labels_changed,
+            waiting=self.store_waiting,
         )
         self.record = RecordCommands(
             self,
@@ -151,6 +169,14 @@ class MainScreen(Screen[None]):
         )
         for keys, action, description in self.user_commands.bindings():
             self._bindings.bind(keys, action, description, show=False)
+        self.views = Views(
+            self,
+            session,
+            self.model,
+            show_filter=self.show_filter,
+            sort_by=self.sort_by,
+            shown=self._show_view,
+        )
         self._last_refresh: float | None = None
         #: What is wrong with the filter being typed (None: it reads, and is the one shown).
         self.filter_error: str | None = None
@@ -182,6 +208,7 @@ class MainScreen(Screen[None]):
         with Vertical(id="main"):
             with Horizontal(id="topbar"):
                 yield Static(Text("nbtui", style="bold"), id="title")
+                yield Static("", id="topbar-view")
                 yield Static(self._topbar_text(), id="topbar-info")
             yield Input(
                 placeholder="filter: words in the id, prompt, state or model; "
@@ -332,6 +359,7 @@ class MainScreen(Screen[None]):
 
     def on_tasks_removed(self, message: TasksRemoved) -> None:
         self.model.remove(message.ids)
+        self.marking.untracked(message.ids)
         self.task_list.rows_changed()
         self.reorder()
 
@@ -402,6 +430,15 @@ class MainScreen(Screen[None]):
         self.status.counts = self.model.counts()
         self.status.shown = len(self.model)
         self.status.total = len(self.model.rows)
+        self._show_view()
+        self.marking.shown()
+
+    def _show_view(self) -> None:
+        """The header names the active view and counts what it shows."""
+        header = self.views.header(len(self.model))
+        shown = self.query_one("#topbar-view", Static)
+        shown.update(header)
+        shown.display = bool(header)  # nothing, not an empty padded cell, without a view
 
     def _rows_changed(self, select: str | None = None) -> None:
         """The model changed outside a refresh (tracked, untracked): draw it, read the order."""
@@ -570,6 +607,9 @@ class MainScreen(Screen[None]):
             return
         if not self.task_list.has_focus:
             self._focus_pane(self.task_list)
+            return
+        # No filter to clear, already on the list: escape takes the marks off.
+        self.marking.clear(quiet_when_none=True)
 
     # -- filter and sort -----------------------------------------------------------------
 
@@ -623,8 +663,19 @@ class MainScreen(Screen[None]):
         filter_input.remove_class("-visible")
         self._show_filter_error(None)
         self.model.set_filter("")
+        self.views.filter_cleared()
         self.reorder()
         self.task_list.focus()
+
+    def show_filter(self, text: str) -> None:
+        """Put `text` in the filter field, which filters the list as typing there does
+        (a saved view's query); the keys stay with the list."""
+        filter_input = self.query_one("#filter", Input)
+        filter_input.set_class(bool(text), "-visible")
+        filter_input.border_title = _FILTER_KEPT
+        filter_input.value = text
+        if self.focused is filter_input:
+            self.task_list.focus()
 
     def action_sort(self) -> None:
         key = self.model.cycle_sort()
@@ -637,6 +688,17 @@ class MainScreen(Screen[None]):
         self.model.set_sort(key, descending)
         self.task_list.rows_changed()
         self.reorder()
+
+    # -- saved views ---------------------------------------------------------------------
+
+    def action_view(self, number: int) -> None:
+        self.views.key(number)
+
+    def action_all_tasks(self) -> None:
+        self.views.leave()
+
+    def action_save_view(self) -> None:
+        self.views.ask_save()
 
     # -- tasks ---------------------------------------------------------------------------
 
@@ -666,13 +728,17 @@ class MainScreen(Screen[None]):
         self.track_commands.ask_untrack()
 
     def action_refresh_selected(self) -> None:
-        task_id = self.task_list.cursor_id
-        if task_id is None:
+        """`r`: refresh the marked tasks (one request, batched by the monitor), else the
+        cursor's."""
+        ids = self.target_ids()
+        if not ids:
             self.notify("No task selected.", severity="warning")
             return
         if self._need_monitor():
-            self.monitor.request_refresh([task_id])
+            self.monitor.request_refresh(ids)
             self.status.refreshing = True
+            if self.marks:
+                self.notify(f"Refreshing {len(ids):,} marked tasks.", timeout=2)
 
     def action_refresh_all(self) -> None:
         if self._need_monitor():
@@ -720,6 +786,36 @@ class MainScreen(Screen[None]):
     def action_export(self) -> None:
         self.exporter.open()
 
+    # -- marks and labels --------------------------------------------------------------
+
+    def target_ids(self) -> list[str]:
+        """The tasks an action applies to: the marked tasks when there are any, including
+        ones the filter hides; else the cursor's."""
+        return self.marking.target_ids()
+
+    async def marking_targets(self) -> list[str]:
+        """`target_ids()` less marked tasks another process untracked meanwhile."""
+        return await self.marking.tracked_targets()
+
+    def action_toggle_mark(self) -> None:
+        self.marking.toggle()
+
+    def action_mark_shown(self) -> None:
+        self.marking.mark_shown()
+
+    def action_clear_marks(self) -> None:
+        self.marking.clear()
+
+    def action_labels(self) -> None:
+        self.labels.open()
+
+    def _labels_changed(self, ids: list[str]) -> None:
+        """Labels of these tasks were written: their rows and the detail pane show them."""
+        self.model.forget(ids)
+        self.task_list.refresh()
+        if self._selected in ids:
+            self._select_current()
+
     # -- images, clipboard, the record ---------------------------------------------------
 
     def action_open_image(self) -> None:
@@ -757,11 +853,6 @@ class MainScreen(Screen[None]):
         self.record.show_full()
 
     # -- the user's own commands ---------------------------------------------------------
-
-    def target_ids(self) -> list[str]:
-        """The tasks an action applies to: the cursor's task (marked tasks once marks exist)."""
-        task_id = self.task_list.cursor_id
-        return [task_id] if task_id is not None else []
 
     def action_run_user_command(self, index: int) -> None:
         self.user_commands.run(index)

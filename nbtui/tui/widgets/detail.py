@@ -137,7 +137,7 @@ def render_detail(task: Task, row: TaskRow | None, now: float) -> RenderableType
         add("Refresh", Text(f"last refresh failed: {_short(row.last_error)}", style="yellow"))
     add("Task id", Text(_short(task.id)))
     if row is not None and row.label:
-        add("Label", Text(_short(row.label)))
+        add("Labels", Text(_short(row.label)))
     if summary.prompt is not None:
         add("Prompt", _long(summary.prompt))
     add("Action", _short(summary.action) if summary.action else None)

@@ -12,6 +12,7 @@ from textual.widget import Widget
 from nbtui.api.state import TaskState
 from nbtui.textsafe import one_line
 from nbtui.tui.formatting import STATE_STYLES, STATE_SYMBOLS, ago, compact_duration
+from nbtui.tui.marks import MARK_GLYPH
 
 __all__ = ["StatusBar"]
 
@@ -42,6 +43,10 @@ class StatusBar(Widget):
     """Tasks the filter lets through."""
     total: reactive[int] = reactive(0)
     """Tasks tracked."""
+    marked: reactive[int] = reactive(0)
+    """Tasks marked (the ones a bulk action applies to)."""
+    marked_hidden: reactive[int] = reactive(0)
+    """Marked tasks the filter hides."""
     last_refresh: reactive[float | None] = reactive(None)
     """When the last cycle that got any answer ended."""
     next_at: reactive[float | None] = reactive(None)
@@ -96,6 +101,11 @@ class StatusBar(Widget):
                 text.append(part, style=style)
             if self.shown != self.total:
                 text.append(f"  (showing {self.shown} of {self.total})", style="italic")
+            if self.marked:
+                text.append("  ")
+                text.append(f"{MARK_GLYPH} {self.marked} marked", style="bold")
+                if self.marked_hidden:
+                    text.append(f" ({self.marked_hidden} hidden by the filter)", style="italic")
         text.append("  │ ", style="dim")
         if self.refreshing:
             text.append("refreshing…", style="italic")

@@ -22,7 +22,9 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from nbtui.textsafe import one_line
 from nbtui.tui.formatting import STATE_SYMBOLS, age_cell, compact_duration, short_id
+from nbtui.tui.marks import MARK_GLYPH, Marks
 from nbtui.tui.tasklist_model import SortKey, TaskListModel, TaskRow
 
 __all__ = ["Column", "TaskList", "layout_columns"]
@@ -30,9 +32,10 @@ __all__ = ["Column", "TaskList", "layout_columns"]
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """One column: its sort key, title, width (0 = takes the remaining room) and alignment."""
+    """One column: its sort key (None: the labels, which are not a sort key), title, width
+    (0 = takes the remaining room) and alignment."""
 
-    key: SortKey
+    key: SortKey | None
     title: str
     width: int
     right: bool = False
@@ -49,6 +52,8 @@ COLUMNS: tuple[Column, ...] = (
     Column(SortKey.CREATED, "AGE", 4, right=True),
     Column(SortKey.DURATION, "TIME", 6, right=True),
     Column(SortKey.REFRESHED, "UPDATED", 7, right=True, min_total=90),
+    # Labels: the first column a narrowing terminal drops.
+    Column(None, "LABELS", 14, min_total=110),
 )
 _MIN_PROMPT = 10
 _GAP = 1
@@ -102,6 +107,7 @@ class TaskList(ScrollView, can_focus=True):
         "tasklist--succeeded",
         "tasklist--failed",
         "tasklist--not_found",
+        "tasklist--marked",
     }
 
     DEFAULT_CSS = """
@@ -152,6 +158,7 @@ class TaskList(ScrollView, can_focus=True):
         model: TaskListModel,
         clock: Callable[[], float],
         *,
+        marks: Marks | None = None,
         empty_message: str = "No tasks yet. Press a to add task ids.",
         name: str | None = None,
         id: str | None = None,
@@ -160,6 +167,8 @@ class TaskList(ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self._model = model
         self._clock = clock
+        #: The marked tasks (a glyph in the first cell of their rows).
+        self.marks = marks if marks is not None else Marks()
         self.empty_message = empty_message
         self.cursor = 0
         self._cursor_id: str | None = None
@@ -246,7 +255,9 @@ class TaskList(ScrollView, can_focus=True):
             segments.append(Segment(" " * (width - x), header))
         return Strip(segments).crop_extend(0, width, base)
 
-    def _cell_text(self, key: SortKey, row: TaskRow, now: float) -> str:
+    def _cell_text(self, key: SortKey | None, row: TaskRow, now: float) -> str:
+        if key is None:
+            return one_line(row.label) if row.label else ""
         if key is SortKey.STATE:
             if row.progress is not None and not row.state.is_finished:
                 # The figure the record reports ("◐ 100% done" fits the column); none: the word.
@@ -277,7 +288,11 @@ class TaskList(ScrollView, can_focus=True):
             f"tasklist--{row.state.value}", partial=True
         )
         dim_style = line_style + self.get_component_rich_style("tasklist--dim", partial=True)
-        segments: list[Segment] = [Segment(" " * _LEFT_PAD, line_style)]
+        if row.id in self.marks:
+            marked = line_style + self.get_component_rich_style("tasklist--marked", partial=True)
+            segments: list[Segment] = [Segment(MARK_GLYPH.ljust(_LEFT_PAD), marked)]
+        else:
+            segments = [Segment(" " * _LEFT_PAD, line_style)]
         x = _LEFT_PAD
         for column, col_x, col_width in layout_columns(width):
             if col_x > x:
@@ -285,7 +300,7 @@ class TaskList(ScrollView, can_focus=True):
             text = _fit(self._cell_text(column.key, row, now), col_width, column.right)
             if column.key is SortKey.STATE:
                 style = state_style
-            elif column.key in (SortKey.ID, SortKey.CREATED, SortKey.REFRESHED):
+            elif column.key in (SortKey.ID, SortKey.CREATED, SortKey.REFRESHED, None):
                 style = dim_style
             else:
                 style = line_style
@@ -358,7 +373,7 @@ class TaskList(ScrollView, can_focus=True):
     def on_click(self, event: events.Click) -> None:
         if event.y == 0:
             for column, col_x, col_width in layout_columns(self.size.width):
-                if col_x <= event.x < col_x + col_width + _GAP:
+                if col_x <= event.x < col_x + col_width + _GAP and column.key is not None:
                     self.post_message(self.SortRequested(column.key))
                     return
             return
