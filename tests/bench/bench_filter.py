@@ -1,4 +1,4 @@
-"""B8: a new filter at 50,000 tracked tasks, from the query typed to the order in hand.
+"""B9: a new filter at 50,000 tracked tasks, from the query typed to the order in hand.
 
 What the app does (in a worker thread) after each key in the filter field: parse the query,
 compile it to SQL and read the order of the matching tasks (`TaskListModel.compute`, the
@@ -91,7 +91,7 @@ def run() -> dict[str, Any]:
         "the new filter shows the same tasks in the same order as the old one for 'cat': "
         + ("yes" if same else "NO"),
     ]
-    return report("filter", f"B8 a new filter over {n:,} tasks (median of {repeats})", rows, notes)
+    return report("filter", f"B9 a new filter over {n:,} tasks (median of {repeats})", rows, notes)
 
 
 if __name__ == "__main__":
