@@ -102,15 +102,6 @@ class Compiled:
     other_params: tuple[Any, ...]
     functions: Mapping[str, tuple[int, Callable[..., Any]]]
 
-    @property
-    def where(self) -> str:
-        """One condition for every row (when the query cannot be split in two)."""
-        return f"(({NEEDS_PYTHON} = 0 AND {self.plain}) OR ({NEEDS_PYTHON} = 1 AND {self.other}))"
-
-    @property
-    def params(self) -> tuple[Any, ...]:
-        return self.plain_params + self.other_params
-
 
 def fold(value: str | None) -> str:
     """Text as the list shows it (one line, no control characters), lowercased."""
