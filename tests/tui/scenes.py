@@ -182,7 +182,7 @@ async def filter_error(pilot: Pilot[Any]) -> None:
 async def export_dialog(pilot: Pilot[Any]) -> None:
     """The export dialog at 80x24, with a path that does not depend on the home folder."""
     await ready(pilot)
-    await pilot.press("E")
+    await pilot.press("X")
     app = pilot.app
     await settle(pilot, lambda: bool(app.screen.query("#export-path")))
     app.screen.query_one("#export-path", Input).value = "~/Downloads/nbtui-export.csv"

@@ -134,7 +134,7 @@ async def test_export_writes_the_listed_tasks_and_shows_the_path(
         await started(pilot, app)
         await pilot.press("slash")
         await type_filter(pilot, app, "label:client-x")
-        await pilot.press("enter", "E")
+        await pilot.press("enter", "X")
         await settle(pilot, lambda: isinstance(app.screen, ExportScreen))
         field = app.screen.query_one("#export-path", Input)
         assert field.value.endswith(".csv") and "nbtui-export-" in field.value
@@ -170,7 +170,7 @@ async def test_export_as_json_follows_the_format_choice(harness: Harness, tmp_pa
     app = harness.app()
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, app)
-        await pilot.press("E")
+        await pilot.press("X")
         await settle(pilot, lambda: isinstance(app.screen, ExportScreen))
         screen = app.screen
         field = screen.query_one("#export-path", Input)

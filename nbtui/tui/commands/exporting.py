@@ -1,4 +1,4 @@
-"""Export the tasks the list shows (`E`): a dialog asks where and in which format, then the
+"""Export the tasks the list shows (`X`): a dialog asks where and in which format, then the
 file is written off the UI thread (`nbtui.tracking.export`)."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class Exporter:
         self._shown = shown
 
     def open(self) -> None:
-        """`E`: ask where to export the tasks the list shows now."""
+        """`X`: ask where to export the tasks the list shows now."""
         rowids = array("q", self._shown())
         if not rowids:
             self._host.notify("Nothing to export: the list shows no task.", severity="warning")

@@ -1,4 +1,4 @@
-"""Export the tasks the list shows to a file: where, and in which format (`E`).
+"""Export the tasks the list shows to a file: where, and in which format (`X`).
 
 The dialog stays open while the file is written and then says where it went (the full path),
 or what went wrong, in words, keeping the path typed so it can be fixed.
