@@ -537,6 +537,32 @@ def _optional_text(value: Any) -> str | None:
     return None if value is None else _text(value)
 
 
+#: The task list's columns, in their default order (the list draws them; narrow lists drop
+#: some, least important first). The `columns` setting picks from these names.
+LIST_COLUMNS = ("state", "id", "prompt", "model", "img", "age", "time", "updated", "labels")
+
+
+def _columns(value: Any) -> tuple[str, ...] | None:
+    """Names from `LIST_COLUMNS` (a list, or text separated by commas), each once, in order."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list | tuple) or not all(isinstance(name, str) for name in value):
+        raise _Bad('should be a list of column names, e.g. ["state", "prompt", "age"]')
+    names = [name.strip().lower() for name in value if name.strip()]
+    known = ", ".join(LIST_COLUMNS)
+    unknown = [name for name in names if name not in LIST_COLUMNS]
+    if unknown:
+        raise _Bad(f"has no column named {', '.join(map(repr, unknown))}; the columns are {known}")
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise _Bad(f"names {', '.join(map(repr, twice))} more than once")
+    if not names:
+        raise _Bad(f"should name at least one column (the columns are {known})")
+    return tuple(names)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything nbtui can be configured with. Immutable once loaded.
@@ -577,6 +603,8 @@ class Settings:
     views: tuple[View, ...] = field(default=(), metadata=_rule(_views))
     #: The Textual theme (None: Textual's default); an unknown name is warned about at start.
     theme: str | None = field(default=None, metadata=_rule(_optional_text))
+    #: The task list's columns (names from `LIST_COLUMNS`, in the order shown); None: all.
+    columns: tuple[str, ...] | None = field(default=None, metadata=_rule(_columns))
 
     def __post_init__(self) -> None:
         problems: list[Problem] = []

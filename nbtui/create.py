@@ -6,13 +6,17 @@ checking that they are PNG, JPEG or WebP and no larger than the service accepts 
 nothing is sent (or billed) for a request that cannot work. Reading files blocks: callers in
 an event loop run `resolve_sources` in a thread. `nbtui.media` (httpx) is imported on first
 use only, so the form costs the app nothing at start-up.
+
+`rerun_request` and `edit_request` read a task's record back into a request (re-run, edit
+from a result): a record is API data, so every field is checked, and what cannot be copied
+is said in a note instead of failing.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -20,11 +24,15 @@ from urllib.parse import urlsplit
 __all__ = [
     "ACTIONS",
     "ASPECT_RATIOS",
+    "MAX_PREFILL_PROMPT",
     "MAX_SOURCE_BYTES",
     "MODELS",
     "RESOLUTIONS",
     "CreateRequest",
+    "Prefill",
     "SourceError",
+    "edit_request",
+    "rerun_request",
     "resolve_source",
     "resolve_sources",
 ]
@@ -45,6 +53,11 @@ ASPECT_RATIOS: Final = ("1:1", "3:2", "2:3", "16:9", "9:16", "4:3", "3:4")
 RESOLUTIONS: Final = ("1K", "2K", "4K")
 #: The service refuses larger source images (docs/api.md, "Images API": up to 10 MB each).
 MAX_SOURCE_BYTES: Final = 10 * 1024 * 1024
+#: A re-run copies at most this much of a record's prompt into the form (a hostile record can
+#: hold megabytes; no one edits that in a text box, and the note says it was cut).
+MAX_PREFILL_PROMPT: Final = 20_000
+#: At most this many of a record's source images are copied into the form.
+_MAX_PREFILL_SOURCES = 20
 
 
 class SourceError(ValueError):
@@ -102,6 +115,167 @@ class CreateRequest:
             "aspect_ratio": self.aspect_ratio,
             "resolution": self.resolution,
         }
+
+
+@dataclass(frozen=True)
+class Prefill:
+    """A request read back from a task's record, and what could not be copied (in words)."""
+
+    request: CreateRequest
+    notes: tuple[str, ...] = ()
+
+
+def _shown(value: object, width: int = 40) -> str:
+    """A record's value quoted in a note: one clean line, cut (before cleaning, so a
+    megabyte value costs no more than a short one)."""
+    from nbtui.textsafe import clip, one_line, truncate
+
+    return truncate(one_line(clip(value, width * 4)[0]), width)
+
+
+def _prefill_prompt(request: Mapping[str, Any], fallback: str | None, notes: list[str]) -> str:
+    from nbtui.textsafe import safe_text
+
+    value = request.get("prompt")
+    if not isinstance(value, str) or not value.strip():
+        if value is not None and not isinstance(value, str):
+            notes.append("The record's prompt is not text; write one.")
+        value = fallback if isinstance(fallback, str) else ""
+    if len(value) > MAX_PREFILL_PROMPT:
+        notes.append(
+            f"The prompt is {len(value):,} characters; the first {MAX_PREFILL_PROMPT:,} "
+            "were copied."
+        )
+        value = value[:MAX_PREFILL_PROMPT]
+    # Control characters and escape sequences are no part of a prompt anyone meant to send.
+    return safe_text(value).strip()
+
+
+def _prefill_count(value: Any, notes: list[str]) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 2:
+        value = int(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 4:
+        return value
+    notes.append(f"The record's count ({_shown(value)}) is not 1 to 4; the default (1) is used.")
+    return None
+
+
+def _prefill_choice(value: Any, choices: Sequence[str], what: str, notes: list[str]) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, str):
+        for choice in choices:
+            if value.strip().casefold() == choice.casefold():
+                return choice
+    notes.append(
+        f"The record's {what} ({_shown(value)}) is not one the form offers; the default is used."
+    )
+    return None
+
+
+def _prefill_model(value: Any, notes: list[str]) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, str) and len(value) <= 200 and value.isprintable():
+        model = value.strip()
+        if not any(ch.isspace() for ch in model):
+            return model
+    notes.append(f"The record's model ({_shown(value)}) is not a model name; the default is used.")
+    return None
+
+
+def _prefill_sources(value: Any, notes: list[str]) -> tuple[str, ...]:
+    from nbtui.media import is_openable_url
+
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list):
+        notes.append("The record's source images are not a list; add them again.")
+        return ()
+    kept: list[str] = []
+    inline = other = 0
+    for item in items:
+        if isinstance(item, str) and item.strip().lower().startswith("data:"):
+            inline += 1
+        elif isinstance(item, str) and is_openable_url(item):
+            kept.append(item.strip())
+        else:
+            other += 1
+    if len(kept) > _MAX_PREFILL_SOURCES:
+        notes.append(f"Only the first {_MAX_PREFILL_SOURCES} of {len(kept)} sources were copied.")
+        kept = kept[:_MAX_PREFILL_SOURCES]
+    if inline:
+        noun = "source image was" if inline == 1 else "source images were"
+        notes.append(
+            f"{inline} {noun} sent as an embedded file and cannot be copied: add the file again."
+        )
+    if other:
+        noun = "source is" if other == 1 else "sources are"
+        notes.append(f"{other} {noun} not an http(s) URL and left out.")
+    return tuple(kept)
+
+
+def _request_of(record: Mapping[str, Any]) -> Mapping[str, Any]:
+    request = record.get("request")
+    return request if isinstance(request, Mapping) else {}
+
+
+def _common(record: Mapping[str, Any], notes: list[str]) -> CreateRequest:
+    """What a re-run and an edit both copy: the prompt, model, aspect ratio and resolution."""
+    from nbtui.api.summary import summarize
+
+    request = _request_of(record)
+    return CreateRequest(
+        prompt=_prefill_prompt(request, summarize(record).prompt, notes),
+        model=_prefill_model(request.get("model"), notes),
+        aspect_ratio=_prefill_choice(
+            request.get("aspect_ratio"), ASPECT_RATIOS, "aspect ratio", notes
+        ),
+        resolution=_prefill_choice(request.get("resolution"), RESOLUTIONS, "resolution", notes),
+    )
+
+
+def rerun_request(record: Mapping[str, Any] | None) -> Prefill | None:
+    """The request that made the task of `record`, for the form to show again.
+
+    None when there is nothing to re-run: no record yet, or a record with neither a request
+    nor a prompt. Odd values (a model with spaces, an aspect ratio the form does not offer,
+    a count of 9, a `data:` source) fall back to the default, each with a note.
+    """
+    if not isinstance(record, Mapping):
+        return None
+    request = _request_of(record)
+    notes: list[str] = []
+    common = _common(record, notes)
+    if not request and not common.prompt:
+        return None
+    if not request:
+        notes.append("The record does not say how the task was made: only its prompt was copied.")
+    sources = _prefill_sources(request.get("image_urls"), notes)
+    action = request.get("action")
+    if action not in ACTIONS:
+        fallback = "edit" if sources else "generate"
+        if action is not None:
+            notes.append(f"The record's action ({_shown(action)}) is unknown; {fallback} is used.")
+        action = fallback
+    if action == "edit" and not sources:
+        notes.append("No source image could be copied: add one before creating.")
+    count = _prefill_count(request.get("count"), notes)
+    return Prefill(
+        replace(common, action=action, count=count, sources=sources if action == "edit" else ()),
+        tuple(notes),
+    )
+
+
+def edit_request(record: Mapping[str, Any] | None, image_url: str) -> Prefill:
+    """An edit of the result `image_url` of the task of `record`: its prompt, model, aspect
+    ratio and resolution, one image, the result as the only source."""
+    notes: list[str] = []
+    common = _common(record, notes) if isinstance(record, Mapping) else CreateRequest(prompt="")
+    return Prefill(replace(common, action="edit", sources=(image_url,)), tuple(notes))
 
 
 def _looks_like_url(text: str) -> bool:

@@ -468,6 +468,8 @@ class TaskRow(NamedTuple):
     last_error: str | None
     #: The percent done the record reports (None: no figure, or none read yet).
     progress: int | None = None
+    #: The task this one was re-run or edited from (the detail pane links to it).
+    parent_id: str | None = None
 
     def duration(self, now: float) -> float | None:
         """Seconds from start (or creation) to finish, or to `now` while unfinished."""
@@ -498,6 +500,7 @@ def listed_row(
     label: str | None,
     last_error: str | None,
     progress: int | None,
+    parent_id: str | None = None,
     /,
 ) -> TaskRow:
     """The row of the list columns as stored (a `SELECT {LISTING_COLUMNS}` row, unpacked):
@@ -521,6 +524,7 @@ def listed_row(
         label,
         last_error,
         progress,
+        parent_id,
     )
 
 
@@ -541,4 +545,5 @@ def task_row(task: TrackedTask, rowid: int) -> TaskRow:
         task.label,
         task.last_error,
         task.progress,
+        task.parent_id,
     )

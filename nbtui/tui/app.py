@@ -110,6 +110,8 @@ class NbtuiApp(App[int]):
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {ActionsProvider, ViewsProvider}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    #: Dialogs lose their air under 30 lines (`-compact`), and their hints under 24 (`-short`).
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (24, "-compact"), (30, "-tall")]
     BINDINGS: ClassVar[list[BindingType]] = list(APP_BINDINGS)
 
     def __init__(

@@ -18,11 +18,14 @@ from nbtui.tui.widgets.task_list import TaskList
 
 __all__ = [
     "APP_BINDINGS",
+    "FOOTER_PRIORITY",
+    "GALLERY_BINDINGS",
     "HELP_GROUPS",
     "MAIN_BINDINGS",
     "RESERVED_KEYS",
     "USER_COMMANDS_GROUP",
     "HelpEntry",
+    "footer_actions",
     "help_entries",
     "normal_key",
     "taken_keys",
@@ -85,6 +88,27 @@ MAIN_BINDINGS: tuple[Binding, ...] = (
     Binding("asterisk", "mark_shown", "Mark every task shown", show=False, id="app.mark_all"),
     Binding("U", "clear_marks", "Clear marks (or escape)", show=False, id="app.unmark_all"),
     Binding("L", "labels", "Labels", show=False, id="app.labels"),
+    # -- the gallery: `b` (board of thumbnails; g and G already move the list) opens it.
+    Binding("b", "gallery", "Image gallery", show=False, id="app.gallery"),
+    # Re-run and edit from a result (issue 15): the form filled in from the selected task,
+    # and back to the task a new one came from.
+    Binding("x", "rerun", "Re-run the task (form filled in)", show=False, id="app.rerun"),
+    Binding("E", "edit_result", "Edit a result image", show=False, id="app.edit_result"),
+    Binding("u", "go_to_parent", "Go to the task it came from", show=False, id="app.parent"),
+)
+
+# -- the gallery's own keys (nbtui/tui/screens/gallery.py), shown in the help's "Gallery" group.
+GALLERY_BINDINGS: tuple[Binding, ...] = (
+    Binding("left,h", "move(0, -1)", "Previous image", show=False, id="gallery.left"),
+    Binding("right,l", "move(0, 1)", "Next image", show=False, id="gallery.right"),
+    Binding("up,k", "move(-1, 0)", "Image above", show=False, id="gallery.up"),
+    Binding("down,j", "move(1, 0)", "Image below", show=False, id="gallery.down"),
+    Binding("pageup", "page(-1)", "Page up", show=False, id="gallery.page_up"),
+    Binding("pagedown", "page(1)", "Page down", show=False, id="gallery.page_down"),
+    Binding("home,g", "first", "First image", show=False, id="gallery.first"),
+    Binding("end,G", "last", "Last image", show=False, id="gallery.last"),
+    Binding("enter", "choose", "Select its task", id="gallery.choose"),
+    Binding("escape", "close", "Close the gallery", id="gallery.close"),
 )
 
 #: The help group of the user's own commands (`[commands]` in the config) and their log.
@@ -95,6 +119,27 @@ RESERVED_KEYS: Mapping[str, str] = {
     **{str(digit): "saved views (1-9)" for digit in range(1, 10)},
     "space": "marking tasks",
 }
+# Small terminals: which footer keys stay when the row is too narrow for all of them.
+#: Footer keys by binding id, most useful first: the footer drops whole keys from the end
+#: (a key shown in the footer but not listed here is dropped before any listed one).
+FOOTER_PRIORITY: tuple[str, ...] = (
+    "app.quit",
+    "app.help",
+    "app.filter",
+    "app.new",
+    "app.add",
+    "app.untrack",
+    "app.open",
+    "app.refresh",
+    "app.pause",
+)
+
+
+def footer_actions() -> list[str]:
+    """The actions of `FOOTER_PRIORITY`, in its order (the footer knows keys by action)."""
+    by_id = {binding.id: binding.action for binding in (*APP_BINDINGS, *MAIN_BINDINGS)}
+    return [by_id[binding_id] for binding_id in FOOTER_PRIORITY]
+
 
 #: Groups for the help screen, by binding id.
 HELP_GROUPS: Mapping[str, str] = {
@@ -132,9 +177,14 @@ HELP_GROUPS: Mapping[str, str] = {
     "app.mark_all": "Marks",
     "app.unmark_all": "Marks",
     "app.labels": "Marks",
+    "app.rerun": "Tasks",
+    "app.edit_result": "Tasks",
+    "app.parent": "Move",
     "app.help": "App",
     "app.quit": "App",
     "app.command_log": USER_COMMANDS_GROUP,
+    "app.gallery": "Tasks",
+    "gallery": "Gallery",
 }
 _GROUP_ORDER = (
     "Move",
@@ -144,6 +194,7 @@ _GROUP_ORDER = (
     "Marks",
     "Record",
     "Refresh",
+    "Gallery",
     USER_COMMANDS_GROUP,
     "App",
 )
@@ -183,6 +234,7 @@ def help_entries(keymap: Mapping[str, str], extra: Sequence[HelpEntry] = ()) -> 
         *APP_BINDINGS[:2],
         *MAIN_BINDINGS,
         *APP_BINDINGS[2:],
+        *GALLERY_BINDINGS,
     ]
     entries: list[HelpEntry] = []
     views_folded = not any(view_id in keymap for view_id in _VIEW_IDS)

@@ -34,6 +34,8 @@ __all__ = [
     "TaskListModel",
     "TaskRow",
     "compute_order",
+    "describe_sort",
+    "largest_shown_first",
     "natural_descending",
     "row_from_tracked",
 ]
@@ -71,6 +73,39 @@ _DESCENDING_BY_DEFAULT = frozenset(
 def natural_descending(key: SortKey) -> bool:
     """The direction `key` starts in: newest, biggest and longest first."""
     return key in _DESCENDING_BY_DEFAULT
+
+
+#: Columns that show how long ago something happened (AGE, UPDATED): the newest moment is the
+#: smallest value shown, so "newest first" reads as "smallest first" there.
+_SHOWN_AS_AGE = frozenset({SortKey.CREATED, SortKey.REFRESHED})
+
+
+def largest_shown_first(key: SortKey, descending: bool) -> bool:
+    """Whether the largest value, as the column shows it, comes first (the header's ▼).
+
+    One arrow means one thing in every column: ▼ puts the biggest number, the longest time,
+    the oldest age or the end of the alphabet at the top; ▲ the other end.
+    """
+    return descending != (key in _SHOWN_AS_AGE)
+
+
+_SORT_WORDS: dict[SortKey, tuple[str, str]] = {
+    # key: (what the list shows when the largest shown value comes first, when the smallest)
+    SortKey.CREATED: ("age, oldest first", "age, newest first"),
+    SortKey.REFRESHED: ("last update, longest ago first", "last update, latest first"),
+    SortKey.STATE: ("state, finished first", "state, running first"),
+    SortKey.ID: ("id, Z to A", "id, A to Z"),
+    SortKey.PROMPT: ("prompt, Z to A", "prompt, A to Z"),
+    SortKey.MODEL: ("model, Z to A", "model, A to Z"),
+    SortKey.IMAGES: ("images, most first", "images, fewest first"),
+    SortKey.DURATION: ("time taken, longest first", "time taken, shortest first"),
+}
+
+
+def describe_sort(key: SortKey, descending: bool) -> str:
+    """The order in words, as the header's arrow shows it (`age, newest first`)."""
+    largest, smallest = _SORT_WORDS[key]
+    return largest if largest_shown_first(key, descending) else smallest
 
 
 #: Sort keys SQLite orders exactly as `_sort_value` does (no text folding, no clock).
@@ -347,6 +382,12 @@ class TaskListModel:
         return len(self._order)
 
     @property
+    def shown_rowids(self) -> array[int]:
+        """The rowids shown, in list order. The model replaces its order, never edits it, so
+        this is a snapshot another thread may read (the gallery collects its images so)."""
+        return self._order
+
+    @property
     def total(self) -> int:
         """Tasks tracked, filter or not."""
         return sum(self._counts.values())
@@ -370,11 +411,6 @@ class TaskListModel:
     def counts(self) -> Counter[TaskState]:
         """Tasks per state over everything tracked, filter or not."""
         return Counter(self._counts)
-
-    def shown_rowids(self) -> array[int]:
-        """The visible rowids in order (what "mark every task shown" reads the ids of, and
-        what the marks count their hidden ones against)."""
-        return self._order
 
     def forget(self, ids: Iterable[str]) -> None:
         """Rows of these tasks changed in the store (their labels): read them again when

@@ -16,6 +16,7 @@ from tests.bench import (
     bench_big_record,
     bench_filter,
     bench_finish,
+    bench_gallery,
     bench_imports,
     bench_keys,
     bench_launch,
@@ -34,6 +35,7 @@ BENCHES = (
     bench_memory,
     bench_finish,
     bench_big_record,
+    bench_gallery,
 )
 
 

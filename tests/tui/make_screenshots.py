@@ -33,6 +33,7 @@ SHOTS = {
     "create_errors": "create-form-errors",
     "preview": "preview",
     "light_theme": "light-theme",
+    "gallery": "gallery",
 }
 
 

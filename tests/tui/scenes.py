@@ -139,12 +139,68 @@ async def create_errors(pilot: Pilot[Any]) -> None:
     await settle(pilot, lambda: True)
 
 
+async def select_prompt(pilot: Pilot[Any], start: str) -> None:
+    """Put the cursor on the task whose prompt starts with `start`, its panes drawn."""
+    app = pilot.app
+    assert isinstance(app, NbtuiApp)
+    model = app.main.model
+    task_id = next(i for i in model.ids() if model.rows[i].prompt.startswith(start))
+    app.main.task_list.select_id(task_id)
+    await settle(pilot, lambda: app.main.panes_settled() and app.main.detail.shown_task is not None)
+
+
+def prompt_focused(pilot: Pilot[Any]) -> bool:
+    """The create form is up with the focus in its prompt (where its cursor is drawn)."""
+    found = pilot.app.screen.query("#create-prompt")
+    return bool(found) and found.first().has_focus
+
+
+async def form_drawn(pilot: Pilot[Any]) -> None:
+    """Wait for the filled-in form with the blink stopped, then type and erase a space: a
+    TextArea keeps lines drawn in the blink's off phase (its line cache does not key on the
+    blink being stopped), and an edit clears them, so the cursor shows where it is."""
+    await settle(pilot, lambda: prompt_focused(pilot))
+    await pilot.press("space", "backspace")
+    await settle(pilot, lambda: True)
+
+
+async def rerun_form(pilot: Pilot[Any]) -> None:
+    await ready(pilot)
+    await select_prompt(pilot, "isometric cutaway")
+    await pilot.press("x")
+    await form_drawn(pilot)
+
+
+async def edit_result_form(pilot: Pilot[Any]) -> None:
+    await ready(pilot)
+    await select_prompt(pilot, "isometric cutaway")
+    await pilot.press("E")
+    app = pilot.app
+    await settle(pilot, lambda: bool(app.screen.query("#choose-list")))
+    await pilot.press("down", "enter")
+    await form_drawn(pilot)
+
+
 async def preview(pilot: Pilot[Any]) -> None:
     await ready(pilot)
     app = pilot.app
     assert isinstance(app, NbtuiApp)
     await pilot.press("G")
     await settle(pilot, lambda: bool(app.main.images.preview.images))
+
+
+async def gallery(pilot: Pilot[Any]) -> None:
+    """The demo's images as thumbnails, the cursor moved to a task's third image."""
+    from nbtui.tui.screens.gallery import GalleryScreen
+
+    await ready(pilot)
+    app = pilot.app
+    await pilot.press("b")
+    await settle(pilot, lambda: isinstance(app.screen, GalleryScreen))
+    screen = app.screen
+    assert isinstance(screen, GalleryScreen)
+    await pilot.press("l", "l", "j")
+    await settle(pilot, lambda: bool(screen.thumbnails) and not screen.fetching)
 
 
 async def token_screen(pilot: Pilot[Any]) -> None:
@@ -296,6 +352,61 @@ async def untrack_many(pilot: Pilot[Any]) -> None:
     await settle(pilot, lambda: bool(app.screen.query("#confirm-dialog")))
 
 
+# Small terminals: every dialog at 80x24 (they scroll their fields, buttons in view).
+
+_LONG_PROMPT = " ".join(
+    f"Panel {n}: a lighthouse made of sea glass at dusk, waves in soft focus." for n in range(60)
+)
+_URLS = [
+    f"https://cdn.example.com/nano-banana/2025/11/14/4d320ead-4af4-4a55-8f3e-f2afebdf4fd0-{n}.png"
+    for n in range(4)
+]
+
+
+async def create_edit_form(pilot: Pilot[Any]) -> None:
+    await create_form(pilot)
+    app = pilot.app
+    app.screen.query_one("#create-action", Select).value = "edit"
+    await settle(pilot, lambda: bool(app.screen.query_one("#create-sources").display))
+    app.screen.query_one("#create-sources", TextArea).text = "https://example.com/cat.png"
+    await pilot.press("tab", "tab")  # the focus (and the scroll) follow: now on Model
+    await settle(pilot, lambda: True)
+
+
+async def confirm_untrack(pilot: Pilot[Any]) -> None:
+    await ready(pilot)
+    await pilot.press("d")
+    await settle(pilot, lambda: bool(pilot.app.screen.query("#confirm-dialog")))
+
+
+async def chooser(pilot: Pilot[Any]) -> None:
+    from nbtui.tui.screens.choose_url import ChooseUrlScreen
+
+    await ready(pilot)
+    pilot.app.push_screen(ChooseUrlScreen("Open which image?", _URLS))
+    await settle(pilot, lambda: bool(pilot.app.screen.query("#choose-list")))
+
+
+async def saving(pilot: Pilot[Any]) -> None:
+    from nbtui.tui.screens.save import SavingScreen
+
+    await ready(pilot)
+    screen = SavingScreen("4d320ead-4af4-4a55-8f3e-f2afebdf4fd0", 4, "/home/you/Pictures/nbtui")
+    pilot.app.push_screen(screen)
+    await settle(pilot, lambda: bool(pilot.app.screen.query("#save-progress")))
+    screen.progress(1_536_000, 4_096_000)
+    await settle(pilot, lambda: True)
+
+
+async def full_value(pilot: Pilot[Any]) -> None:
+    from nbtui.tui.screens.full_value import FullValueScreen
+
+    await ready(pilot)
+    screen = FullValueScreen("prompt", _LONG_PROMPT)
+    pilot.app.push_screen(screen)
+    await settle(pilot, lambda: screen.loaded)
+
+
 @dataclass(frozen=True)
 class Scene:
     name: str
@@ -334,6 +445,20 @@ SCENES = {
         Scene("marked", marked),
         Scene("labels_dialog", labels_dialog, size=(80, 24)),
         Scene("untrack_many", untrack_many),
+        Scene("gallery", gallery, size=(120, 40)),
+        Scene("gallery_small", gallery, size=(80, 24)),
+        Scene("rerun_form", rerun_form, size=(120, 40)),
+        Scene("edit_result_form", edit_result_form, size=(120, 40)),
+        Scene("small_add", add_dialog, size=(80, 24)),
+        Scene("small_create", create_form, size=(80, 24)),
+        Scene("small_create_edit", create_edit_form, size=(80, 24)),
+        Scene("small_token", token_screen, size=(80, 24), token=None),
+        Scene("small_help", help_screen, size=(80, 24)),
+        Scene("small_confirm", confirm_untrack, size=(80, 24)),
+        Scene("small_chooser", chooser, size=(80, 24)),
+        Scene("small_save", saving, size=(80, 24)),
+        Scene("small_full_value", full_value, size=(80, 24)),
+        Scene("small_list", main_screen, size=(50, 15)),
     )
 }
 

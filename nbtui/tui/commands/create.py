@@ -1,5 +1,8 @@
 """Creating a task from the `n` form: sent once, then tracked through the one `track` path.
 
+The form also opens filled in for a re-run or an edit from a result (`open(prefill=...)`);
+the task it was made from is recorded as the new task's parent.
+
 A create call is sent once: the form ignores submits while one is in flight, `Creator` keeps
 its own `creating` guard, the worker is never cancelled by a newer one, and the client never
 retries it. An answer that was lost is a `CreateOutcomeUnknown` (recognised by its type), and
@@ -22,7 +25,7 @@ from nbtui.tui.session import Session
 # The form is imported when first opened: the first paint does not need it (with TextArea
 # and Select it is ~6 ms of start-up).
 if TYPE_CHECKING:
-    from nbtui.create import CreateRequest
+    from nbtui.create import CreateRequest, Prefill
     from nbtui.tui.commands.balance import BalanceWatcher
     from nbtui.tui.screens.create import CreateTaskScreen
 
@@ -53,13 +56,22 @@ class Creator:
         #: Creates sent to the service this session (tests read it).
         self.requests = 0
 
-    def open(self) -> None:
+    def open(
+        self, prefill: Prefill | None = None, *, title: str = "", origin: str | None = None
+    ) -> None:
+        """The form, empty or filled in with `prefill` (a re-run, an edit from a result);
+        `origin`: the task the new one is made from, recorded as its parent."""
         from nbtui.tui.screens.create import CreateTaskScreen
 
-        prices = self._balance.prices if self._balance is not None else None
-        self._host.app.push_screen(
-            CreateTaskScreen(demo=self._session.demo, prices=prices), self._form_closed
+        form = CreateTaskScreen(
+            demo=self._session.demo,
+            initial=prefill.request if prefill is not None else None,
+            notes=prefill.notes if prefill is not None else (),
+            title=title or "New image task",
+            origin=origin,
+            prices=self._balance.prices if self._balance is not None else None,
         )
+        self._host.app.push_screen(form, self._form_closed)
 
     def _form_closed(self, task_id: str | None) -> None:
         if task_id is not None:
@@ -100,7 +112,7 @@ class Creator:
                 return
             if self._balance is not None:
                 self._balance.refresh()
-            await self._track(created.task_id)
+            await self._track(created.task_id, form.origin)
             form.dismiss(created.task_id)
             self._host.notify(
                 f"{truncate(one_line(request.prompt), 80)}\nWatching it; it appears at the top.",
@@ -110,11 +122,11 @@ class Creator:
         finally:
             self.creating = False
 
-    async def _track(self, task_id: str) -> None:
+    async def _track(self, task_id: str, parent_id: str | None) -> None:
         from nbtui.tracking.store import StoreError
 
         try:
-            await self._tracker.track([task_id])
+            await self._tracker.track([task_id], parent_id=parent_id)
         except StoreError as exc:
             self._host.notify(
                 f"{one_line(exc)}\nAdd it by hand (a): {task_id}",

@@ -58,7 +58,7 @@ class MarkCommands:
 
     def hidden(self) -> int:
         """Marked tasks the filter hides."""
-        return self.marks.hidden(self._model.shown_rowids())
+        return self.marks.hidden(self._model.shown_rowids)
 
     def shown(self) -> None:
         """The marks or the order changed: the status bar's count and the rows' glyphs."""
@@ -96,7 +96,7 @@ class MarkCommands:
 
     async def _mark_shown(self) -> None:
         store = self._session.store
-        shown = self._model.shown_rowids()
+        shown = self._model.shown_rowids
         try:
             pairs = await asyncio.to_thread(store.ids_at, shown)
         except StoreError as exc:

@@ -51,12 +51,18 @@ class Tracker:
         self._refresh = refresh
 
     async def track(
-        self, ids: Sequence[str], label: str | None = None, *, records: Sequence[Task] = ()
+        self,
+        ids: Sequence[str],
+        label: str | None = None,
+        *,
+        records: Sequence[Task] = (),
+        parent_id: str | None = None,
     ) -> list[str]:
         """Track `ids` (with `label`); return the ones that were not tracked yet.
 
         `records` already known (an import) are stored with them, and those tasks are not
-        asked for again; the other new ids are refreshed at once. Raises `StoreError`.
+        asked for again; the other new ids are refreshed at once. `parent_id`: the task the
+        new ones were re-run or edited from. Raises `StoreError`.
         """
         store = self._session.store
         now = self._session.clock()
@@ -68,7 +74,7 @@ class Tracker:
             # applies, as `add` would now call every id already tracked.
             nonlocal added
             if added is None:
-                added = store.add(list(ids), label, now, wait=wait)
+                added = store.add(list(ids), label, now, wait=wait, parent_id=parent_id)
             known = [fresh[task_id] for task_id in added if task_id in fresh]
             if known:
                 store.apply(known, {}, now, wait=wait)

@@ -9,7 +9,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static, TextArea
 
@@ -55,48 +55,54 @@ class AddTasksScreen(ModalScreen[AddRequest | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="add-dialog"):
             yield Static(Text("Add tasks", style="bold"), classes="dialog-title")
-            yield Static(
-                Text(
-                    "Paste one or more task ids, separated by spaces, commas or new lines.\n"
-                    f"A task id looks like {_EXAMPLE}.",
-                    style="dim",
-                ),
-                classes="dialog-body",
-            )
-            if self._suggestions:
+            # The fields scroll on a short terminal; the buttons stay in view below them.
+            with VerticalScroll(can_focus=False, classes="dialog-scroll"):
                 yield Static(
                     Text(
-                        f"Demo: the simulator also knows {len(self._suggestions)} tasks that "
-                        "are not tracked yet. Press ctrl+t (or the button) to paste their ids.",
-                        style="italic",
+                        "Paste one or more task ids, separated by spaces, commas or new lines.\n"
+                        f"A task id looks like {_EXAMPLE}.",
+                        style="dim",
                     ),
                     classes="dialog-body",
-                    id="add-suggestion",
                 )
-            area = TextArea(self._initial, id="add-ids", soft_wrap=True, tab_behavior="focus")
-            area.border_title = "task ids"
-            yield area
-            yield Input(
-                placeholder="optional labels for these tasks, separated by commas",
-                id="add-label",
-            )
-            yield Static("", id="add-feedback")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Add", variant="primary", id="add-ok")
                 if self._suggestions:
-                    yield Button("Paste demo ids", id="add-suggest")
-                yield Button("Cancel", id="add-cancel")
-            yield Static(
-                Text(
-                    "tab moves on (enter in the label field adds) · ctrl+enter adds where "
-                    "the terminal can send it · escape cancels",
-                    style="dim",
-                ),
-                classes="dialog-hint",
-            )
+                    yield Static(
+                        Text(
+                            f"Demo: the simulator also knows {len(self._suggestions)} tasks that "
+                            "are not tracked yet. Press ctrl+t (or the button) to paste their ids.",
+                            style="italic",
+                        ),
+                        classes="dialog-body",
+                        id="add-suggestion",
+                    )
+                area = TextArea(self._initial, id="add-ids", soft_wrap=True, tab_behavior="focus")
+                area.border_title = "task ids"
+                yield area
+                yield Input(
+                    placeholder="optional labels for these tasks, separated by commas",
+                    id="add-label",
+                )
+            with Vertical(classes="dialog-foot"):
+                yield Static("", id="add-feedback")
+                with Horizontal(classes="dialog-buttons"):
+                    yield Button("Add", variant="primary", id="add-ok")
+                    if self._suggestions:
+                        yield Button("Paste demo ids", id="add-suggest")
+                    yield Button("Cancel", id="add-cancel")
+                yield Static(
+                    Text(
+                        "tab moves on (enter in the label field adds) · ctrl+enter adds where "
+                        "the terminal can send it · escape cancels",
+                        style="dim",
+                    ),
+                    classes="dialog-hint",
+                )
 
     def on_mount(self) -> None:
-        self.query_one("#add-ids", TextArea).focus()
+        field = self.query_one("#add-ids", TextArea)
+        field.focus()
+        # Once laid out: on a short terminal the first field may start below the fold.
+        self.call_after_refresh(field.scroll_visible, animate=False)
         self._validate()
 
     def _parse(self) -> tuple[list[str], list[str]]:

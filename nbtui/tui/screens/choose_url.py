@@ -39,7 +39,10 @@ class ChooseUrlScreen(ModalScreen[str | None]):
                 ),
                 id="choose-list",
             )
-            yield Static(Text("enter chooses · escape cancels", style="dim"), classes="dialog-hint")
+            yield Static(
+                Text("enter chooses · escape cancels", style="dim"),
+                classes="dialog-hint dialog-foot",
+            )
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()

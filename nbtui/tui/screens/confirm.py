@@ -7,7 +7,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
@@ -31,8 +31,9 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="confirm-dialog"):
             yield Static(Text(self._title, style="bold"), classes="dialog-title")
-            yield Static(self._message, classes="dialog-body")
-            with Horizontal(classes="dialog-buttons"):
+            with VerticalScroll(can_focus=False, classes="dialog-scroll"):
+                yield Static(self._message, classes="dialog-body")
+            with Horizontal(classes="dialog-buttons dialog-foot"):
                 yield Button(self._confirm_label, variant="error", id="confirm-yes")
                 yield Button("Cancel", id="confirm-no")
 

@@ -5,22 +5,27 @@ The screen only collects and validates; the app sends (from a worker) and calls 
 disabled and further submits are ignored, so a double key press never creates two tasks.
 After an answer that was lost, the next submit asks for confirmation first: the task may
 exist already, and a second one would be billed.
+
+A re-run or an edit from a result opens it filled in (`initial`), with notes saying what of
+the old record could not be copied, and `origin`: the task the new one is made from.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Button, Input, Select, Static, TextArea
+from textual.widgets.select import NoSelection
 
 from nbtui.api.pricing import format_amount
 from nbtui.create import ASPECT_RATIOS, MODELS, RESOLUTIONS, CreateRequest
@@ -61,19 +66,48 @@ class CreateTaskScreen(ModalScreen[str | None]):
     #create-model { width: 1fr; }
     #create-count { width: 9; }
     #create-aspect, #create-resolution { width: 14; }
+    #create-notes { height: auto; margin-bottom: 1; }
     .create-error { display: none; height: auto; }
     .create-error.-shown { display: block; }
     #create-status { display: none; height: auto; margin-top: 1; }
     #create-status.-shown { display: block; }
+    /* Narrow: count, aspect and size stack as label/choice pairs instead of one row. */
+    CreateTaskScreen.-cramped #create-shape {
+        layout: grid; grid-size: 2; grid-columns: 8 1fr; grid-rows: 1; grid-gutter: 1 0;
+        height: auto;
+    }
+    CreateTaskScreen.-cramped .create-label-inner { margin-left: 0; }
+    CreateTaskScreen.-short #create-prompt { height: 4; }
+    /* The chosen action stays on its one line, cut short when narrow. */
+    #create-action Static#label { text-wrap: nowrap; text-overflow: ellipsis; }
     """
+    #: Under 72 columns the count/aspect/size row no longer fits: `-cramped` stacks it.
+    HORIZONTAL_BREAKPOINTS = [
+        (0, "-cramped"),
+        (72, "-roomy"),
+    ]
 
     def __init__(
-        self, *, prompt: str = "", demo: bool = False, prices: PriceList | None = None
+        self,
+        *,
+        prompt: str = "",
+        demo: bool = False,
+        initial: CreateRequest | None = None,
+        title: str = "New image task",
+        notes: Sequence[str] = (),
+        origin: str | None = None,
+        prices: PriceList | None = None,
     ) -> None:
-        """`prices`: the service's price rules, for the estimate in the title (None: none)."""
+        """`initial`: the form filled in (a re-run, an edit); `notes`: what of it could not
+        be filled in, in words; `origin`: the id of the task the new one is made from;
+        `prices`: the service's price rules, for the estimate in the title (None: none)."""
         super().__init__(classes="dialog-screen")
         self._prices = prices
-        self._initial_prompt = prompt
+        self._initial = initial or CreateRequest(prompt=prompt)
+        self._heading = title
+        self._notes = tuple(notes)
+        #: The task the new one is made from (recorded as its parent), or None.
+        self.origin = origin
         self._demo = demo
         #: True from submit until the app answers: further submits are ignored.
         self.in_flight = False
@@ -84,87 +118,104 @@ class CreateTaskScreen(ModalScreen[str | None]):
         self.submissions = 0
 
     def compose(self) -> ComposeResult:
+        initial = self._initial
         with Vertical(classes="dialog", id="create-dialog"):
             yield Static(self._title(), classes="dialog-title", id="create-title")
-            with Horizontal(classes="create-row"):
-                yield Static("Action", classes="create-label")
-                yield Select(
-                    [
-                        ("generate: a new image from the prompt", "generate"),
-                        ("edit: change source images with the prompt", "edit"),
-                    ],
-                    value="generate",
-                    allow_blank=False,
-                    compact=True,
-                    id="create-action",
+            # The fields scroll on a short terminal; the buttons stay in view below them, so
+            # enter in a field never presses a Create button the user cannot see.
+            with VerticalScroll(can_focus=False, classes="dialog-scroll", id="create-fields"):
+                if self._notes:
+                    yield Static(
+                        Text("\n".join(f"• {safe_text(n)}" for n in self._notes), style="yellow"),
+                        id="create-notes",
+                    )
+                with Horizontal(classes="create-row"):
+                    yield Static("Action", classes="create-label")
+                    yield Select(
+                        [
+                            ("generate: a new image from the prompt", "generate"),
+                            ("edit: change source images with the prompt", "edit"),
+                        ],
+                        value="edit" if initial.action == "edit" else "generate",
+                        allow_blank=False,
+                        compact=True,
+                        id="create-action",
+                    )
+                area = TextArea(
+                    initial.prompt,
+                    id="create-prompt",
+                    soft_wrap=True,
+                    tab_behavior="focus",
+                    placeholder="What should the image show?",
                 )
-            area = TextArea(
-                self._initial_prompt,
-                id="create-prompt",
-                soft_wrap=True,
-                tab_behavior="focus",
-                placeholder="What should the image show?",
-            )
-            area.border_title = "prompt"
-            yield area
-            yield Static("", id="create-prompt-error", classes="create-error")
-            sources = TextArea(
-                "",
-                id="create-sources",
-                soft_wrap=True,
-                tab_behavior="focus",
-                placeholder="https://… or ~/pictures/photo.png",
-            )
-            sources.border_title = "source images: http(s) URLs or local files, one per line"
-            yield sources
-            yield Static("", id="create-sources-error", classes="create-error")
-            with Horizontal(classes="create-row"):
-                yield Static("Model", classes="create-label")
-                yield Input(
-                    placeholder="nano-banana (default)",
-                    suggester=SuggestFromList(MODELS, case_sensitive=False),
-                    compact=True,
-                    id="create-model",
+                area.border_title = "prompt"
+                yield area
+                yield Static("", id="create-prompt-error", classes="create-error")
+                sources = TextArea(
+                    "\n".join(initial.sources),
+                    id="create-sources",
+                    soft_wrap=True,
+                    tab_behavior="focus",
+                    placeholder="https://… or ~/pictures/photo.png",
                 )
-            yield Static("", id="create-model-error", classes="create-error")
-            with Horizontal(classes="create-row"):
-                yield Static("Count", classes="create-label")
-                yield Select(
-                    [(str(n), n) for n in range(1, 5)],
-                    value=1,
-                    allow_blank=False,
-                    compact=True,
-                    id="create-count",
-                )
-                yield Static("Aspect", classes="create-label create-label-inner")
-                yield Select(
-                    [(ratio, ratio) for ratio in ASPECT_RATIOS],
-                    prompt="default",
-                    compact=True,
-                    id="create-aspect",
-                )
-                yield Static("Size", classes="create-label create-label-inner")
-                yield Select(
-                    [(res, res) for res in RESOLUTIONS],
-                    prompt="default",
-                    compact=True,
-                    id="create-resolution",
-                )
-            yield Static("", id="create-status")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Create", variant="primary", id="create-ok")
-                yield Button("Cancel", id="create-cancel")
-            yield Static(Text(_field_hint(None), style="dim"), id="create-hint")
-            if self._demo:
-                yield Static(
-                    Text("demo: put sim:fail in the prompt to see a failure", style="dim"),
-                    classes="dialog-hint",
-                )
+                sources.border_title = "source images: http(s) URLs or local files, one per line"
+                yield sources
+                yield Static("", id="create-sources-error", classes="create-error")
+                with Horizontal(classes="create-row"):
+                    yield Static("Model", classes="create-label")
+                    yield Input(
+                        initial.model or "",
+                        placeholder="nano-banana (default)",
+                        suggester=SuggestFromList(MODELS, case_sensitive=False),
+                        compact=True,
+                        id="create-model",
+                    )
+                yield Static("", id="create-model-error", classes="create-error")
+                with Horizontal(classes="create-row", id="create-shape"):
+                    yield Static("Count", classes="create-label")
+                    yield Select(
+                        [(str(n), n) for n in range(1, 5)],
+                        value=initial.count if initial.count in range(1, 5) else 1,
+                        allow_blank=False,
+                        compact=True,
+                        id="create-count",
+                    )
+                    yield Static("Aspect", classes="create-label create-label-inner")
+                    yield Select(
+                        [(ratio, ratio) for ratio in ASPECT_RATIOS],
+                        value=_choice(initial.aspect_ratio, ASPECT_RATIOS),
+                        prompt="default",
+                        compact=True,
+                        id="create-aspect",
+                    )
+                    yield Static("Size", classes="create-label create-label-inner")
+                    yield Select(
+                        [(res, res) for res in RESOLUTIONS],
+                        value=_choice(initial.resolution, RESOLUTIONS),
+                        prompt="default",
+                        compact=True,
+                        id="create-resolution",
+                    )
+            with Vertical(classes="dialog-foot"):
+                # What happened to the last submit: always in view, next to the buttons.
+                yield Static("", id="create-status")
+                with Horizontal(classes="dialog-buttons"):
+                    yield Button("Create", variant="primary", id="create-ok")
+                    yield Button("Cancel", id="create-cancel")
+                yield Static(Text(_field_hint(None), style="dim"), id="create-hint")
+                if self._demo:
+                    yield Static(
+                        Text("demo: put sim:fail in the prompt to see a failure", style="dim"),
+                        classes="dialog-hint",
+                    )
 
     def on_mount(self) -> None:
-        self._show_sources(False)
+        self._show_sources(self._initial.action == "edit")
         self._show_estimate()
-        self.query_one("#create-prompt", TextArea).focus()
+        field = self.query_one("#create-prompt", TextArea)
+        field.focus()
+        # Once laid out: on a short terminal the first field may start below the fold.
+        self.call_after_refresh(field.scroll_visible, animate=False)
 
     # -- reading the form ----------------------------------------------------------------
 
@@ -289,7 +340,7 @@ class CreateTaskScreen(ModalScreen[str | None]):
         return self._prices.estimate(body)
 
     def _title(self) -> Text:
-        title = Text("New image task", style="bold")
+        title = Text(safe_text(self._heading), style="bold")
         cost = self.estimate()
         if cost is not None and self._prices is not None:
             amount = format_amount(cost)
@@ -348,6 +399,11 @@ class CreateTaskScreen(ModalScreen[str | None]):
             )
             return
         self.dismiss(None)
+
+
+def _choice(value: str | None, choices: Sequence[str]) -> str | NoSelection:
+    """`value` when the select offers it, else no choice (the default)."""
+    return value if value is not None and value in choices else Select.NULL
 
 
 def _field_hint(widget: Widget | None) -> str:

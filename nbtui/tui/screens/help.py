@@ -58,7 +58,7 @@ class HelpScreen(ModalScreen[None]):
                 yield Static(self._legend(), id="help-legend")
             yield Static(
                 Text("escape closes · keys can be remapped in config.toml [keymap]", style="dim"),
-                classes="dialog-hint",
+                classes="dialog-hint dialog-foot",
             )
 
     def _table(self) -> Table:
@@ -89,6 +89,10 @@ class HelpScreen(ModalScreen[None]):
             "\nSaved views are [views] in config.toml: 1-9 switch, 0 shows all tasks, V saves "
             "the filter and sort as a view. A theme chosen in the palette (ctrl+p, Change "
             "theme) is remembered there too."
+        )
+        legend.append(
+            "\nSort (s, or click a column's title): ▼ puts the largest value shown first "
+            "(TIME▼: longest first, AGE▼: oldest first), ▲ the smallest."
         )
         return legend
 

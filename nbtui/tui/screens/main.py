@@ -21,7 +21,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from nbtui.api.state import Task
 from nbtui.notify import Notifier
@@ -31,16 +31,18 @@ from nbtui.tui.commands.balance import REFRESH_SECONDS as BALANCE_REFRESH_SECOND
 from nbtui.tui.commands.balance import BalanceWatcher
 from nbtui.tui.commands.create import Creator
 from nbtui.tui.commands.exporting import Exporter
+from nbtui.tui.commands.gallery import Gallery
 from nbtui.tui.commands.images import FetcherFactory, Images
 from nbtui.tui.commands.importing import Importer
 from nbtui.tui.commands.labels import LabelCommands
 from nbtui.tui.commands.marking import MarkCommands
 from nbtui.tui.commands.record import RecordCommands
+from nbtui.tui.commands.rerun import Rerun
 from nbtui.tui.commands.tracking import TrackCommands, Tracker
 from nbtui.tui.commands.user import UserCommands
 from nbtui.tui.commands.views import Views
 from nbtui.tui.formatting import compact_duration, short_id
-from nbtui.tui.keys import MAIN_BINDINGS
+from nbtui.tui.keys import MAIN_BINDINGS, footer_actions
 from nbtui.tui.marks import Marks
 from nbtui.tui.monitor_bridge import (
     CycleDone,
@@ -51,9 +53,10 @@ from nbtui.tui.monitor_bridge import (
 )
 from nbtui.tui.ordering import OrderReader
 from nbtui.tui.session import Session
-from nbtui.tui.tasklist_model import SortKey, TaskListModel, TaskRow
+from nbtui.tui.tasklist_model import SortKey, TaskListModel, TaskRow, describe_sort
 from nbtui.tui.threads import in_thread
 from nbtui.tui.widgets.detail import TaskDetail
+from nbtui.tui.widgets.footer import FittedFooter
 from nbtui.tui.widgets.json_view import JsonView
 from nbtui.tui.widgets.preview import ImagePreview
 from nbtui.tui.widgets.status_bar import StatusBar
@@ -108,7 +111,9 @@ class MainScreen(Screen[None]):
         self.notifier: Notifier | None = None
         #: The marked tasks: what untrack, refresh, save, open and labels apply to.
         self.marks = Marks()
-        self.task_list = TaskList(self.model, clock, marks=self.marks, id="tasks")
+        self.task_list = TaskList(
+            self.model, clock, marks=self.marks, columns=session.settings.columns, id="tasks"
+        )
         self.detail = TaskDetail(clock, id="detail")
         self.json_view = JsonView(id="json")
         self.status = StatusBar(clock, id="status")
@@ -138,6 +143,9 @@ class MainScreen(Screen[None]):
         )
         self.importer = Importer(self, session, self.tracker, can_call=self._can_call)
         self.marking = MarkCommands(self, session, self.model, self.task_list, self.status)
+        self.gallery = Gallery(
+            self, session, self.model, select=self._gallery_chose, fetcher_factory=fetcher_factory
+        )
         self.track_commands = TrackCommands(
             self,
             session,
@@ -162,7 +170,7 @@ class MainScreen(Screen[None]):
             selected_task=self.selected_task,
             focused=lambda: self.focused,
         )
-        self.exporter = Exporter(self, session, shown=self.model.shown_rowids)
+        self.exporter = Exporter(self, session, shown=lambda: self.model.shown_rowids)
         #: The user's own commands (`[commands]`), bound to their keys on this screen.
         self.user_commands = UserCommands(
             self, session, target_ids=self.target_ids, fetcher_factory=fetcher_factory
@@ -177,6 +185,16 @@ class MainScreen(Screen[None]):
             sort_by=self.sort_by,
             shown=self._show_view,
         )
+        self.rerun = Rerun(
+            self,
+            self.creator,
+            self.model,
+            current_task=self.selected_task,
+            cursor_id=lambda: self.task_list.cursor_id,
+            select=self.task_list.select_id,
+            can_call=self._can_call,
+        )
+        self.detail.parent_key = _shown_key(session.settings.keymap.get("app.parent", "u"))
         self._last_refresh: float | None = None
         #: What is wrong with the filter being typed (None: it reads, and is the one shown).
         self.filter_error: str | None = None
@@ -224,7 +242,7 @@ class MainScreen(Screen[None]):
                 self.json_view.border_title = "JSON · tree (v: text)"
                 yield self.json_view
             yield self.status
-        yield Footer()
+        yield FittedFooter(footer_actions())
 
     def _update_topbar(self) -> None:
         self.query_one("#topbar-info", Static).update(self._topbar_text())
@@ -681,8 +699,7 @@ class MainScreen(Screen[None]):
         key = self.model.cycle_sort()
         self.task_list.rows_changed()
         self.reorder()
-        direction = "descending" if self.model.descending else "ascending"
-        self.notify(f"Sorted by {key.value} ({direction})", timeout=2)
+        self.notify(f"Sorted by {describe_sort(key, self.model.descending)}.", timeout=2)
 
     def sort_by(self, key: SortKey, descending: bool | None = None) -> None:
         self.model.set_sort(key, descending)
@@ -757,7 +774,7 @@ class MainScreen(Screen[None]):
         else:
             self.monitor.pause()
         paused = self.monitor.paused
-        self.notify("Refresh paused (p resumes)." if paused else "Refresh resumed.")
+        self.notify("Refresh paused (p resumes)." if paused else "Refresh resumed.", timeout=2)
 
     def _set_interval(self, value: float) -> None:
         self.monitor.interval = value
@@ -816,6 +833,15 @@ class MainScreen(Screen[None]):
         if self._selected in ids:
             self._select_current()
 
+    def action_rerun(self) -> None:
+        self.rerun.rerun()
+
+    def action_edit_result(self) -> None:
+        self.rerun.edit_result()
+
+    def action_go_to_parent(self) -> None:
+        self.rerun.go_to_parent()
+
     # -- images, clipboard, the record ---------------------------------------------------
 
     def action_open_image(self) -> None:
@@ -862,3 +888,22 @@ class MainScreen(Screen[None]):
 
         commands = self.user_commands
         self.app.push_screen(CommandLogScreen(commands.log, configured=len(commands.commands)))
+
+    # -- the gallery ---------------------------------------------------------------------
+
+    def action_gallery(self) -> None:
+        self.gallery.open()
+
+    def _gallery_chose(self, task_id: str) -> None:
+        if self.task_list.select_id(task_id):
+            self._focus_pane(self.task_list)
+        else:
+            self.notify(
+                "That task is no longer in the list (it was untracked or the filter changed).",
+                severity="warning",
+            )
+
+
+def _shown_key(keys: str) -> str:
+    """The first of a binding's keys as the detail pane names it."""
+    return keys.split(",")[0].strip()

@@ -10,7 +10,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import ProgressBar, Static
 
@@ -48,11 +48,13 @@ class SavingScreen(ModalScreen[None]):
         noun = "image" if self._count == 1 else "images"
         with Vertical(classes="dialog", id="save-dialog"):
             yield Static(Text(f"Saving {self._count} {noun}", style="bold"), classes="dialog-title")
-            yield Static(Text(f"to {truncate(one_line(self._folder), 64)}", style="dim"))
-            yield ProgressBar(total=None, show_eta=False, id="save-progress")
-            yield Static("", id="save-detail")
+            with VerticalScroll(can_focus=False, classes="dialog-scroll"):
+                yield Static(Text(f"to {truncate(one_line(self._folder), 64)}", style="dim"))
+                yield ProgressBar(total=None, show_eta=False, id="save-progress")
+                yield Static("", id="save-detail")
             yield Static(
-                Text("escape hides this; saving goes on", style="dim"), classes="dialog-hint"
+                Text("escape hides this; saving goes on", style="dim"),
+                classes="dialog-hint dialog-foot",
             )
 
     def progress(self, done: int, total: int | None) -> None:

@@ -11,7 +11,7 @@ from typing import ClassVar, Literal
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Input, Static
@@ -55,20 +55,22 @@ class TokenScreen(Screen[TokenOutcome]):
         with Vertical(classes="dialog", id="token-dialog"):
             title = "Welcome to nbtui" if self.first_run else "API token"
             yield Static(Text(title, style="bold"), classes="dialog-title")
-            yield Static(Text(_EXPLANATION), classes="dialog-body")
-            yield Static(
-                Text.assemble(
-                    ("Current: ", "bold"), self._status, ("   API host: ", "bold"), self._host
-                ),
-                id="token-status",
-            )
-            yield Input(
-                placeholder="paste your API token",
-                password=True,
-                id="token-input",
-            )
-            yield Static("", id="token-feedback")
-            with Horizontal(classes="dialog-buttons"):
+            # The text scrolls on a short terminal; the buttons stay in view below it.
+            with VerticalScroll(can_focus=False, classes="dialog-scroll"):
+                yield Static(Text(_EXPLANATION), classes="dialog-body")
+                yield Static(
+                    Text.assemble(
+                        ("Current: ", "bold"), self._status, ("   API host: ", "bold"), self._host
+                    ),
+                    id="token-status",
+                )
+                yield Input(
+                    placeholder="paste your API token",
+                    password=True,
+                    id="token-input",
+                )
+                yield Static("", id="token-feedback")
+            with Horizontal(classes="dialog-buttons dialog-foot"):
                 yield Button("Save and check", variant="primary", id="token-save")
                 if self.first_run:
                     yield Button("Try the demo", variant="success", id="token-demo")
@@ -77,7 +79,10 @@ class TokenScreen(Screen[TokenOutcome]):
                     yield Button("Cancel", id="token-cancel")
 
     def on_mount(self) -> None:
-        self.query_one("#token-input", Input).focus()
+        field = self.query_one("#token-input", Input)
+        field.focus()
+        # Once laid out: on a short terminal the first field may start below the fold.
+        self.call_after_refresh(field.scroll_visible, animate=False)
 
     def _submit(self) -> None:
         token = self.query_one("#token-input", Input).value.strip()
@@ -99,7 +104,9 @@ class TokenScreen(Screen[TokenOutcome]):
     def show_result(self, message: str, *, error: bool) -> None:
         """Say what happened, in words (never the token)."""
         style = "bold red" if error else "green"
-        self.query_one("#token-feedback", Static).update(Text(message, style=style))
+        feedback = self.query_one("#token-feedback", Static)
+        feedback.update(Text(message, style=style))
+        feedback.scroll_visible(animate=False)  # a short terminal may have it scrolled away
         if error:
             self.set_busy(False)
             self.query_one("#token-input", Input).focus()

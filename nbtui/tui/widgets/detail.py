@@ -20,7 +20,14 @@ from textual.widgets import Static
 from nbtui.api.state import Task, TaskState
 from nbtui.api.summary import summarize
 from nbtui.textsafe import clip, more_characters, one_line, safe_text, truncate
-from nbtui.tui.formatting import STATE_STYLES, STATE_SYMBOLS, absolute, ago, compact_duration
+from nbtui.tui.formatting import (
+    STATE_STYLES,
+    STATE_SYMBOLS,
+    absolute,
+    ago,
+    compact_duration,
+    short_id,
+)
 from nbtui.tui.tasklist_model import TaskRow
 
 log = logging.getLogger(__name__)
@@ -106,8 +113,11 @@ def _urls(urls: list[Any], numbered: bool) -> Text:
     return Text("\n").join(lines)
 
 
-def render_detail(task: Task, row: TaskRow | None, now: float) -> RenderableType:
-    """The detail of `task` as a Rich renderable (a two-column grid)."""
+def render_detail(
+    task: Task, row: TaskRow | None, now: float, *, parent_key: str = ""
+) -> RenderableType:
+    """The detail of `task` as a Rich renderable (a two-column grid); `parent_key`: the key
+    that selects the task it came from, named beside it."""
     raw = _mapping(task.raw)
     request = _mapping(raw.get("request"))
     response = _mapping(raw.get("response"))
@@ -136,6 +146,9 @@ def render_detail(task: Task, row: TaskRow | None, now: float) -> RenderableType
     if row is not None and row.last_error:
         add("Refresh", Text(f"last refresh failed: {_short(row.last_error)}", style="yellow"))
     add("Task id", Text(_short(task.id)))
+    if row is not None and row.parent_id:
+        hint = f"  ({one_line(parent_key)} goes there)" if parent_key else ""
+        add("From", Text.assemble(one_line(short_id(row.parent_id)), (hint, "dim")))
     if row is not None and row.label:
         add("Labels", Text(_short(row.label)))
     if summary.prompt is not None:
@@ -196,6 +209,8 @@ class TaskDetail(VerticalScroll, can_focus=True):
         self._body = Static(Text("No task selected.", style="dim italic"), id="detail-body")
         self._shown: Task | None = None
         self._row: TaskRow | None = None
+        #: The key that selects the task this one came from (the main screen's, remapped).
+        self.parent_key = ""
 
     def compose(self) -> Any:
         yield self._body
@@ -220,7 +235,9 @@ class TaskDetail(VerticalScroll, can_focus=True):
             self._body.update(Text("No task selected.", style="dim italic"))
             return
         try:
-            body: RenderableType = Group(render_detail(self._shown, self._row, self._clock()))
+            body: RenderableType = Group(
+                render_detail(self._shown, self._row, self._clock(), parent_key=self.parent_key)
+            )
         except Exception as exc:  # a record no formatter foresaw must not end the app
             log.exception("cannot show task %s", self._shown.id)
             body = Text(

@@ -45,6 +45,7 @@ __all__ = [
     "ImagePreview",
     "decode",
     "graphics_mode",
+    "graphics_widget",
     "prepare_graphics",
 ]
 
@@ -113,6 +114,12 @@ def prepare_graphics(mode: GraphicsMode) -> bool:
         return True
     _graphics_widget = None
     return False
+
+
+def graphics_widget() -> Callable[[io.BytesIO], Widget] | None:
+    """The Kitty/Sixel image widget `prepare_graphics` chose (None: draw half-blocks), for
+    other views of images (the gallery) to draw the way the preview does."""
+    return _graphics_widget
 
 
 @dataclass(frozen=True)

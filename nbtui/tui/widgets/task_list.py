@@ -8,7 +8,7 @@ from the injected clock, so a once-a-second refresh keeps them live for free.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -25,9 +25,9 @@ from textual.strip import Strip
 from nbtui.textsafe import one_line
 from nbtui.tui.formatting import STATE_SYMBOLS, age_cell, compact_duration, short_id
 from nbtui.tui.marks import MARK_GLYPH, Marks
-from nbtui.tui.tasklist_model import SortKey, TaskListModel, TaskRow
+from nbtui.tui.tasklist_model import SortKey, TaskListModel, TaskRow, largest_shown_first
 
-__all__ = ["Column", "TaskList", "layout_columns"]
+__all__ = ["COLUMNS", "DROP_ORDER", "Column", "TaskList", "chosen_columns", "layout_columns"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,32 +39,72 @@ class Column:
     title: str
     width: int
     right: bool = False
-    #: The column is shown only when the list is at least this wide.
-    min_total: int = 0
+
+    @property
+    def name(self) -> str:
+        """What the `columns` setting calls it (`nbtui.config.LIST_COLUMNS`)."""
+        return self.title.lower()
 
 
+#: Every column, in the default order. Widths leave room for the sort arrow after the title,
+#: so a sorted column's name stays whole (`IMG▼`, `UPDATED▲`).
 COLUMNS: tuple[Column, ...] = (
     Column(SortKey.STATE, "STATE", 11),
     Column(SortKey.ID, "ID", 8),
     Column(SortKey.PROMPT, "PROMPT", 0),
-    Column(SortKey.MODEL, "MODEL", 18, min_total=100),
-    Column(SortKey.IMAGES, "IMG", 3, right=True),
+    Column(SortKey.MODEL, "MODEL", 18),
+    Column(SortKey.IMAGES, "IMG", 4, right=True),
     Column(SortKey.CREATED, "AGE", 4, right=True),
     Column(SortKey.DURATION, "TIME", 6, right=True),
-    Column(SortKey.REFRESHED, "UPDATED", 7, right=True, min_total=90),
-    # Labels: the first column a narrowing terminal drops.
-    Column(None, "LABELS", 14, min_total=110),
+    Column(SortKey.REFRESHED, "UPDATED", 8, right=True),
+    # The task's labels (not a sort key): the first column a narrowing terminal drops.
+    Column(None, "LABELS", 14),
+)
+#: When the list is too narrow for every column, whole columns go, least important first
+#: (the state and the prompt always stay): the one table to extend with a new column. By
+#: column name (`Column.name`, as the `columns` setting names them).
+DROP_ORDER: tuple[str, ...] = (
+    "labels",
+    "updated",
+    "model",
+    "img",
+    "id",
+    "time",
+    "age",
 )
 _MIN_PROMPT = 10
 _GAP = 1
 _LEFT_PAD = 1
 
 
-def layout_columns(total_width: int) -> list[tuple[Column, int, int]]:
-    """(column, x, width) for a list `total_width` cells wide; the prompt takes what is left."""
-    shown = [column for column in COLUMNS if total_width >= column.min_total]
-    fixed = sum(column.width for column in shown) + _GAP * (len(shown) - 1) + _LEFT_PAD
-    flex = max(_MIN_PROMPT, total_width - fixed - 1)
+def chosen_columns(names: Sequence[str] | None) -> tuple[Column, ...]:
+    """The columns the `columns` setting names, in its order (None: all of them)."""
+    if names is None:
+        return COLUMNS
+    by_name = {column.name: column for column in COLUMNS}
+    return tuple(by_name[name] for name in names if name in by_name)
+
+
+def _fixed(columns: Sequence[Column]) -> int:
+    return sum(column.width for column in columns) + _GAP * (len(columns) - 1) + _LEFT_PAD
+
+
+def layout_columns(
+    total_width: int, columns: Sequence[Column] = COLUMNS
+) -> list[tuple[Column, int, int]]:
+    """(column, x, width) for a list `total_width` cells wide; the prompt takes what is left.
+
+    Columns are dropped whole, in `DROP_ORDER`, until the rest fit with the prompt keeping at
+    least a third of the width: a narrow list shows fewer columns, never one cut mid-word.
+    """
+    shown = list(columns)
+    flexible = any(column.width == 0 for column in shown)
+    wanted = max(_MIN_PROMPT, total_width // 3) if flexible else 0
+    for name in DROP_ORDER:
+        if total_width - _fixed(shown) - 1 >= wanted:
+            break
+        shown = [column for column in shown if column.name != name]
+    flex = max(_MIN_PROMPT, total_width - _fixed(shown) - 1)
     placed: list[tuple[Column, int, int]] = []
     x = _LEFT_PAD
     for column in shown:
@@ -160,6 +200,7 @@ class TaskList(ScrollView, can_focus=True):
         *,
         marks: Marks | None = None,
         empty_message: str = "No tasks yet. Press a to add task ids.",
+        columns: Sequence[str] | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -170,6 +211,8 @@ class TaskList(ScrollView, can_focus=True):
         #: The marked tasks (a glyph in the first cell of their rows).
         self.marks = marks if marks is not None else Marks()
         self.empty_message = empty_message
+        #: The columns to show when there is room (the `columns` setting; None: all).
+        self.columns = chosen_columns(columns)
         self.cursor = 0
         self._cursor_id: str | None = None
         self._announced: str | None = None
@@ -241,13 +284,15 @@ class TaskList(ScrollView, can_focus=True):
         sorted_style = base + self.get_component_rich_style("tasklist--header-sorted")
         segments: list[Segment] = [Segment(" " * _LEFT_PAD, header)]
         x = _LEFT_PAD
-        for column, col_x, col_width in layout_columns(width):
+        for column, col_x, col_width in layout_columns(width, self.columns):
             if col_x > x:
                 segments.append(Segment(" " * (col_x - x), header))
             title = column.title
             style = header
             if column.key is self._model.sort_key:
-                title += "▼" if self._model.descending else "▲"
+                # ▼: the largest value as shown comes first (AGE▼: oldest first), ▲: smallest.
+                largest = largest_shown_first(column.key, self._model.descending)
+                title += "▼" if largest else "▲"
                 style = sorted_style
             segments.append(Segment(_fit(title, col_width, column.right), style))
             x = col_x + col_width
@@ -294,7 +339,7 @@ class TaskList(ScrollView, can_focus=True):
         else:
             segments = [Segment(" " * _LEFT_PAD, line_style)]
         x = _LEFT_PAD
-        for column, col_x, col_width in layout_columns(width):
+        for column, col_x, col_width in layout_columns(width, self.columns):
             if col_x > x:
                 segments.append(Segment(" " * (col_x - x), line_style))
             text = _fit(self._cell_text(column.key, row, now), col_width, column.right)
@@ -372,7 +417,7 @@ class TaskList(ScrollView, can_focus=True):
 
     def on_click(self, event: events.Click) -> None:
         if event.y == 0:
-            for column, col_x, col_width in layout_columns(self.size.width):
+            for column, col_x, col_width in layout_columns(self.size.width, self.columns):
                 if col_x <= event.x < col_x + col_width + _GAP and column.key is not None:
                     self.post_message(self.SortRequested(column.key))
                     return
