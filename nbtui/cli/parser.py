@@ -234,7 +234,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="show the tracked tasks",
         description="Show the tracked tasks as last refreshed (no network request).",
     )
-    list_.add_argument("--json", action="store_true", help="print a JSON array instead")
+    list_.add_argument(
+        "--filter",
+        metavar="Q",
+        default="",
+        help="only the tasks the query matches, in the app's filter language (e.g. "
+        "'state:failed label:client-x', 'cat -model:pro', 'images:>1 age:<1d'; see README)",
+    )
+    shape = list_.add_mutually_exclusive_group()
+    shape.add_argument(
+        "--format",
+        choices=("table", "json", "jsonl", "csv"),
+        default=None,
+        help="table (the default), json (the same array as --json), or the export columns "
+        "as jsonl (one object a line) or csv",
+    )
+    shape.add_argument("--json", action="store_true", help="print a JSON array (--format json)")
 
     token = sub.add_parser(
         "token",

@@ -28,6 +28,7 @@ from nbtui.cli.output import (
     EXIT_FAILURE,
     EXIT_OK,
     EXIT_USAGE,
+    UsageError,
     print_json,
     print_tasks,
     prompt_of,
@@ -307,13 +308,30 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from nbtui.tracking.query import QueryError, compile_query, parse
+
+    try:
+        query = parse(args.filter)
+    except QueryError as exc:
+        raise UsageError(f"--filter: {exc}") from exc
+    fmt = "json" if args.json else (args.format or "table")
     with environment(args, needs_token=False) as env:
-        rows = env.open_store().all()
-    if args.json:
+        where = compile_query(query, time.time()) if query else None
+        rows = env.open_store().all(where)
+    if fmt == "json":
         print_json([tracked_json(row) for row in rows])
         return EXIT_OK
+    if fmt in ("jsonl", "csv"):
+        from nbtui.tracking.export import write_export
+
+        write_export(rows, sys.stdout, "csv" if fmt == "csv" else "jsonl")
+        sys.stdout.flush()
+        return EXIT_OK
     if not rows:
-        say(sys.stderr, "No tracked tasks. Add some with `nbtui add ID...`.")
+        if query:
+            say(sys.stderr, "No tracked task matches the filter.")
+        else:
+            say(sys.stderr, "No tracked tasks. Add some with `nbtui add ID...`.")
         return EXIT_OK
     for row in rows:
         task = row.to_task()

@@ -54,6 +54,7 @@ from nbtui.tracking.dbfile import (
     translated,
 )
 from nbtui.tracking.labels import LabelError, display_labels, normalize_label, split_labels
+from nbtui.tracking.query import NEEDS_PYTHON, Compiled
 from nbtui.tracking.rows import (
     COLUMNS,
     LISTING_COLUMNS,
@@ -68,7 +69,7 @@ from nbtui.tracking.rows import (
     task_from_row,
 )
 from nbtui.tracking.schema import _SCHEMA_V1 as _SCHEMA_V1  # the first schema, for tests
-from nbtui.tracking.schema import SCHEMA_VERSION, next_seq, peek_seq, prepare
+from nbtui.tracking.schema import FILTER_INDEX, SCHEMA_VERSION, next_seq, peek_seq, prepare
 
 __all__ = [
     "BUSY_TIMEOUT",
@@ -134,6 +135,35 @@ def _unique(ids: Iterable[str]) -> list[str]:
         if normalized:
             seen.setdefault(normalized, None)
     return list(seen)
+
+
+def _filtered(
+    where: Compiled, columns: str, arm_params: Sequence[Any] = ()
+) -> tuple[str, list[Any]]:
+    """A SELECT of `columns` (whose own parameters are `arm_params`) over the tasks `where`
+    lets through: two lookups in the filter index, rows SQLite matches and rows Python does
+    (`query.compile_query`), each in the index's order (newest first), so a compound ORDER
+    BY merges them without a sort."""
+    arm = f"SELECT {columns} FROM tasks INDEXED BY {FILTER_INDEX} WHERE {NEEDS_PYTHON} = "  # noqa: S608
+    sql = f"{arm}0 AND {where.plain} UNION ALL {arm}1 AND {where.other}"
+    params = [*arm_params, *where.plain_params, *arm_params, *where.other_params]
+    return sql, params
+
+
+def _condition(where: Compiled | None) -> tuple[str, list[Any]]:
+    """A WHERE condition for the tasks a filter lets through (all of them without one)."""
+    if where is None:
+        return "1", []
+    sql, params = _filtered(where, "rowid")
+    return f"rowid IN ({sql})", params
+
+
+def _add_functions(conn: sqlite3.Connection, where: Compiled | None) -> None:
+    """Define the SQL functions a filter calls (Python's case folding, for text SQLite
+    cannot fold) on the connection about to run it."""
+    if where is not None:
+        for name, (arity, function) in where.functions.items():
+            conn.create_function(name, arity, function, deterministic=True)
 
 
 class Store:
@@ -244,10 +274,15 @@ class Store:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def all(self) -> list[TrackedTask]:
-        """Every tracked task, newest `first_seen` first (a pasted batch keeps its order)."""
+    def all(self, where: Compiled | None = None) -> list[TrackedTask]:
+        """Every tracked task (or those a filter lets through: `query.compile_query`),
+        newest `first_seen` first (a pasted batch keeps its order)."""
+        condition, params = _condition(where)
         return self._read_tasks(
-            f"SELECT {COLUMNS} FROM tasks ORDER BY first_seen DESC, rowid ASC"  # noqa: S608
+            f"SELECT {COLUMNS} FROM tasks WHERE {condition} "  # noqa: S608
+            "ORDER BY first_seen DESC, rowid ASC",
+            params,
+            where,
         )
 
     def listing(self, rowids: Sequence[int]) -> list[TaskRow]:
@@ -263,16 +298,19 @@ class Store:
                 rows += [listed_row(*row) for row in found]
         return rows
 
-    def scan_listing(self, pick: Callable[[TaskRow], _T | None]) -> list[_T]:
-        """What `pick` makes of every task's list row, leaving out None, read in one pass
-        on the scan connection (a filter, or a sort SQL cannot do).
+    def scan_listing(
+        self, pick: Callable[[TaskRow], _T | None], where: Compiled | None = None
+    ) -> list[_T]:
+        """What `pick` makes of every task's list row (of those `where` lets through),
+        leaving out None, read in one pass on the scan connection (a sort SQL cannot do).
 
         Each row is handed to `pick` as it is read and then dropped: memory is only what
         `pick` keeps (a sort key and a rowid, not 50,000 rows).
         """
-        sql = f"SELECT {LISTING_COLUMNS} FROM tasks"  # noqa: S608
-        with self._scanning() as scan:
-            picked = (pick(listed_row(*row)) for row in scan.execute(sql))
+        condition, params = _condition(where)
+        sql = f"SELECT {LISTING_COLUMNS} FROM tasks WHERE {condition}"  # noqa: S608
+        with self._scanning(where) as scan:
+            picked = (pick(listed_row(*row)) for row in scan.execute(sql, params))
             return [value for value in picked if value is not None]
 
     def ordered_rowids(
@@ -282,29 +320,49 @@ class Store:
         descending: bool,
         state_rank: Mapping[TaskState, int] | None = None,
         limit: int | None = None,
+        where: Compiled | None = None,
     ) -> array[int]:
-        """Every task's rowid in list order: by one column, ties by id ascending.
+        """Every task's rowid (or those `where` lets through) in list order: by one column,
+        ties by id ascending.
 
         Nothing but the rowids (8 bytes each) is built; newest first comes from an index.
         `state_rank` orders the states for `by="state"` (unknown states rank as pending).
         """
-        params: list[Any] = []
+        key_params: list[Any] = []
         if by == "state":
             if not state_rank:
                 raise ValueError("sorting by state needs a rank for each state")
             for state, rank in state_rank.items():
-                params += [state.value, rank]
-            params.append(state_rank.get(TaskState.PENDING, 0))
+                key_params += [state.value, rank]
+            key_params.append(state_rank.get(TaskState.PENDING, 0))
             key = f"CASE state {' '.join('WHEN ? THEN ?' for _ in state_rank)} ELSE ? END"
         else:
             key = _ORDER_KEYS[by]
         direction = "DESC" if descending else "ASC"
-        sql = f"SELECT rowid FROM tasks ORDER BY {key} {direction}, id ASC"  # noqa: S608
+        if where is None:
+            sql = f"SELECT rowid FROM tasks ORDER BY {key} {direction}, id ASC"  # noqa: S608
+            params = key_params
+        else:
+            sql, params = _filtered(where, f"rowid, {key}, id", key_params)
+            sql += f" ORDER BY 2 {direction}, 3 ASC"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(max(0, int(limit)))
-        with self._scanning() as scan:
-            return array("q", (rowid for (rowid,) in scan.execute(sql, params)))
+        with self._scanning(where) as scan:
+            return array("q", (row[0] for row in scan.execute(sql, params)))
+
+    def tasks_at(self, rowids: Sequence[int]) -> list[TrackedTask]:
+        """The tasks of these rowids, in the order given (unknown ones left out): what the
+        list shows, for an export."""
+        found: dict[int, TrackedTask] = {}
+        sql = f"SELECT rowid, {COLUMNS} FROM tasks WHERE rowid IN "  # noqa: S608
+        with self._lock, translated(self.path):
+            conn = self._connection()
+            for chunk in _chunks(list(rowids)):
+                marks = ",".join("?" * len(chunk))
+                for row in conn.execute(f"{sql}({marks})", tuple(chunk)):
+                    found[row[0]] = task_from_row(row[1:])
+        return [found[rowid] for rowid in rowids if rowid in found]
 
     def rowid_of(self, task_id: str) -> int | None:
         """The rowid the list knows a task by (None: not tracked)."""
@@ -698,12 +756,14 @@ class Store:
         return self._conn
 
     @contextmanager
-    def _scanning(self) -> Iterator[sqlite3.Connection]:
-        """The scan connection (opened on first use), for one whole-list read at a time."""
+    def _scanning(self, where: Compiled | None = None) -> Iterator[sqlite3.Connection]:
+        """The scan connection (opened on first use), for one whole-list read at a time,
+        with the SQL functions `where` calls."""
         with self._scan_lock, translated(self.path):
             self._connection()  # raises once the store is closed
             if self._scan_conn is None:
                 self._scan_conn = scan_connection(self.path, BUSY_TIMEOUT)
+            _add_functions(self._scan_conn, where)
             yield self._scan_conn
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
@@ -714,11 +774,15 @@ class Store:
         """The values of a one-column SELECT."""
         return [value for (value,) in self._read(sql, params)]
 
-    def _read_tasks(self, sql: str, params: Sequence[Any] = ()) -> list[TrackedTask]:
+    def _read_tasks(
+        self, sql: str, params: Sequence[Any] = (), where: Compiled | None = None
+    ) -> list[TrackedTask]:
         """Tasks of a `SELECT {COLUMNS}`, built as they come from the cursor: no list of
         every tuple (about 10 MB at 50,000 tasks) alongside the list of tasks."""
         with self._lock, translated(self.path):
-            return [task_from_row(row) for row in self._connection().execute(sql, params)]
+            conn = self._connection()
+            _add_functions(conn, where)
+            return [task_from_row(row) for row in conn.execute(sql, params)]
 
     def _snapshot(self, read: Callable[[sqlite3.Connection], _T]) -> _T:
         """Several reads that must agree with each other: one read transaction."""

@@ -62,6 +62,8 @@ MAIN_BINDINGS: tuple[Binding, ...] = (
     Binding("S", "save_images", "Save images", show=False, id="app.save"),
     Binding("i", "toggle_preview", "Image preview on/off", show=False, id="app.preview"),
     Binding("I", "import_recent", "Import recent tasks", show=False, id="app.import"),
+    # Export (issue 14): the tasks the list shows, to a CSV or JSON file.
+    Binding("X", "export", "Export the listed tasks", show=False, id="app.export"),
     # Balance and prices (issue 15): off unless [platform] host is set; the key says how.
     Binding(
         "dollar_sign",
@@ -166,6 +168,7 @@ HELP_GROUPS: Mapping[str, str] = {
     "app.save": "Tasks",
     "app.preview": "Record",
     "app.import": "Tasks",
+    "app.export": "List",
     "app.balance": "App",
     **{f"app.view_{n}": "Views" for n in range(1, 10)},
     "app.view_all": "Views",

@@ -4,9 +4,10 @@ Kept apart from the widget (and free of Textual) so that the widget only draws w
 model says is visible. Built for tens of thousands of tasks: rows held in memory cost about
 0.5 KB each (25 MB at 50,000), so only the order stays, as the store's rowids (8 bytes a
 task), and rows are read a window at a time when drawn (~0.4 ms for 300) into a bounded
-cache. Sorting by a plain column is done by SQLite (newest first straight from an index);
-sorting by prompt, model or duration, and filtering, read the list columns once with the same
-Python rules the cells are drawn with, and keep only the resulting order.
+cache. Sorting by a plain column is done by SQLite (newest first straight from an index), and
+so is the filter (`nbtui.tracking.query`, compiled to a WHERE clause); sorting by prompt,
+model or duration reads the list columns of the tasks the filter lets through once, with the
+same Python rules the cells are drawn with, and keeps only the resulting order.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from operator import itemgetter
 from typing import Any
 
 from nbtui.api.state import TaskState
+from nbtui.tracking.query import Query, compile_query, parse
 from nbtui.tracking.rows import task_row as row_from_tracked
 from nbtui.tracking.store import ListOrder, Store, StoreError, TaskRow, TrackedTask
 
@@ -36,7 +38,6 @@ __all__ = [
     "largest_shown_first",
     "natural_descending",
     "row_from_tracked",
-    "search_key",
 ]
 
 
@@ -122,11 +123,6 @@ _BEHIND, _AHEAD = 100, 200
 _CACHE_MAX = 2_000
 
 
-def search_key(row: TaskRow) -> str:
-    """What the filter's words are looked for in: id, prompt, state and model."""
-    return f"{row.id}\n{row.prompt.lower()}\n{row.state.label}\n{row.model.lower()}"
-
-
 def _sort_value(key: SortKey, now: float) -> Callable[[TaskRow], Any]:
     if key is SortKey.CREATED:
         return lambda row: row.created_at
@@ -145,13 +141,16 @@ def _sort_value(key: SortKey, now: float) -> Callable[[TaskRow], Any]:
     return lambda row: row.last_refreshed or 0.0
 
 
+_NO_QUERY = Query()
+
+
 @dataclass(frozen=True, slots=True)
 class ListView:
-    """What the order depends on: the sort and the filter's words."""
+    """What the order depends on: the sort and the filter."""
 
     sort_key: SortKey = SortKey.CREATED
     descending: bool = True
-    terms: tuple[str, ...] = ()
+    query: Query = _NO_QUERY
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,25 +166,23 @@ class Ordered:
 def compute_order(store: Store, view: ListView, now: float, limit: int | None = None) -> Ordered:
     """The rowids to show under `view`, in order, ties by id (blocking: reads the store).
 
-    Plain columns are ordered by SQLite; text and duration keys, and filters, go through the
-    same Python rules the cells use, keeping only (key, id, rowid) while sorting.
+    The filter and plain columns run in SQLite; text and duration keys go through the same
+    Python rules the cells use, keeping only (key, id, rowid) while sorting.
     """
     counts = store.state_counts()
+    where = compile_query(view.query, now) if view.query else None
     by = _IN_SQL.get(view.sort_key)
-    if by is not None and not view.terms:
+    if by is not None:
         rowids = store.ordered_rowids(
-            by, descending=view.descending, state_rank=STATE_ORDER, limit=limit
+            by, descending=view.descending, state_rank=STATE_ORDER, limit=limit, where=where
         )
         return Ordered(view, rowids, counts, complete=limit is None or len(rowids) < limit)
     value = _sort_value(view.sort_key, now)
-    terms = view.terms
 
-    def keyed(row: TaskRow) -> tuple[Any, str, int] | None:
-        if terms and not all(term in search_key(row) for term in terms):
-            return None
+    def keyed(row: TaskRow) -> tuple[Any, str, int]:
         return (value(row), row.id, row.rowid)
 
-    entries = store.scan_listing(keyed)
+    entries = store.scan_listing(keyed, where)
     entries.sort(key=itemgetter(1))
     entries.sort(key=itemgetter(0), reverse=view.descending)
     complete = limit is None or len(entries) < limit
@@ -230,7 +227,7 @@ class TaskListModel:
         self.sort_key = SortKey.CREATED
         self.descending = True
         self.filter_text = ""
-        self._terms: tuple[str, ...] = ()
+        self._query = Query()
         self._order: array[int] = array("q")
         self._counts: dict[TaskState, int] = {}
         self._cache: dict[int, TaskRow] = {}
@@ -243,7 +240,7 @@ class TaskListModel:
 
     @property
     def view(self) -> ListView:
-        return ListView(self.sort_key, self.descending, self._terms)
+        return ListView(self.sort_key, self.descending, self._query)
 
     def compute(self, limit: int | None = None) -> Ordered:
         """The order under the current view, read from the store (blocking: run it in a
@@ -328,9 +325,11 @@ class TaskListModel:
         return self.sort_key
 
     def set_filter(self, text: str) -> None:
-        """Keep rows whose id, prompt, state or model contain every word of `text`."""
+        """Keep the rows the query `text` matches (`nbtui.tracking.query`). A malformed query
+        raises `QueryError` and changes nothing: the last good filter stays."""
+        query = parse(text)
         self.filter_text = text
-        self._terms = tuple(term for term in text.lower().split() if term)
+        self._query = query
 
     # -- rows ----------------------------------------------------------------------------
 

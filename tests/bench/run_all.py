@@ -14,6 +14,7 @@ from typing import Any
 from tests.bench import (
     bench_apply,
     bench_big_record,
+    bench_filter,
     bench_finish,
     bench_gallery,
     bench_imports,
@@ -28,6 +29,7 @@ BENCHES = (
     bench_imports,
     bench_requests,
     bench_apply,
+    bench_filter,
     bench_launch,
     bench_keys,
     bench_memory,

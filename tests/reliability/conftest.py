@@ -142,11 +142,11 @@ def cli(capsys: pytest.CaptureFixture[str]) -> CliRunner:
 
 @pytest.fixture
 def tmpfs(tmp_path: Path) -> Iterator[Path]:
-    """A 200 KB tmpfs (root only); skipped where it cannot be mounted."""
+    """A 300 KB tmpfs (root only); skipped where it cannot be mounted."""
     mount = tmp_path / "mnt"
     mount.mkdir()
     made = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(mount)],
+        ["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mount)],
         capture_output=True,
         check=False,
     )

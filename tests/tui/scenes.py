@@ -222,6 +222,29 @@ async def filtered(pilot: Pilot[Any]) -> None:
     await settle(pilot, app.main.panes_settled)
 
 
+async def filter_error(pilot: Pilot[Any]) -> None:
+    """A filter that reads, then a word that does not: the error under the field, the
+    list still showing the tasks of `cat`."""
+    await ready(pilot)
+    await pilot.press("slash", *"cat")
+    app = pilot.app
+    assert isinstance(app, NbtuiApp)
+    await settle(pilot, lambda: app.main.model.filter_text == "cat" and app.main.order_settled())
+    app.main.query_one("#filter", Input).insert_text_at_cursor(" colour:red")  # pasted
+    await settle(pilot, lambda: app.main.filter_error is not None)
+    await settle(pilot, app.main.panes_settled)
+
+
+async def export_dialog(pilot: Pilot[Any]) -> None:
+    """The export dialog at 80x24, with a path that does not depend on the home folder."""
+    await ready(pilot)
+    await pilot.press("X")
+    app = pilot.app
+    await settle(pilot, lambda: bool(app.screen.query("#export-path")))
+    app.screen.query_one("#export-path", Input).value = "~/Downloads/nbtui-export.csv"
+    await settle(pilot, lambda: True)
+
+
 async def view_active(pilot: Pilot[Any]) -> None:
     await ready(pilot)
     app = pilot.app
@@ -415,6 +438,8 @@ SCENES = {
         Scene("preview", preview, size=(120, 44)),
         Scene("create_estimate", create_estimate, size=(80, 24), platform=True),
         Scene("command_log", command_log, size=(80, 24)),
+        Scene("filter_error", filter_error, size=(80, 24)),
+        Scene("export_dialog", export_dialog, size=(80, 24)),
         Scene("view_active", view_active, views=(View("failed", "failed"), View("cats", "cat"))),
         Scene("light_theme", detail_tree, theme="textual-light"),
         Scene("marked", marked),

@@ -16,7 +16,20 @@ from textual.widgets import Static
 from nbtui.api.state import TaskState
 from nbtui.tui.formatting import STATE_STYLES, STATE_SYMBOLS
 
-__all__ = ["HelpRow", "HelpScreen"]
+__all__ = ["FILTER_HELP", "HelpRow", "HelpScreen"]
+
+#: The filter language, one example a line (nbtui/tracking/query.py has the rules).
+FILTER_HELP = (
+    ("cat", "the word in the id, prompt, state or model (any case)"),
+    ('"a red fox"', "a phrase, spaces included"),
+    ("state:failed", "the state, or its start: state:fail; any of state:pending,running"),
+    ("model:pro", "in the model (prompt:, id: the same for theirs)"),
+    ("label:client-x", "one of the task's labels, the whole of it (any case)"),
+    ("action:edit", "the action, the whole of it"),
+    ("images:>1", "result images: > < >= <= = or a number (images:0)"),
+    ("age:<1h  age:>2d", "since created: s m h d w, with < > <= >="),
+    ("-word  -state:failed", "leaves out what it matches"),
+)
 
 
 @dataclass(frozen=True)
@@ -67,8 +80,12 @@ class HelpScreen(ModalScreen[None]):
         for state in TaskState:
             legend.append(f"{STATE_SYMBOLS[state]} {state.label}", style=STATE_STYLES[state])
             legend.append("   ")
+        legend.append("\n\nFilter (/)", style="bold")
+        legend.append(" shows the tasks that match every word; escape clears it.")
+        for example, meaning in FILTER_HELP:
+            legend.append(f"\n  {example:<22}", style="bold cyan")
+            legend.append(meaning)
         legend.append(
-            "\nFilter (/) matches words in the id, prompt, state or model; escape clears it."
             "\nSaved views are [views] in config.toml: 1-9 switch, 0 shows all tasks, V saves "
             "the filter and sort as a view. A theme chosen in the palette (ctrl+p, Change "
             "theme) is remembered there too."

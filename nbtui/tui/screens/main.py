@@ -30,6 +30,7 @@ from nbtui.tracking.monitor import Monitor
 from nbtui.tui.commands.balance import REFRESH_SECONDS as BALANCE_REFRESH_SECONDS
 from nbtui.tui.commands.balance import BalanceWatcher
 from nbtui.tui.commands.create import Creator
+from nbtui.tui.commands.exporting import Exporter
 from nbtui.tui.commands.gallery import Gallery
 from nbtui.tui.commands.images import FetcherFactory, Images
 from nbtui.tui.commands.importing import Importer
@@ -80,6 +81,7 @@ _SLOW_REQUEST = 3.0
 #: The filter field's title says whether keys go to it or back to the list.
 _FILTER_EDITING = "filter · enter keeps it · escape clears"
 _FILTER_KEPT = "filter · / edits it · escape clears"
+_FILTER_BROKEN = "filter · not applied: the list shows the last one that worked"
 _T = TypeVar("_T")
 
 
@@ -168,6 +170,7 @@ class MainScreen(Screen[None]):
             selected_task=self.selected_task,
             focused=lambda: self.focused,
         )
+        self.exporter = Exporter(self, session, shown=lambda: self.model.shown_rowids)
         #: The user's own commands (`[commands]`), bound to their keys on this screen.
         self.user_commands = UserCommands(
             self, session, target_ids=self.target_ids, fetcher_factory=fetcher_factory
@@ -193,6 +196,8 @@ class MainScreen(Screen[None]):
         )
         self.detail.parent_key = _shown_key(session.settings.keymap.get("app.parent", "u"))
         self._last_refresh: float | None = None
+        #: What is wrong with the filter being typed (None: it reads, and is the one shown).
+        self.filter_error: str | None = None
         self._selected: str | None = None
         self._selected_task: Task | None = None
         #: When the panes may be redrawn for the selection (None: they show it already).
@@ -224,9 +229,11 @@ class MainScreen(Screen[None]):
                 yield Static("", id="topbar-view")
                 yield Static(self._topbar_text(), id="topbar-info")
             yield Input(
-                placeholder="filter: words in the id, prompt, state or model (escape clears)",
+                placeholder="filter: words in the id, prompt, state or model; "
+                "state:failed model:pro label:x images:>1 age:<1h -word (? lists them)",
                 id="filter",
             )
+            yield Static("", id="filter-error")
             self.task_list.border_title = "Tasks"
             yield self.task_list
             with Horizontal(id="lower"):
@@ -634,11 +641,34 @@ class MainScreen(Screen[None]):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.model.set_filter(event.value)
+        from nbtui.tracking.query import QueryError
+
+        try:
+            self.model.set_filter(event.value)
+        except QueryError as exc:
+            self._show_filter_error(str(exc))
+            return  # the list keeps the last good filter's tasks
+        self._show_filter_error(None)
         self.reorder()
+
+    def _show_filter_error(self, message: str | None) -> None:
+        """Say under the filter what is wrong with it (None: nothing is)."""
+        shown = self.query_one("#filter-error", Static)
+        field = self.query_one("#filter", Input)
+        self.filter_error = message
+        if message is None:
+            shown.update("")
+            shown.remove_class("-visible")
+            field.border_title = _FILTER_EDITING if field.has_focus else _FILTER_KEPT
+            return
+        shown.update(Text(f"✗ {one_line(message)}", style="bold"))
+        shown.add_class("-visible")
+        field.border_title = _FILTER_BROKEN
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
+        if self.filter_error is not None:
+            return  # stay in the field until the filter reads
         if not event.value.strip():
             self._clear_filter()
         else:
@@ -649,6 +679,7 @@ class MainScreen(Screen[None]):
         filter_input = self.query_one("#filter", Input)
         filter_input.value = ""
         filter_input.remove_class("-visible")
+        self._show_filter_error(None)
         self.model.set_filter("")
         self.views.filter_cleared()
         self.reorder()
@@ -768,6 +799,9 @@ class MainScreen(Screen[None]):
 
     def action_import_recent(self) -> None:
         self.importer.start()
+
+    def action_export(self) -> None:
+        self.exporter.open()
 
     # -- marks and labels --------------------------------------------------------------
 
