@@ -35,6 +35,10 @@ class Marks:
         """The marked ids, in the order they were marked."""
         return list(self._rowids)
 
+    def rowids(self) -> list[int]:
+        """The rowids the list knows the marked tasks by, in the order they were marked."""
+        return list(self._rowids.values())
+
     def toggle(self, task_id: str, rowid: int) -> bool:
         """Mark `task_id` or take its mark off; True when it is marked now."""
         self._rowid_set = None

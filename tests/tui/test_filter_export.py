@@ -183,3 +183,26 @@ async def test_export_as_json_follows_the_format_choice(harness: Harness, tmp_pa
         await settle(pilot, lambda: (tmp_path / "tasks.json").exists())
         data = json.loads((tmp_path / "tasks.json").read_text(encoding="utf-8"))
         assert len(data) == 5 and {"id", "state", "prompt", "images"} <= set(data[0])
+
+
+async def test_export_takes_the_marked_tasks_even_those_the_filter_hides(
+    harness: Harness, tmp_path: Path
+) -> None:
+    ids = seed(harness)
+    app = harness.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await started(pilot, app)
+        for name in ("fox", "cats"):
+            assert app.main.task_list.select_id(ids[name])
+            await pilot.press("space")
+        await settle(pilot, lambda: len(app.main.marks) == 2)
+        await pilot.press("slash")
+        await type_filter(pilot, app, "fox")  # the cats task is marked but hidden now
+        await pilot.press("enter", "X")
+        await settle(pilot, lambda: isinstance(app.screen, ExportScreen))
+        target = tmp_path / "marked.csv"
+        app.screen.query_one("#export-path", Input).value = str(target)
+        await pilot.press("enter")
+        await settle(pilot, target.exists)
+        rows = list(csv.DictReader(target.open(newline="", encoding="utf-8")))
+        assert {row["id"] for row in rows} == {ids["fox"], ids["cats"]}

@@ -26,7 +26,8 @@ def default_export_path(now: float, fmt: ExportFormat = "csv") -> Path:
 
 
 class Exporter:
-    """Opens the export dialog for the tasks `shown()` lists (rowids, in the list's order)."""
+    """Opens the export dialog for the tasks `shown()` lists (rowids: the marked tasks when
+    there are any, else the list's, in its order)."""
 
     def __init__(self, host: Host, session: Session, *, shown: Callable[[], array[int]]) -> None:
         self._host = host

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from array import array
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
@@ -170,7 +171,10 @@ class MainScreen(Screen[None]):
             selected_task=self.selected_task,
             focused=lambda: self.focused,
         )
-        self.exporter = Exporter(self, session, shown=lambda: self.model.shown_rowids)
+        # Export takes the marked tasks when there are any (hidden ones too), else the list.
+        self.exporter = Exporter(
+            self, session, shown=lambda: array("q", self.marks.rowids()) or self.model.shown_rowids
+        )
         #: The user's own commands (`[commands]`), bound to their keys on this screen.
         self.user_commands = UserCommands(
             self, session, target_ids=self.target_ids, fetcher_factory=fetcher_factory
