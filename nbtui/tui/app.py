@@ -216,8 +216,11 @@ class NbtuiApp(App[int]):
 
         info = await self._keyring_call(resolve_token, self.session.settings.profile)
         self.session.token = info.token
+        self.session.credential_origin = info.origin
         if info.token is None:
-            self._open_token_screen(first_run=True, status=info.detail)
+            self._open_token_screen(
+                first_run=True, status=info.origin, keyring_problem=info.keyring_problem
+            )
             return
         self._main.start_monitor(info.token)
 
@@ -242,14 +245,26 @@ class NbtuiApp(App[int]):
 
     @work(exclusive=True, group="keyring", description="read the token from the keyring")
     async def _show_token_screen(self) -> None:
+        """The token in use and where it came from; the keyring is read only when the app
+        does not know (a token typed this session is not in any keyring)."""
         from nbtui.credentials import resolve_token
 
-        info = await self._keyring_call(resolve_token, self.session.settings.profile)
-        self._open_token_screen(first_run=False, status=info.detail)
+        session = self.session
+        if session.token is not None and session.credential_origin:
+            self._open_token_screen(first_run=False, status=session.credential_origin)
+            return
+        info = await self._keyring_call(resolve_token, session.settings.profile)
+        self._open_token_screen(
+            first_run=False, status=info.origin, keyring_problem=info.keyring_problem
+        )
 
-    def _open_token_screen(self, *, first_run: bool, status: str) -> None:
+    def _open_token_screen(
+        self, *, first_run: bool, status: str, keyring_problem: str | None = None
+    ) -> None:
         host = self.session.settings.api_host
-        screen = TokenScreen(first_run=first_run, status=status, host=host)
+        screen = TokenScreen(
+            first_run=first_run, status=status, host=host, keyring_problem=keyring_problem
+        )
         self.push_screen(screen, self._token_screen_closed)
 
     def _token_screen_closed(self, outcome: TokenOutcome | None) -> None:
@@ -294,7 +309,9 @@ class NbtuiApp(App[int]):
         except CredentialError as exc:
             warning = one_line(exc)
         screen.dismiss("saved")
+        self.session.token = token
         if warning:
+            self.session.credential_origin = "typed here, for this session only (not saved)"
             self.notify(
                 f"The token works but was not saved: {warning}\nIt is used for this session only.",
                 title="Token not saved",
@@ -302,6 +319,9 @@ class NbtuiApp(App[int]):
                 timeout=15,
             )
         else:
+            self.session.credential_origin = (
+                f"typed here and saved in the OS keyring for profile {settings.profile}"
+            )
             self.notify("Token saved to the OS keyring.", title="Token")
         self._main.start_monitor(token)
 
@@ -318,6 +338,7 @@ class NbtuiApp(App[int]):
         session.client_factory = env.client_factory
         session.demo = True
         session.token = None
+        session.credential_origin = None
         session.suggested_ids = list(env.spare_ids)
         self._main.session_switched()
         self._main.start_monitor(None)
