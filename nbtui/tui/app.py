@@ -366,6 +366,20 @@ class NbtuiApp(App[int]):
     async def action_quit(self) -> None:
         self.exit(0)
 
+    def action_help_quit(self) -> None:
+        """Ctrl+C (Textual's reminder that it does not quit) in plain words: Textual's own
+        text is markup, which our literal toasts would show as `[b]ctrl+q[/b]`."""
+        keys = sorted(
+            (
+                key
+                for key, active in self.active_bindings.items()
+                if active.binding.action in ("quit", "app.quit")
+            ),
+            key=len,  # the plain key first: "q or ctrl+q"
+        )
+        if keys:
+            self.notify(f"Press {' or '.join(keys)} to quit.", title="Do you want to quit?")
+
     def notify(
         self,
         message: str,

@@ -523,3 +523,14 @@ async def test_a_key_right_after_a_filter_acts_on_the_task_shown(harness: Harnes
         shown = app.main.selected_task()
         assert shown is not None and shown.id == other
         assert harness.opened == [shown.image_urls[0]]
+
+
+async def test_ctrl_c_says_how_to_quit_in_plain_words(harness: Harness) -> None:
+    app = harness.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("ctrl+c")
+        await settle(pilot, lambda: "to quit" in notes(app))
+        assert "Press q or ctrl+q to quit." in notes(app)
+        assert "[b]" not in notes(app)
+        assert app.is_running
