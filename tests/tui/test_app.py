@@ -193,6 +193,11 @@ async def test_untrack_asks_first(harness: Harness) -> None:
         target = app.main.task_list.cursor_id
         await pilot.press("d")
         assert isinstance(app.screen, ConfirmScreen)
+        assert "y untracks · enter or esc cancels" in screen_text(app)
+        await pilot.press("enter")  # Cancel has the focus: a reflexive enter keeps the task
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert target in harness.store.ids()
+        await pilot.press("d")
         await pilot.press("n")
         assert target in harness.store.ids()
         await pilot.press("d")
