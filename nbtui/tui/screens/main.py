@@ -182,10 +182,16 @@ class MainScreen(Screen[None]):
     def _topbar_text(self) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis", justify="right")
         if self.session.demo:
+            # The badge names it; the simulator's made-up host would read like an error.
             text.append(" DEMO ", style="bold reverse yellow")
-            text.append("  simulated API, throwaway data  ", style="dim")
-        text.append(one_line(self.session.settings.api_host), style="dim")
+            text.append("  simulated API, throwaway data", style="dim")
+        else:
+            text.append(one_line(self.session.settings.api_host), style="dim")
         return text
+
+    def _host_label(self) -> str:
+        """The API host for the status bar; "demo" for the simulator (no real host)."""
+        return "demo" if self.session.demo else self.session.settings.api_host
 
     def notify(
         self,
@@ -211,7 +217,7 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         status = self.status
-        status.host = self.session.settings.api_host
+        status.host = self._host_label()
         status.demo = self.session.demo
         status.reading_stored = True
         self._show_monitor_state()
@@ -260,7 +266,7 @@ class MainScreen(Screen[None]):
         old.stop()
         self.monitor = self._new_monitor(paused=old.paused, interval=old.interval)
         self.query_one("#topbar-info", Static).update(self._topbar_text())
-        self.status.host = self.session.settings.api_host
+        self.status.host = self._host_label()
         self.status.demo = self.session.demo
         self.model.attach(self.session.store)
         self.task_list.rows_changed()
