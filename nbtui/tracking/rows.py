@@ -468,6 +468,17 @@ class TaskRow(NamedTuple):
     last_error: str | None
     #: The percent done the record reports (None: no figure, or none read yet).
     progress: int | None = None
+    #: When nbtui last saw the task's entry change (its record, state or label).
+    updated_at: float | None = None
+
+    def changed_at(self) -> float:
+        """When the task last changed (the UPDATED column): a finished task's finish time as
+        the service gives it, else when nbtui last saw its record change (a new state, new
+        progress), else when it was first tracked. Not when it was last polled: that is the
+        same instant for every task."""
+        if self.state.is_finished and self.finished_at is not None:
+            return self.finished_at
+        return self.updated_at if self.updated_at is not None else self.first_seen
 
     def duration(self, now: float) -> float | None:
         """Seconds from start (or creation) to finish, or to `now` while unfinished."""
@@ -498,6 +509,7 @@ def listed_row(
     label: str | None,
     last_error: str | None,
     progress: int | None,
+    updated_at: float | None = None,
     /,
 ) -> TaskRow:
     """The row of the list columns as stored (a `SELECT {LISTING_COLUMNS}` row, unpacked):
@@ -521,6 +533,7 @@ def listed_row(
         label,
         last_error,
         progress,
+        updated_at,
     )
 
 
@@ -541,4 +554,5 @@ def task_row(task: TrackedTask, rowid: int) -> TaskRow:
         task.label,
         task.last_error,
         task.progress,
+        task.updated_at,
     )

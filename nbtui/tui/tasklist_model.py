@@ -57,12 +57,13 @@ class SortKey(enum.StrEnum):
     MODEL = "model"
     IMAGES = "images"
     DURATION = "duration"
-    REFRESHED = "refreshed"
+    #: When the task last changed (`TaskRow.changed_at`), not when it was last polled.
+    UPDATED = "updated"
 
 
 #: Sort keys whose natural reading is "biggest/newest first".
 _DESCENDING_BY_DEFAULT = frozenset(
-    {SortKey.CREATED, SortKey.IMAGES, SortKey.DURATION, SortKey.REFRESHED}
+    {SortKey.CREATED, SortKey.IMAGES, SortKey.DURATION, SortKey.UPDATED}
 )
 
 #: Sort keys SQLite orders exactly as `_sort_value` does (no text folding, no clock).
@@ -71,7 +72,7 @@ _IN_SQL: dict[SortKey, ListOrder] = {
     SortKey.STATE: "state",
     SortKey.ID: "id",
     SortKey.IMAGES: "images",
-    SortKey.REFRESHED: "refreshed",
+    SortKey.UPDATED: "updated",
 }
 
 #: Rows read around the one asked for, when it is not cached (a screen or two either way).
@@ -100,7 +101,7 @@ def _sort_value(key: SortKey, now: float) -> Callable[[TaskRow], Any]:
         return lambda row: row.image_count
     if key is SortKey.DURATION:
         return lambda row: row.duration(now) or 0.0
-    return lambda row: row.last_refreshed or 0.0
+    return lambda row: row.changed_at()
 
 
 @dataclass(frozen=True, slots=True)

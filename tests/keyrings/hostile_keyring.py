@@ -73,6 +73,9 @@ class ForgetfulKeyring(keyring.backend.KeyringBackend):
 
     priority = 1
 
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # keyring's __init__ is untyped
+
     def get_password(self, service: str, username: str) -> str | None:
         return None
 

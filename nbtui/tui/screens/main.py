@@ -321,11 +321,10 @@ class MainScreen(Screen[None]):
         if report.requested == 0 or report.failed < report.requested:
             self._last_refresh = report.finished
         if report.refreshed:
-            # Unchanged tasks get no update, yet their "updated" age starts again now.
+            # Unchanged tasks get no update, yet the detail's "Refreshed" time moves on (the
+            # list's UPDATED column says when a task last changed, so its order stays).
             self.model.mark_refreshed(report.refreshed, report.finished)
             self.task_list.rows_changed()
-            if self.model.sort_key is SortKey.REFRESHED:
-                self.reorder()
         self.status.last_refresh = self._last_refresh
         self.status.next_at = report.next_at
         self.status.refreshing = False

@@ -48,7 +48,7 @@ COLUMNS: tuple[Column, ...] = (
     Column(SortKey.IMAGES, "IMG", 3, right=True),
     Column(SortKey.CREATED, "AGE", 4, right=True),
     Column(SortKey.DURATION, "TIME", 6, right=True),
-    Column(SortKey.REFRESHED, "UPDATED", 7, right=True, min_total=90),
+    Column(SortKey.UPDATED, "UPDATED", 7, right=True, min_total=90),
 )
 _MIN_PROMPT = 10
 _GAP = 1
@@ -264,7 +264,7 @@ class TaskList(ScrollView, can_focus=True):
             return age_cell(row.created_at, now)
         if key is SortKey.DURATION:
             return compact_duration(row.duration(now))
-        return age_cell(row.last_refreshed, now)
+        return age_cell(row.changed_at(), now)
 
     def _render_row(self, row: TaskRow, index: int, width: int, base: Style) -> Strip:
         now = self._clock()
@@ -285,7 +285,7 @@ class TaskList(ScrollView, can_focus=True):
             text = _fit(self._cell_text(column.key, row, now), col_width, column.right)
             if column.key is SortKey.STATE:
                 style = state_style
-            elif column.key in (SortKey.ID, SortKey.CREATED, SortKey.REFRESHED):
+            elif column.key in (SortKey.ID, SortKey.CREATED, SortKey.UPDATED):
                 style = dim_style
             else:
                 style = line_style
