@@ -124,8 +124,11 @@ def make_scene_png(size: int, prompt: str, index: int = 0) -> bytes:
     radius = size * (0.06 + 0.04 * seed[2] / 255)
     behind = sky(cy / size)
     for ring in range(12, 0, -1):  # the halo: rings fading into the sky behind them
-        r = radius * (1 + ring * 0.12)
-        draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=_mix(orb, behind, 0.35 + 0.05 * ring))
+        halo = radius * (1 + ring * 0.12)
+        draw.ellipse(
+            (cx - halo, cy - halo, cx + halo, cy + halo),
+            fill=_mix(orb, behind, 0.35 + 0.05 * ring),
+        )
     draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=orb)
     layers = 3 + seed[3] % 2
     far = _hsv(hue + 0.5, 0.3, 0.3 if night else 0.55)
