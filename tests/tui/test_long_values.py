@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+from rich.cells import cell_len
+from rich.console import Console
+from rich.text import Text
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from nbtui.tui.app import NbtuiApp
 from nbtui.tui.screens.choose_url import ChooseUrlScreen, shorten_middle
+from nbtui.tui.widgets.json_view import HangingIndent, JsonTree, _hang
 from tests.helpers import Harness, screen_text, settle, started
 
 LONG_URLS = [
@@ -35,3 +47,75 @@ async def test_the_chooser_shows_each_url_on_one_line(harness: Harness) -> None:
         await pilot.press("down", "enter")
         await settle(pilot, lambda: bool(chosen))
     assert chosen == [LONG_URLS[1]]  # the whole URL, not what fitted
+
+
+LONG_PROMPT = "a lighthouse made entirely of glass on a cliff above a stormy sea " * 4
+
+
+def track_long_prompt(harness: Harness) -> str:
+    task_id = harness.state.add_task(prompt=LONG_PROMPT.strip(), outcome="succeeded")
+    harness.track([task_id])
+    return task_id
+
+
+async def long_prompt_shown(pilot: Pilot[Any], app: NbtuiApp, task_id: str) -> None:
+    await started(pilot, app)
+    app.main.task_list.select_id(task_id)
+    await settle(pilot, app.main.panes_settled)
+    tree = app.query_one(JsonTree)
+    await settle(
+        pilot,
+        lambda: any("lighthouse" in tree.render_line(y).text for y in range(tree.size.height)),
+    )
+
+
+async def test_json_tree_labels_cut_at_the_pane_say_so(harness: Harness) -> None:
+    task_id = track_long_prompt(harness)
+    app = harness.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await long_prompt_shown(pilot, app, task_id)
+        tree = app.query_one(JsonTree)
+        width = tree.scrollable_content_region.width
+        lines = [tree.render_line(y).text for y in range(tree.size.height)]
+        prompt_lines = [line for line in lines if "prompt:" in line and "lighthouse" in line]
+        assert prompt_lines, lines
+        for line in prompt_lines:
+            assert len(line.rstrip()) <= width and line.rstrip().endswith("…")
+        assert tree.virtual_size.width <= width  # nothing hidden off to the right
+
+
+async def test_wrapped_json_text_lines_keep_their_indentation(harness: Harness) -> None:
+    task_id = track_long_prompt(harness)
+    app = harness.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await long_prompt_shown(pilot, app, task_id)
+        await pilot.press("v")
+        text = app.query_one("#json-text", Static)
+        await settle(
+            pilot,
+            lambda: (
+                "lighthouse" in str(text.render_line(3).text)
+                or any("lighthouse" in text.render_line(y).text for y in range(text.size.height))
+            ),
+        )
+        lines = [text.render_line(y).text.rstrip() for y in range(text.size.height)]
+        start = next(n for n, line in enumerate(lines) if '"prompt": "a lighthouse' in line)
+        value_column = lines[start].index('"a lighthouse')
+        continued = lines[start + 1]
+        assert continued.strip() and not continued.lstrip().startswith('"')
+        assert len(continued) - len(continued.lstrip()) == value_column
+
+
+@given(st.text(alphabet=st.sampled_from('ab 漢"/:'), max_size=120), st.integers(2, 40))
+def test_wrapped_lines_lose_nothing_and_fit(line: str, width: int) -> None:
+    """Every visible character kept, in order; every line within the width, continuation lines
+    included (a pane at least two cells wide: one cell cannot show a wide character)."""
+    console = Console(width=width, color_system=None)
+    with console.capture() as captured:
+        console.print(HangingIndent(Text(line)), end="")
+    shown = captured.get().split("\n")
+    hang = 0 if cell_len(line) <= width else _hang(line, width)
+    rebuilt = shown[0] + "".join(part[hang:] for part in shown[1:])
+    # Spaces at a break may fall past the edge, as in any word wrap; nothing else is lost.
+    assert rebuilt.replace(" ", "") == line.replace(" ", "")
+    assert all(cell_len(part.rstrip(" ")) <= width for part in shown)
