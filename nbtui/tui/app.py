@@ -34,6 +34,7 @@ from nbtui.tui.threads import in_thread
 if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
 
+    from nbtui.credentials import TokenInfo
     from nbtui.tracking.store import Store
     from nbtui.tui.screens.create import CreateTaskScreen
 
@@ -219,7 +220,7 @@ class NbtuiApp(App[int]):
         self.session.credential_origin = info.origin
         if info.token is None:
             self._open_token_screen(
-                first_run=True, status=info.origin, keyring_problem=info.keyring_problem
+                first_run=True, status=_status(info), keyring_problem=info.keyring_problem
             )
             return
         self._main.start_monitor(info.token)
@@ -245,17 +246,17 @@ class NbtuiApp(App[int]):
 
     @work(exclusive=True, group="keyring", description="read the token from the keyring")
     async def _show_token_screen(self) -> None:
-        """The token in use and where it came from; the keyring is read only when the app
-        does not know (a token typed this session is not in any keyring)."""
+        """The token in use and where it came from (a token typed this session is in no
+        keyring: the app remembers its origin); the keyring is read for whether one works."""
         from nbtui.credentials import resolve_token
 
         session = self.session
-        if session.token is not None and session.credential_origin:
-            self._open_token_screen(first_run=False, status=session.credential_origin)
-            return
         info = await self._keyring_call(resolve_token, session.settings.profile)
+        status = _status(info)
+        if session.token is not None and session.credential_origin:
+            status = session.credential_origin
         self._open_token_screen(
-            first_run=False, status=info.origin, keyring_problem=info.keyring_problem
+            first_run=False, status=status, keyring_problem=info.keyring_problem
         )
 
     def _open_token_screen(
@@ -409,6 +410,12 @@ class NbtuiApp(App[int]):
         self._main.monitor.stop()
         if self._demo_env is not None:
             self._demo_env.close()
+
+
+def _status(info: TokenInfo) -> str:
+    """The token screen's "Current:": where the token comes from; without a keyring just
+    "no token" (the screen's text says what to do then)."""
+    return "no token" if info.token is None and info.keyring_problem else info.origin
 
 
 #: The factory `run_app` and the tests build the app with (posting's `make_app`): the class

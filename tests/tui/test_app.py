@@ -420,6 +420,7 @@ async def test_without_a_keyring_a_typed_token_lasts_for_the_session(harness: Ha
         status = str(app.screen.query_one("#token-status").render())
         assert status.splitlines()[0] == "Current: typed here, for this session only (not saved)"
         assert "no token" not in status and SIM_TOKEN[-4:] not in status
+        assert "stored in your OS keyring" not in screen_text(app)
 
 
 async def test_first_run_try_the_demo(harness: Harness) -> None:
