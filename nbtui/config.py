@@ -435,7 +435,7 @@ def _commands(value: Any) -> UserCommands:
 # -- saved views ([views]) -----------------------------------------------------------------
 
 #: The list's sort columns a view may name (the values of the TUI's `SortKey`).
-VIEW_SORT_KEYS = ("created", "state", "id", "prompt", "model", "images", "duration", "refreshed")
+VIEW_SORT_KEYS = ("created", "state", "id", "prompt", "model", "images", "duration", "updated")
 #: The keys of a view's table form.
 _VIEW_FIELDS = ("filter", "sort", "descending")
 #: Longest view name: it is shown in the header next to the host, even at 80 columns.

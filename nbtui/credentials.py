@@ -67,7 +67,6 @@ DEFAULT_KEYRING_TIMEOUT = 10.0
 ENV_KEYRING_TIMEOUT = "NBTUI_KEYRING_TIMEOUT"
 _T = TypeVar("_T")
 
-_WAY_OUT = f"export {ENV_TOKEN}=<your token> instead (nbtui reads it first)"
 _WAY_OUT_SENTENCE = f"Export {ENV_TOKEN}=<your token> instead (nbtui reads it first)."
 
 
@@ -154,6 +153,8 @@ class TokenInfo:
     detail: str
     #: Why the keyring could not be read, when that is why there is no token.
     keyring_problem: str | None = None
+    #: Where the token comes from, without a single character of it (the token screen).
+    origin: str = ""
 
     def __repr__(self) -> str:
         shown = "None" if self.token is None else "<hidden>"
@@ -228,9 +229,11 @@ def backend_name(backend: keyring.backend.KeyringBackend | None = None) -> str:
 
 
 def _no_backend(backend: keyring.backend.KeyringBackend) -> bool:
-    from keyring.backends import fail
+    """No keyring to keep a token: none found (`fail`), or one chosen to keep nothing
+    (`null`, e.g. PYTHON_KEYRING_BACKEND on a server), where `token set` could only fail."""
+    from keyring.backends import fail, null
 
-    return isinstance(backend, fail.Keyring)
+    return isinstance(backend, fail.Keyring | null.Keyring)
 
 
 def _explain(exc: BaseException, *secrets: str | None, timeout: float | None = None) -> str:
@@ -292,39 +295,29 @@ def resolve_token(
         try:
             token = validate_token(from_env)
         except CredentialError as exc:
-            return TokenInfo(
-                None, "none", f"no usable token: {ENV_TOKEN} is set but unusable ({exc})"
-            )
-        return TokenInfo(
-            token, "env", f"from the environment variable {ENV_TOKEN} ({_tail(token)})"
-        )
+            detail = f"no usable token: {ENV_TOKEN} is set but unusable ({exc})"
+            return TokenInfo(None, "none", detail, origin=detail)
+        origin = f"from the environment variable {ENV_TOKEN}"
+        return TokenInfo(token, "env", f"{origin} ({_tail(token)})", origin=origin)
     try:
         stored = _call_keyring(lambda: _read_keyring(profile), timeout)
     except Exception as exc:  # any backend failure (D-Bus, locked, none): explain, don't crash
         problem = _explain(exc, timeout=timeout)
-        return TokenInfo(
-            None,
-            "none",
-            f"no token: {problem}; {_WAY_OUT}",
-            keyring_problem=problem,
-        )
+        detail = f"no token: {problem}; set it in the environment: export {ENV_TOKEN}=<your token>"
+        return TokenInfo(None, "none", detail, keyring_problem=problem, origin=detail)
     if stored is None:
-        return TokenInfo(
-            None, "none", f"no token: set one with `nbtui token set` or export {ENV_TOKEN}"
-        )
+        detail = f"no token: set one with `nbtui token set` or export {ENV_TOKEN}"
+        return TokenInfo(None, "none", detail, origin=detail)
     try:
         token = validate_token(stored)
     except CredentialError as exc:
-        return TokenInfo(
-            None,
-            "none",
+        detail = (
             f"no usable token: the OS keyring entry for profile {profile} is unusable ({exc}); "
-            "set it again with `nbtui token set`",
+            "set it again with `nbtui token set`"
         )
-    where = backend_name()
-    return TokenInfo(
-        token, "keyring", f"from the OS keyring ({where}) for profile {profile} ({_tail(token)})"
-    )
+        return TokenInfo(None, "none", detail, origin=detail)
+    origin = f"from the OS keyring ({backend_name()}) for profile {profile}"
+    return TokenInfo(token, "keyring", f"{origin} ({_tail(token)})", origin=origin)
 
 
 def save_token(token: str, profile: str = "default", *, timeout: float | None = None) -> None:

@@ -84,7 +84,8 @@ def build_demo(
 ) -> DemoEnv:
     """An in-process simulator seeded with demo tasks, tracked in a temporary data dir.
 
-    Nothing here touches the user's store or keyring. With `serve_images`, the simulator's
+    Nothing here touches the user's store, keyring or Pictures folder (`S` saves into the
+    temporary directory unless `save_dir` is configured). With `serve_images`, the simulator's
     images are also served on 127.0.0.1 so that `o` opens a real page in the browser.
     """
     import httpx
@@ -129,6 +130,8 @@ def build_demo(
         data_dir=Path(tmp.name),
         cache_dir=Path(tmp.name) / "cache",
         platform=PlatformSettings(DEMO_PLATFORM_URL),
+        # Throwaway images stay out of the real Pictures folder, unless the user chose one.
+        save_dir=settings.save_dir if settings.save_dir is not None else Path(tmp.name) / "saved",
     )
     store = Store.open(Path(tmp.name))
     cleanup.append(store.close)

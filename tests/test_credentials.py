@@ -27,6 +27,7 @@ from nbtui.credentials import (
     token_status,
     validate_token,
 )
+from tests.keyrings.hostile_keyring import ForgetfulKeyring
 from tests.keyrings.memory import MemoryKeyring
 
 TOKEN = "sk-test-0123456789abcdefwxyz"  # ends in "wxyz"
@@ -167,10 +168,13 @@ def test_clear_removes_only_that_profile(memory_keyring: MemoryKeyring) -> None:
 # -- no keyring at all --------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("backend", [fail.Keyring, null.Keyring])
 def test_no_backend_points_at_the_environment_variable(
+    backend: type[keyring.backend.KeyringBackend],
     use_backend: Callable[[keyring.backend.KeyringBackend], None],
 ) -> None:
-    use_backend(fail.Keyring())
+    """None found (`fail`), or one chosen to keep nothing (`null`): only the variable helps."""
+    use_backend(backend())
     info = resolve_token("default", env={})
     assert info.source == "none" and ENV in info.detail
     assert info.keyring_problem == "no OS keyring is available on this system"
@@ -209,7 +213,7 @@ def test_failing_backends_give_a_clear_error(
 def test_a_backend_that_drops_the_token_is_caught(
     use_backend: Callable[[keyring.backend.KeyringBackend], None],
 ) -> None:
-    use_backend(null.Keyring())
+    use_backend(ForgetfulKeyring())
     with pytest.raises(CredentialError, match="did not keep the token") as info:
         save_token(TOKEN)
     assert ENV in str(info.value)

@@ -41,7 +41,7 @@ from nbtui.media import (
 )
 from nbtui.media import save as media_save
 from nbtui.sim import SimConfig, SimServer
-from nbtui.sim.images import png_for_name
+from nbtui.sim.images import picture_png, png_for_name
 
 PNG = png_for_name("scripted")
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF\x00" + b"\x00" * 200
@@ -62,6 +62,15 @@ def sim() -> Iterator[SimServer]:
 async def fetcher(tmp_path: Path) -> AsyncIterator[ImageFetcher]:
     async with ImageFetcher(tmp_path / "cache" / "images") as f:
         yield f
+
+
+def served_png(sim: SimServer, url: str) -> bytes:
+    """The picture the simulator serves at `url` (`{task id}-{index}.png`, drawn from the
+    task's prompt)."""
+    task_id, _, index = urlsplit(url).path.rsplit("/", 1)[1].removesuffix(".png").rpartition("-")
+    task = sim.state.task(task_id)
+    assert task is not None
+    return picture_png(task.request["prompt"], int(index), sim.state.config.image_size)
 
 
 def finished_task(sim: SimServer, *, count: int = 1) -> Task:
@@ -153,7 +162,7 @@ async def test_image_host_never_sees_authorization(sim: SimServer, fetcher: Imag
     image = await fetcher.fetch(url)
 
     assert image.kind.ext == "png"
-    assert image.data == png_for_name(urlsplit(url).path.rsplit("/", 1)[1].removesuffix(".png"))
+    assert image.data == served_png(sim, url)
     assert requests_for(sim, url) == [False]
     assert not any(r.had_auth for r in sim.state.image_requests())
 
@@ -292,8 +301,10 @@ async def test_concurrent_fetches_of_one_url_download_once(
 
 async def test_cache_is_bounded_least_recently_used_first(sim: SimServer, tmp_path: Path) -> None:
     urls = finished_task(sim, count=3).image_urls
-    size = len(png_for_name(urlsplit(urls[0]).path.rsplit("/", 1)[1].removesuffix(".png")))
-    async with ImageFetcher(tmp_path / "c", cache_max_bytes=int(size * 2.5)) as f:
+    sizes = [len(served_png(sim, url)) for url in urls]
+    limit = int(max(sizes) * 2.5)
+    assert sum(sizes) > limit  # room for two, never three
+    async with ImageFetcher(tmp_path / "c", cache_max_bytes=limit) as f:
         assert f.cache is not None
         first = await f.fetch(urls[0])
         second = await f.fetch(urls[1])

@@ -72,6 +72,9 @@ def require_token(settings: Settings) -> str:
     info = resolve_token(settings.profile)
     if not info.token:
         detail = one_line(info.detail)
+        if info.keyring_problem is not None:
+            # `nbtui token set` needs the keyring that just failed: only the variable helps.
+            raise UsageError(detail)
         if "nbtui token set" not in detail or ENV_TOKEN not in detail:
             detail += f" (run `nbtui token set`, or set {ENV_TOKEN})"
         raise UsageError(detail)

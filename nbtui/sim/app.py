@@ -13,8 +13,8 @@ Routes:
   "trace_id"}` (the callback is recorded in the request, never called); otherwise the call
   waits until the task ends (at most `sync_wait_cap` s, then 504) and answers the Images API's
   result (failed: 500 `api_error`, moderated: 403 `forbidden`).
-- `GET /images/{name}.png` — a small generated PNG; no token needed (one that arrives anyway is
-  recorded, so tests can prove it never does).
+- `GET /images/{name}.png` — a generated 512x512 landscape seeded by the task's prompt; no
+  token needed (one that arrives anyway is recorded, so tests can prove it never does).
 - `/_sim/...` — admin routes (`nbtui.sim.admin`) for tests in other processes.
 - another method on an API route — 405 with an error body and `Allow: POST`.
 - anything else — 404 `no_api`.
@@ -50,7 +50,7 @@ from nbtui.sim.answers import (
     late_fault,
 )
 from nbtui.sim.config import SimConfig, SimRequest
-from nbtui.sim.images import png_for_name
+from nbtui.sim.images import picture_png
 from nbtui.sim.records import sync_answer
 from nbtui.sim.state import SimState
 from nbtui.sim.validation import (
@@ -295,12 +295,24 @@ async def _image_file(request: Request) -> Response:
     name = request.path_params["name"]
     if not _IMAGE_NAME_RE.match(name):
         return Response(b"not found", 404, media_type="text/plain")
+    prompt, index = _picture_of(state, name)
     return Response(
-        png_for_name(name, state.config.image_size),
+        picture_png(prompt, index, state.config.image_size),
         200,
         {"cache-control": "public, max-age=31536000, immutable"},
         media_type="image/png",
     )
+
+
+def _picture_of(state: SimState, name: str) -> tuple[str, int]:
+    """What `{task id}-{index}` shows: image `index` drawn from that task's prompt, so a
+    prompt's images look related; an unknown name is drawn from the name itself."""
+    task_id, _, number = name.rpartition("-")
+    task = state.task(task_id) if task_id and number.isdigit() else None
+    prompt = task.request.get("prompt") if task is not None else None
+    if isinstance(prompt, str) and prompt:
+        return prompt, int(number)
+    return name, 0
 
 
 async def _no_api(request: Request) -> Response:

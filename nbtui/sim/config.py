@@ -107,7 +107,8 @@ class SimConfig:
     fault_rate: float = 0.0
     fault_kinds: tuple[str, ...] = TRANSIENT_FAULT_KINDS
     slow_delay: float = 0.5
-    image_size: int = 64
+    #: The side of the square pictures served at /images/ (nbtui.sim.images).
+    image_size: int = 512
     #: Seconds after creation during which the Tasks API does not know a task yet, as an
     #: eventually consistent service might answer right after an async create.
     listing_delay: float = 0.0

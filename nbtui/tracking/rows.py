@@ -470,6 +470,17 @@ class TaskRow(NamedTuple):
     progress: int | None = None
     #: The task this one was re-run or edited from (the detail pane links to it).
     parent_id: str | None = None
+    #: When nbtui last saw the task's entry change (its record, state or label).
+    updated_at: float | None = None
+
+    def changed_at(self) -> float:
+        """When the task last changed (the UPDATED column): a finished task's finish time as
+        the service gives it, else when nbtui last saw its record change (a new state, new
+        progress), else when it was first tracked. Not when it was last polled: that is the
+        same instant for every task."""
+        if self.state.is_finished and self.finished_at is not None:
+            return self.finished_at
+        return self.updated_at if self.updated_at is not None else self.first_seen
 
     def duration(self, now: float) -> float | None:
         """Seconds from start (or creation) to finish, or to `now` while unfinished."""
@@ -501,6 +512,7 @@ def listed_row(
     last_error: str | None,
     progress: int | None,
     parent_id: str | None = None,
+    updated_at: float | None = None,
     /,
 ) -> TaskRow:
     """The row of the list columns as stored (a `SELECT {LISTING_COLUMNS}` row, unpacked):
@@ -525,6 +537,7 @@ def listed_row(
         last_error,
         progress,
         parent_id,
+        updated_at,
     )
 
 
@@ -546,4 +559,5 @@ def task_row(task: TrackedTask, rowid: int) -> TaskRow:
         task.last_error,
         task.progress,
         task.parent_id,
+        task.updated_at,
     )

@@ -95,14 +95,18 @@ _CHUNK = 500
 
 _T = TypeVar("_T")
 #: The columns `Store.ordered_rowids` can sort by in SQL.
-ListOrder = Literal["created", "state", "id", "images", "refreshed"]
+ListOrder = Literal["created", "state", "id", "images", "updated"]
 
 #: How `Store.ordered_rowids` sorts by each column (besides "state").
 _ORDER_KEYS: dict[str, str] = {
     "created": "COALESCE(created_at, first_seen)",
     "id": "id",
     "images": "image_count",
-    "refreshed": "COALESCE(last_refreshed, 0.0)",
+    # `TaskRow.changed_at`, in SQL (the state names are the enum's own constants).
+    "updated": "CASE WHEN state IN ({}) AND finished_at IS NOT NULL THEN finished_at "
+    "ELSE COALESCE(updated_at, first_seen) END".format(
+        ", ".join(f"'{state.value}'" for state in TaskState if state.is_finished)
+    ),
 }
 _UNFINISHED = tuple(state.value for state in TaskState if not state.is_finished)
 

@@ -37,6 +37,7 @@ from nbtui.tui.threads import in_thread
 if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
 
+    from nbtui.credentials import TokenInfo
     from nbtui.tracking.store import Store
     from nbtui.tui.screens.create import CreateTaskScreen
 
@@ -236,8 +237,11 @@ class NbtuiApp(App[int]):
 
         info = await self._keyring_call(resolve_token, self.session.settings.profile)
         self.session.token = info.token
+        self.session.credential_origin = info.origin
         if info.token is None:
-            self._open_token_screen(first_run=True, status=info.detail)
+            self._open_token_screen(
+                first_run=True, status=_status(info), keyring_problem=info.keyring_problem
+            )
             return
         self._main.start_monitor(info.token)
 
@@ -262,14 +266,26 @@ class NbtuiApp(App[int]):
 
     @work(exclusive=True, group="keyring", description="read the token from the keyring")
     async def _show_token_screen(self) -> None:
+        """The token in use and where it came from (a token typed this session is in no
+        keyring: the app remembers its origin); the keyring is read for whether one works."""
         from nbtui.credentials import resolve_token
 
-        info = await self._keyring_call(resolve_token, self.session.settings.profile)
-        self._open_token_screen(first_run=False, status=info.detail)
+        session = self.session
+        info = await self._keyring_call(resolve_token, session.settings.profile)
+        status = _status(info)
+        if session.token is not None and session.credential_origin:
+            status = session.credential_origin
+        self._open_token_screen(
+            first_run=False, status=status, keyring_problem=info.keyring_problem
+        )
 
-    def _open_token_screen(self, *, first_run: bool, status: str) -> None:
+    def _open_token_screen(
+        self, *, first_run: bool, status: str, keyring_problem: str | None = None
+    ) -> None:
         host = self.session.settings.api_host
-        screen = TokenScreen(first_run=first_run, status=status, host=host)
+        screen = TokenScreen(
+            first_run=first_run, status=status, host=host, keyring_problem=keyring_problem
+        )
         self.push_screen(screen, self._token_screen_closed)
 
     def _token_screen_closed(self, outcome: TokenOutcome | None) -> None:
@@ -314,7 +330,9 @@ class NbtuiApp(App[int]):
         except CredentialError as exc:
             warning = one_line(exc)
         screen.dismiss("saved")
+        self.session.token = token
         if warning:
+            self.session.credential_origin = "typed here, for this session only (not saved)"
             self.notify(
                 f"The token works but was not saved: {warning}\nIt is used for this session only.",
                 title="Token not saved",
@@ -322,6 +340,9 @@ class NbtuiApp(App[int]):
                 timeout=15,
             )
         else:
+            self.session.credential_origin = (
+                f"typed here and saved in the OS keyring for profile {settings.profile}"
+            )
             self.notify("Token saved to the OS keyring.", title="Token")
         self._main.start_monitor(token)
 
@@ -338,6 +359,7 @@ class NbtuiApp(App[int]):
         session.client_factory = env.client_factory
         session.demo = True
         session.token = None
+        session.credential_origin = None
         session.suggested_ids = list(env.spare_ids)
         session.platform_factory = env.platform_factory
         self._main.session_switched()
@@ -365,6 +387,20 @@ class NbtuiApp(App[int]):
 
     async def action_quit(self) -> None:
         self.exit(0)
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C (Textual's reminder that it does not quit) in plain words: Textual's own
+        text is markup, which our literal toasts would show as `[b]ctrl+q[/b]`."""
+        keys = sorted(
+            (
+                key
+                for key, active in self.active_bindings.items()
+                if active.binding.action in ("quit", "app.quit")
+            ),
+            key=len,  # the plain key first: "q or ctrl+q"
+        )
+        if keys:
+            self.notify(f"Press {' or '.join(keys)} to quit.", title="Do you want to quit?")
 
     def notify(
         self,
@@ -395,6 +431,12 @@ class NbtuiApp(App[int]):
         self._main.monitor.stop()
         if self._demo_env is not None:
             self._demo_env.close()
+
+
+def _status(info: TokenInfo) -> str:
+    """The token screen's "Current:": where the token comes from; without a keyring just
+    "no token" (the screen's text says what to do then)."""
+    return "no token" if info.token is None and info.keyring_problem else info.origin
 
 
 #: The factory `run_app` and the tests build the app with (posting's `make_app`): the class

@@ -39,6 +39,8 @@ class Session:
     demo: bool = False
     #: The token the monitor and the commands use (None: not known, or the demo).
     token: str | None = None
+    #: Where `token` came from, in words with no character of it (None: not known here).
+    credential_origin: str | None = None
     #: Untracked ids the add dialog offers (the demo's spare tasks).
     suggested_ids: list[str] = field(default_factory=list)
     #: The balance and prices: None unless `[platform] host` is set (or the demo's simulator).

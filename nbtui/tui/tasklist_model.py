@@ -61,12 +61,13 @@ class SortKey(enum.StrEnum):
     MODEL = "model"
     IMAGES = "images"
     DURATION = "duration"
-    REFRESHED = "refreshed"
+    #: When the task last changed (`TaskRow.changed_at`), not when it was last polled.
+    UPDATED = "updated"
 
 
 #: Sort keys whose natural reading is "biggest/newest first".
 _DESCENDING_BY_DEFAULT = frozenset(
-    {SortKey.CREATED, SortKey.IMAGES, SortKey.DURATION, SortKey.REFRESHED}
+    {SortKey.CREATED, SortKey.IMAGES, SortKey.DURATION, SortKey.UPDATED}
 )
 
 
@@ -77,7 +78,7 @@ def natural_descending(key: SortKey) -> bool:
 
 #: Columns that show how long ago something happened (AGE, UPDATED): the newest moment is the
 #: smallest value shown, so "newest first" reads as "smallest first" there.
-_SHOWN_AS_AGE = frozenset({SortKey.CREATED, SortKey.REFRESHED})
+_SHOWN_AS_AGE = frozenset({SortKey.CREATED, SortKey.UPDATED})
 
 
 def largest_shown_first(key: SortKey, descending: bool) -> bool:
@@ -92,7 +93,7 @@ def largest_shown_first(key: SortKey, descending: bool) -> bool:
 _SORT_WORDS: dict[SortKey, tuple[str, str]] = {
     # key: (what the list shows when the largest shown value comes first, when the smallest)
     SortKey.CREATED: ("age, oldest first", "age, newest first"),
-    SortKey.REFRESHED: ("last update, longest ago first", "last update, latest first"),
+    SortKey.UPDATED: ("last change, longest ago first", "last change, latest first"),
     SortKey.STATE: ("state, finished first", "state, running first"),
     SortKey.ID: ("id, Z to A", "id, A to Z"),
     SortKey.PROMPT: ("prompt, Z to A", "prompt, A to Z"),
@@ -114,7 +115,7 @@ _IN_SQL: dict[SortKey, ListOrder] = {
     SortKey.STATE: "state",
     SortKey.ID: "id",
     SortKey.IMAGES: "images",
-    SortKey.REFRESHED: "refreshed",
+    SortKey.UPDATED: "updated",
 }
 
 #: Rows read around the one asked for, when it is not cached (a screen or two either way).
@@ -138,7 +139,7 @@ def _sort_value(key: SortKey, now: float) -> Callable[[TaskRow], Any]:
         return lambda row: row.image_count
     if key is SortKey.DURATION:
         return lambda row: row.duration(now) or 0.0
-    return lambda row: row.last_refreshed or 0.0
+    return lambda row: row.changed_at()
 
 
 _NO_QUERY = Query()

@@ -609,6 +609,27 @@ def test_token_set_status_clear(
         assert secret not in output.out + output.err
 
 
+@pytest.mark.parametrize("backend", ["fail", "null"])
+def test_without_a_keyring_the_error_names_only_the_variable(
+    cli: CliRunner, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No keyring (none found, or one that keeps nothing): `nbtui token set` would fail too,
+    so the error says one thing that works, how to set the variable."""
+    import keyring
+    from keyring.backends import fail, null
+
+    keyring.set_keyring(fail.Keyring() if backend == "fail" else null.Keyring())
+    run = cli("get", UNKNOWN)
+    assert run.code == 2
+    assert "no OS keyring is available" in run.err
+    assert "export ACEDATACLOUD_API_TOKEN=<your token>" in run.err
+    assert "token set" not in run.err
+    monkeypatch.setattr("sys.stdin", io.StringIO("tok-abcdefghijklmnop-WXYZ\n"))
+    stored = cli("token", "set")  # and `token set` says the same way out
+    assert stored.code != 0 and "ACEDATACLOUD_API_TOKEN" in stored.err
+    assert "no OS keyring is available" in stored.err
+
+
 def test_token_set_refuses_an_empty_line(
     cli: CliRunner, monkeypatch: pytest.MonkeyPatch, memory_keyring: MemoryKeyring
 ) -> None:

@@ -68,6 +68,24 @@ class LeakyKeyring(keyring.backend.KeyringBackend):
         raise keyring.errors.PasswordDeleteError(f"cannot delete {stored}")
 
 
+class ForgetfulKeyring(keyring.backend.KeyringBackend):
+    """Accepts every password without error and keeps none (a misconfigured store)."""
+
+    priority = 1
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # keyring's __init__ is untyped
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return None
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        return None
+
+    def delete_password(self, service: str, username: str) -> None:
+        return None
+
+
 @contextlib.contextmanager
 def blocking_keyring() -> Iterator[type[BlockingKeyring]]:
     """Install a BlockingKeyring for the block; release its waiting calls afterwards.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 
@@ -9,7 +10,7 @@ import httpx
 import pytest
 
 from nbtui.sim import InProcessSim, SimConfig, SimState, image_app
-from nbtui.sim.images import PNG_SIGNATURE, colour_for, make_png, png_for_name
+from nbtui.sim.images import PNG_SIGNATURE, colour_for, make_png, picture_png, png_for_name
 
 
 def chunks(png: bytes) -> list[tuple[bytes, bytes]]:
@@ -77,16 +78,47 @@ async def test_image_app_serves_only_images_and_shares_the_log() -> None:
     assert [r.host for r in state.requests] == ["cdn.test"]
 
 
-def test_served_images_are_scenes_not_swatches() -> None:
-    import zlib
+def test_served_images_are_pictures_not_swatches() -> None:
+    """512x512 by default, many colours (sky, halo, ridges), and small to send."""
+    from PIL import Image
 
-    png = png_for_name("scene-check-0", 32)
-    assert png.startswith(PNG_SIGNATURE)
-    start = png.index(b"IDAT") + 4
-    length = int.from_bytes(png[start - 8 : start - 4], "big")
-    raw = zlib.decompress(png[start : start + length])
-    stride = 1 + 32 * 3
-    pixels = {
-        raw[row * stride + 1 + i : row * stride + 4 + i] for row in range(32) for i in (0, 45)
-    }
-    assert len(pixels) > 8  # sky gradient, sun or hills: many colours, not one
+    png = png_for_name("scene-check-0")
+    with Image.open(io.BytesIO(png)) as image:
+        assert image.size == (512, 512) and image.format == "PNG"
+        colours = image.convert("RGB").getcolors(maxcolors=1 << 16)
+    assert colours is not None and len(colours) > 40
+    assert len(png) < 100_000
+
+
+def test_tiny_sizes_still_draw() -> None:
+    from PIL import Image
+
+    for size in (1, 2, 8, 33):
+        with Image.open(io.BytesIO(picture_png("a moon over a lake", 0, size))) as image:
+            assert image.size == (size, size)
+
+
+def test_a_prompt_gives_related_pictures_and_an_index_moves_them() -> None:
+    """The palette is the prompt's (the sky's top colour), the layout the index's."""
+    from PIL import Image
+
+    def picture(prompt: str, index: int) -> Image.Image:
+        return Image.open(io.BytesIO(picture_png(prompt, index, 64))).convert("RGB")
+
+    first, second = picture("a lighthouse at dawn", 0), picture("a lighthouse at dawn", 1)
+    other = picture("a city skyline made of books", 0)
+    assert first.getpixel((0, 0)) == second.getpixel((0, 0))
+    assert first.tobytes() != second.tobytes()
+    assert first.getpixel((0, 0)) != other.getpixel((0, 0))
+    assert picture_png("a lighthouse at dawn", 1, 64) == picture_png("a lighthouse at dawn", 1, 64)
+
+
+async def test_the_image_route_draws_from_the_tasks_prompt() -> None:
+    state = SimState(SimConfig(image_size=16))
+    task = state.add_task(prompt="a paper boat on a rain puddle", outcome="succeeded", count=2)
+    app = image_app(state)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://cdn.test"
+    ) as client:
+        served = [(await client.get(f"/images/{task}-{i}.png")).content for i in (0, 1)]
+    assert served == [picture_png("a paper boat on a rain puddle", i, 16) for i in (0, 1)]

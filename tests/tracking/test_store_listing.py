@@ -110,6 +110,7 @@ def test_listing_reads_each_tasks_list_row(tmp_path: Path) -> None:
         label="mine",
         last_error=None,
         progress=None,
+        updated_at=2_000.0,
     )
     never = rows[waiting]
     assert never.state is TaskState.PENDING and never.prompt == "" and never.model == ""

@@ -193,6 +193,11 @@ async def test_untrack_asks_first(harness: Harness) -> None:
         target = app.main.task_list.cursor_id
         await pilot.press("d")
         assert isinstance(app.screen, ConfirmScreen)
+        assert "y untracks · enter or esc cancels" in screen_text(app)
+        await pilot.press("enter")  # Cancel has the focus: a reflexive enter keeps the task
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert target in harness.store.ids()
+        await pilot.press("d")
         await pilot.press("n")
         assert target in harness.store.ids()
         await pilot.press("d")
@@ -348,9 +353,41 @@ async def test_first_run_token_screen(harness: Harness, memory_keyring: MemoryKe
         assert SIM_TOKEN not in str(app.screen.query_one("#status").render())
         await pilot.press("t")  # the keyring is read off the UI thread, then the screen opens
         await settle(pilot, lambda: isinstance(app.screen, TokenScreen))
-        assert SIM_TOKEN not in str(app.screen.query_one("#token-status").render())
+        status = str(app.screen.query_one("#token-status").render())
+        assert SIM_TOKEN[-4:] not in status  # not even its last characters
+        assert "saved in the OS keyring for profile default" in status
+        assert status.splitlines()[-1] == f"API host: {harness.settings.api_host}"
         await pilot.press("escape")
         assert not isinstance(app.screen, TokenScreen)
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        ("env", "from the environment variable ACEDATACLOUD_API_TOKEN"),
+        ("keyring", "from the OS keyring (memory MemoryKeyring) for profile default"),
+    ],
+)
+async def test_the_token_screen_says_where_the_token_comes_from(
+    harness: Harness,
+    memory_keyring: MemoryKeyring,
+    monkeypatch: pytest.MonkeyPatch,
+    where: str,
+    expected: str,
+) -> None:
+    """The environment variable, or the keyring and its profile; never a character of it."""
+    seed(harness)
+    if where == "env":
+        monkeypatch.setenv("ACEDATACLOUD_API_TOKEN", SIM_TOKEN)
+    else:
+        memory_keyring.entries[("nbtui", "default")] = SIM_TOKEN
+    app = harness.app(token=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: app.main.cycles >= 1)
+        await pilot.press("t")
+        await settle(pilot, lambda: isinstance(app.screen, TokenScreen))
+        lines = str(app.screen.query_one("#token-status").render()).splitlines()
+        assert lines == [f"Current: {expected}", f"API host: {harness.settings.api_host}"]
 
 
 async def test_token_works_without_keyring(harness: Harness) -> None:
@@ -362,6 +399,28 @@ async def test_token_works_without_keyring(harness: Harness) -> None:
         await pilot.press("enter")
         await settle(pilot, lambda: app.main.cycles >= 1)
         assert "ACEDATACLOUD_API_TOKEN" in notes(app)
+
+
+async def test_without_a_keyring_a_typed_token_lasts_for_the_session(harness: Harness) -> None:
+    """The first-run screen says so before the token is typed, and `t` says so after, not
+    "no token: no OS keyring…" while that token is in use."""
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    app = harness.app(token=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, TokenScreen))
+        text = screen_text(app)
+        assert "lasts for this session only" in text
+        assert "export ACEDATACLOUD_API_TOKEN=<your token>" in text
+        assert "stored in your OS keyring" not in text
+        app.screen.query_one(Input).value = SIM_TOKEN
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.main.cycles >= 1)
+        await pilot.press("t")
+        await settle(pilot, lambda: isinstance(app.screen, TokenScreen))
+        status = str(app.screen.query_one("#token-status").render())
+        assert status.splitlines()[0] == "Current: typed here, for this session only (not saved)"
+        assert "no token" not in status and SIM_TOKEN[-4:] not in status
+        assert "stored in your OS keyring" not in screen_text(app)
 
 
 async def test_first_run_try_the_demo(harness: Harness) -> None:
@@ -396,9 +455,10 @@ async def test_an_unchanged_task_still_shows_its_latest_refresh(harness: Harness
         harness.clock.advance(40)
         await pilot.press("r")
         await settle(pilot, lambda: app.main.cycles >= 2)
-        # Nothing changed, so no update came; the row's refresh time still moved on.
+        # Nothing changed, so no update came; the row's refresh time still moved on, while
+        # UPDATED says when the task last changed (polled is not changed).
         assert app.main.model.rows[task].last_refreshed == harness.clock()
-        assert app.main.task_list.render_line(1).text.rstrip(" │").endswith(" 0s")
+        assert app.main.task_list.render_line(1).text.rstrip(" │").endswith(" 40s")
 
 
 def shown(app: NbtuiApp) -> str | None:
@@ -470,3 +530,14 @@ async def test_a_key_right_after_a_filter_acts_on_the_task_shown(harness: Harnes
         shown = app.main.selected_task()
         assert shown is not None and shown.id == other
         assert harness.opened == [shown.image_urls[0]]
+
+
+async def test_ctrl_c_says_how_to_quit_in_plain_words(harness: Harness) -> None:
+    app = harness.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("ctrl+c")
+        await settle(pilot, lambda: "to quit" in notes(app))
+        assert "Press q or ctrl+q to quit." in notes(app)
+        assert "[b]" not in notes(app)
+        assert app.is_running

@@ -19,8 +19,11 @@ pytestmark = [
 
 @pytest.fixture
 def demo_terminal(tmp_path: Path) -> Iterator[tuple[Terminal, Path]]:
-    with nbtui_in_tmux(tmp_path, "--demo") as term:
-        yield term, term.home
+    """The demo in tmux, and the temporary directory it keeps its throwaway data in."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    with nbtui_in_tmux(tmp_path, "--demo", TMPDIR=str(temp)) as term:
+        yield term, temp
 
 
 def task_line(screen: str, words: str) -> str:
@@ -30,7 +33,7 @@ def task_line(screen: str, words: str) -> str:
 def test_create_in_the_demo_watch_it_finish_and_save_it(
     demo_terminal: tuple[Terminal, Path],
 ) -> None:
-    terminal, home = demo_terminal
+    terminal, temp = demo_terminal
     terminal.wait_text("succeeded")
 
     terminal.keys("n")
@@ -50,15 +53,17 @@ def test_create_in_the_demo_watch_it_finish_and_save_it(
     )
     assert "✔" in task_line(screen, "a tmux kite")
 
-    # Saved without leaving the app: the cursor is still on the new task.
+    # Saved without leaving the app: the cursor is still on the new task. The throwaway
+    # demo saves into its own temporary directory, never the real Pictures folder.
     terminal.keys("S")
     terminal.wait_text("Saved 1 image")
     deadline = time.monotonic() + PATIENCE
     saved: list[Path] = []
     while time.monotonic() < deadline and not saved:
-        saved = list(home.rglob("*-1.png"))
+        saved = list(temp.glob("nbtui-demo-*/saved/*-1.png"))
         time.sleep(0.03)
     assert len(saved) == 1 and saved[0].read_bytes().startswith(b"\x89PNG")
+    assert not list(terminal.home.rglob("*.png"))
 
     terminal.keys("q")
     assert terminal.exit_status() == "0"

@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 import pytest
+from textual.widgets import Static
 
 from nbtui.api.models import Task
 from nbtui.tui.screens.full_value import FullValueScreen, LongText
@@ -90,7 +91,8 @@ def big_task(harness: Harness, size: int) -> tuple[str, str]:
 
 
 def json_text(app: Any) -> str:
-    return str(app.main.json_view.query_one("#json-text").render())
+    """The JSON text view's text (what it was given; it wraps it to the pane itself)."""
+    return str(app.main.json_view.query_one("#json-text", Static).content)
 
 
 async def test_a_long_prompt_shows_a_bounded_preview_and_the_rest_on_demand(

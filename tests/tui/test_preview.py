@@ -80,7 +80,7 @@ async def test_preview_shows_the_selected_tasks_images(harness: Harness, tmp_pat
         await settle(pilot, lambda: len(app.main.images.preview.images) == 2)
         assert not app.main.images.preview.has_class("-off")
         assert app.main.images.preview.task_id == task_id
-        assert "64x64, 64x64" in str(app.query_one("#preview-caption").render())
+        assert "512x512, 512x512" in str(app.query_one("#preview-caption").render())
         images = [r for r in harness.state.requests if r.path.startswith("/images/")]
         assert len(images) == 2 and not any(r.had_auth for r in images)
         # `i` hides it and brings it back; the images come from the cache the second time.

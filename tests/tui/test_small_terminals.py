@@ -286,7 +286,7 @@ async def test_one_sort_arrow_means_one_thing_in_every_column(harness: Harness) 
         assert first.duration(now) > last.duration(now)  # largest TIME on top
         assert "TIME▲" in await sorted_by(SortKey.DURATION, False)
         assert "IMG▼" in await sorted_by(SortKey.IMAGES, True)
-        assert "UPDATED▲" in await sorted_by(SortKey.REFRESHED, True)
+        assert "UPDATED▲" in await sorted_by(SortKey.UPDATED, True)
     legend = HelpScreen([])._legend().plain
     assert "▼ puts the largest value shown first" in legend and "AGE▼: oldest first" in legend
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -9,10 +10,12 @@ import pytest
 from textual.widgets import TextArea
 
 from nbtui.config import Settings
-from nbtui.runtime import open_user_store
+from nbtui.media import ImageFetcher, default_save_dir
+from nbtui.runtime import build_demo, open_user_store
+from nbtui.tui.app import make_app
 from nbtui.tui.screens.add_tasks import AddTasksScreen
 from nbtui.tui.widgets.status_bar import StatusBar
-from tests.helpers import SIZE, Harness, notes, settle, started
+from tests.helpers import SIZE, Harness, notes, screen_text, settle, started
 
 
 def test_damaged_database_is_kept_aside_and_named(tmp_path: Path) -> None:
@@ -157,3 +160,42 @@ async def test_the_status_bar_says_the_list_is_loading_while_it_is_read(
         future.set_result(read())
         await settle(pilot, lambda: app.main.loaded)
         assert "loading stored tasks" not in str(status.render())
+
+
+async def test_the_demo_says_demo_and_saves_into_its_own_folder(harness: Harness) -> None:
+    """The simulator's made-up host (`demo.nbtui.invalid`) reads like an error: "demo" is
+    shown instead; and `S` in the throwaway demo never writes into the real Pictures folder."""
+    env = build_demo(harness.settings, serve_images=False)
+    try:
+        cache = env.settings.cache_dir
+        app = make_app(
+            env.settings,
+            store=env.store,
+            client_factory=env.client_factory,
+            demo=True,
+            fetcher_factory=lambda: ImageFetcher(cache, transport=env.image_transport),
+        )
+        async with app.run_test(size=(160, 40)) as pilot:
+            await started(pilot, app)
+            shown = screen_text(app)
+            assert "invalid" not in shown
+            assert app.query_one(StatusBar).render_line(0).text.rstrip().endswith("│ demo")
+            done = next(task_id for task_id, row in app.main.model.rows.items() if row.image_count)
+            app.main.task_list.select_id(done)
+            await pilot.pause()
+            await pilot.press("S")
+            await settle(pilot, lambda: "Saved" in notes(app))
+            saved = env.settings.data_dir / "saved"
+            assert any(saved.iterdir())
+            assert str(saved) in notes(app)  # the toast names the full path
+    finally:
+        env.close()
+
+
+def test_a_configured_save_dir_is_kept_in_the_demo(harness: Harness, tmp_path: Path) -> None:
+    chosen = tmp_path / "my-pictures"
+    env = build_demo(replace(harness.settings, save_dir=chosen), serve_images=False)
+    try:
+        assert default_save_dir(env.settings) == chosen
+    finally:
+        env.close()

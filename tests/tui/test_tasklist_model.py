@@ -206,17 +206,39 @@ def test_changes_reach_the_rows_on_hand_and_the_order(store: Store) -> None:
 def test_rows_answered_without_change_are_marked_refreshed(store: Store) -> None:
     track(store, *(record(n, "running") for n in (1, 2, 3)))
     model = TaskListModel(lambda: NOW, store)
-    model.set_sort(SortKey.REFRESHED, descending=True)
+    model.set_sort(SortKey.UPDATED, descending=True)
     model.refresh()
+    before = numbers(model)
     assert model.rows[task_id(2)].last_refreshed == 1_001.0
     # The monitor wrote the refresh time of an unchanged answer; the app marks the row.
     assert store.apply([Task.from_raw(record(2, "running"))], {}, 3_000.0) == []
     model.mark_refreshed([task_id(2), "not-tracked"], 3_000.0)
     model.refresh()
     assert model.rows[task_id(2)].last_refreshed == 3_000.0
-    assert numbers(model)[0] == 2  # the sort by refresh time follows
+    assert numbers(model) == before  # polled is not changed: UPDATED's order stays
     model.mark_refreshed([task_id(2)], 2_500.0)  # an older time never goes backwards
     assert model.rows[task_id(2)].last_refreshed == 3_000.0
+
+
+@pytest.mark.parametrize("terms", ["", "prompt"])  # the order from SQL, and from Python
+def test_updated_is_when_the_task_last_changed(store: Store, terms: str) -> None:
+    """Every task is polled at the same instant, so "since the last poll" never varies:
+    UPDATED is a finished task's finish time, else when its record last changed."""
+    track(store, record(1, "succeeded"), record(2, "running"), record(3, "running"))
+    changed = store.apply([Task.from_raw(record(3, "running", progress=40))], {}, 3_000.0)
+    assert [task.id for task in changed] == [task_id(3)]
+    model = TaskListModel(lambda: NOW, store)
+    model.set_filter(terms)
+    model.set_sort(SortKey.UPDATED, descending=True)
+    model.refresh()
+    rows = model.rows
+    assert rows[task_id(1)].changed_at() == 6.0  # finished at 1 + 5, as the record says
+    assert rows[task_id(2)].changed_at() == 1_001.0  # first answered, unchanged since
+    assert rows[task_id(3)].changed_at() == 3_000.0  # its progress moved
+    assert numbers(model) == [3, 2, 1]
+    model.set_sort(SortKey.UPDATED, descending=False)
+    model.refresh()
+    assert numbers(model) == [1, 2, 3]
 
 
 def test_a_rowid_reused_by_another_process_shows_the_new_task(store: Store, tmp_path: Path) -> None:

@@ -189,7 +189,12 @@ class TrackCommands:
             ("The task itself stays at AceData Cloud; nbtui only stops watching it.", "dim"),
         )
         self._host.app.push_screen(
-            ConfirmScreen("Untrack task", message, confirm_label="Untrack"),
+            ConfirmScreen(
+                "Untrack task",
+                message,
+                confirm_label="Untrack",
+                hint="y untracks · enter or esc cancels",
+            ),
             partial(self._answered, [task_id]),
         )
 

@@ -22,11 +22,20 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
     ]
 
-    def __init__(self, title: str, message: Text | str, *, confirm_label: str = "Yes") -> None:
+    def __init__(
+        self,
+        title: str,
+        message: Text | str,
+        *,
+        confirm_label: str = "Yes",
+        hint: str = "y confirms · enter or esc cancels",
+    ) -> None:
         super().__init__(classes="dialog-screen")
         self._title = title
         self._message = message if isinstance(message, Text) else Text(message)
         self._confirm_label = confirm_label
+        #: The keys, said: Cancel has the focus, so only `y` confirms without moving it.
+        self._hint = hint
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="confirm-dialog"):
@@ -36,6 +45,7 @@ class ConfirmScreen(ModalScreen[bool]):
             with Horizontal(classes="dialog-buttons dialog-foot"):
                 yield Button(self._confirm_label, variant="error", id="confirm-yes")
                 yield Button("Cancel", id="confirm-no")
+            yield Static(Text(self._hint, style="dim"), classes="dialog-hint", id="confirm-hint")
 
     def on_mount(self) -> None:
         self.query_one("#confirm-no", Button).focus()

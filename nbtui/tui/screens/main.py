@@ -255,10 +255,16 @@ class MainScreen(Screen[None]):
         text = Text(no_wrap=True, overflow="ellipsis", justify="right")
         text.append_text(self.balance.header())
         if self.session.demo:
+            # The badge names it; the simulator's made-up host would read like an error.
             text.append(" DEMO ", style="bold reverse yellow")
-            text.append("  simulated API, throwaway data  ", style="dim")
-        text.append(one_line(self.session.settings.api_host), style="dim")
+            text.append("  simulated API, throwaway data", style="dim")
+        else:
+            text.append(one_line(self.session.settings.api_host), style="dim")
         return text
+
+    def _host_label(self) -> str:
+        """The API host for the status bar; "demo" for the simulator (no real host)."""
+        return "demo" if self.session.demo else self.session.settings.api_host
 
     def notify(
         self,
@@ -284,7 +290,7 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         status = self.status
-        status.host = self.session.settings.api_host
+        status.host = self._host_label()
         status.demo = self.session.demo
         status.reading_stored = True
         self._show_monitor_state()
@@ -337,7 +343,7 @@ class MainScreen(Screen[None]):
         self.balance.balance = self.balance.prices = None
         self.balance.refresh()
         self._update_topbar()
-        self.status.host = self.session.settings.api_host
+        self.status.host = self._host_label()
         self.status.demo = self.session.demo
         self.model.attach(self.session.store)
         self.task_list.rows_changed()
@@ -393,11 +399,10 @@ class MainScreen(Screen[None]):
         if report.requested == 0 or report.failed < report.requested:
             self._last_refresh = report.finished
         if report.refreshed:
-            # Unchanged tasks get no update, yet their "updated" age starts again now.
+            # Unchanged tasks get no update, yet the detail's "Refreshed" time moves on (the
+            # list's UPDATED column says when a task last changed, so its order stays).
             self.model.mark_refreshed(report.refreshed, report.finished)
             self.task_list.rows_changed()
-            if self.model.sort_key is SortKey.REFRESHED:
-                self.reorder()
         self.status.last_refresh = self._last_refresh
         self.status.next_at = report.next_at
         self.status.refreshing = False

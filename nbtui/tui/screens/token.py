@@ -28,6 +28,19 @@ _EXPLANATION = (
 )
 
 
+def _explanation(keyring_problem: str | None) -> str:
+    """What happens to a token typed here: kept in the keyring, or (with none) this session."""
+    if keyring_problem is None:
+        return _EXPLANATION
+    return (
+        "nbtui needs an AceData Cloud API token to read your Nano Banana tasks.\n"
+        "Create one at https://platform.acedata.cloud (Console → Credentials).\n"
+        "A token typed here is checked with one request and lasts for this session only:\n"
+        f"{keyring_problem}. To keep a token, set it in your shell:\n"
+        "export ACEDATACLOUD_API_TOKEN=<your token>"
+    )
+
+
 class TokenScreen(Screen[TokenOutcome]):
     """Dismisses with "saved", "demo" (first run only), "cancel" or "quit"."""
 
@@ -45,11 +58,15 @@ class TokenScreen(Screen[TokenOutcome]):
         def __repr__(self) -> str:  # the token must never reach a log
             return "TokenScreen.Submitted(token=<hidden>)"
 
-    def __init__(self, *, first_run: bool, status: str, host: str) -> None:
+    def __init__(
+        self, *, first_run: bool, status: str, host: str, keyring_problem: str | None = None
+    ) -> None:
         super().__init__(classes="token-screen")
         self.first_run = first_run
         self._status = status
         self._host = host
+        #: Why no keyring can keep a token (None: one can), said instead of "stored".
+        self._keyring_problem = keyring_problem
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="token-dialog"):
@@ -57,10 +74,14 @@ class TokenScreen(Screen[TokenOutcome]):
             yield Static(Text(title, style="bold"), classes="dialog-title")
             # The text scrolls on a short terminal; the buttons stay in view below it.
             with VerticalScroll(can_focus=False, classes="dialog-scroll"):
-                yield Static(Text(_EXPLANATION), classes="dialog-body")
+                yield Static(Text(_explanation(self._keyring_problem)), classes="dialog-body")
                 yield Static(
                     Text.assemble(
-                        ("Current: ", "bold"), self._status, ("   API host: ", "bold"), self._host
+                        ("Current: ", "bold"),
+                        self._status,
+                        "\n",
+                        ("API host: ", "bold"),
+                        self._host,
                     ),
                     id="token-status",
                 )
@@ -71,7 +92,8 @@ class TokenScreen(Screen[TokenOutcome]):
                 )
                 yield Static("", id="token-feedback")
             with Horizontal(classes="dialog-buttons dialog-foot"):
-                yield Button("Save and check", variant="primary", id="token-save")
+                save = "Check and use" if self._keyring_problem else "Save and check"
+                yield Button(save, variant="primary", id="token-save")
                 if self.first_run:
                     yield Button("Try the demo", variant="success", id="token-demo")
                     yield Button("Quit", id="token-quit")

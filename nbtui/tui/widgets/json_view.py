@@ -7,13 +7,17 @@ nothing until someone opens it. The text view uses Rich's JSON highlighter (no t
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Literal
 
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.highlighter import JSONHighlighter
+from rich.style import Style
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -67,6 +71,76 @@ def render_text(value: Any) -> Text:
     if note:
         text.append(note, style="dim italic")
     return text
+
+
+_TOKEN = re.compile(r" *[^ ]* *")
+
+
+class HangingIndent:
+    """The JSON text wrapped to the pane with each continuation line indented to where its
+    value starts (Rich wraps to column 0, which breaks the shape of the JSON).
+
+    A value that fits a continuation line moves there whole; one longer than that is cut
+    where the line ends (a URL or a token has no spaces to break at)."""
+
+    def __init__(self, text: Text) -> None:
+        self._text = text
+        self._lines = text.split("\n", allow_blank=True)
+
+    def __str__(self) -> str:
+        return self._text.plain
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = max(options.max_width, 1)
+        shown: list[Text] = []
+        for line in self._lines:
+            if line.cell_len <= width:
+                shown.append(line)
+                continue
+            hang = _hang(line.plain, width)
+            pieces = line.divide(_breaks(line.plain, width, width - hang))
+            shown.append(pieces[0])
+            shown.extend(Text.assemble(" " * hang, piece) for piece in pieces[1:])
+        yield Text("\n", no_wrap=True, overflow="crop").join(shown)
+
+
+def _hang(plain: str, width: int) -> int:
+    """Where continuation lines start: under the value (after `"key": `), or two cells in
+    from the line's own indent when that would leave less than half the width."""
+    indent = len(plain) - len(plain.lstrip(" "))
+    found = re.match(r' *"(?:[^"\\]|\\.)*": ', plain)
+    column = cell_len(found.group()) if found else indent
+    if column > width // 2:
+        column = indent + 2
+    return min(column, max(0, (width - 2) // 2))  # room for a wide character after it
+
+
+def _breaks(plain: str, first: int, rest: int) -> list[int]:
+    """Character offsets where `plain` breaks: words kept whole where a line has room for
+    them, a word longer than a continuation line cut where the line is full."""
+    offsets: list[int] = []
+    room, used, at = first, 0, 0
+    for found in _TOKEN.finditer(plain):
+        token = found.group()
+        if not token:
+            continue
+        size = cell_len(token.rstrip(" "))
+        if used + size <= room:  # fits here (its trailing spaces may run past the edge)
+            used += cell_len(token)
+            at = found.end()
+            continue
+        if used and size <= rest:  # fits a fresh line: move it there whole
+            offsets.append(at)
+            room, used, at = rest, cell_len(token), found.end()
+            continue
+        for char in token:  # longer than any line: cut where the line is full
+            char_size = cell_len(char)
+            if used + char_size > room and used:
+                offsets.append(at)
+                room, used = rest, 0
+            used += char_size
+            at += 1
+    return offsets
 
 
 def _nothing_to_show(present: bool) -> str:
@@ -164,6 +238,18 @@ class JsonTree(Tree[JsonNode]):
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[JsonNode]) -> None:
         self._populate(event.node, depth=_AUTO_OPEN_DEPTH)
 
+    def render_label(self, node: TreeNode[JsonNode], base_style: Style, style: Style) -> Text:
+        """The label cut to the pane's width with "…" (a long value was cut off at the edge
+        with nothing to say so); `f` and `c` still show and copy the whole value."""
+        label = super().render_label(node, base_style, style)
+        depth, parent = 0, node.parent
+        while parent is not None:
+            depth, parent = depth + 1, parent.parent
+        room = self.scrollable_content_region.width - depth * self.guide_depth
+        if room > 1 and label.cell_len > room:
+            label.truncate(room, overflow="ellipsis")
+        return label
+
 
 class JsonView(Vertical):
     """The JSON pane: the tree or the text, switched with `toggle_mode()`."""
@@ -229,7 +315,7 @@ class JsonView(Vertical):
 
     def _formatted(self, text: Text, generation: int) -> None:
         if generation == self._generation:  # not overtaken by another task meanwhile
-            self._text.update(text)
+            self._text.update(HangingIndent(text))
 
     def toggle_mode(self) -> JsonMode:
         """Switch between the tree and the text; returns the new mode."""

@@ -56,7 +56,7 @@ COLUMNS: tuple[Column, ...] = (
     Column(SortKey.IMAGES, "IMG", 4, right=True),
     Column(SortKey.CREATED, "AGE", 4, right=True),
     Column(SortKey.DURATION, "TIME", 6, right=True),
-    Column(SortKey.REFRESHED, "UPDATED", 8, right=True),
+    Column(SortKey.UPDATED, "UPDATED", 8, right=True),
     # The task's labels (not a sort key): the first column a narrowing terminal drops.
     Column(None, "LABELS", 14),
 )
@@ -320,7 +320,7 @@ class TaskList(ScrollView, can_focus=True):
             return age_cell(row.created_at, now)
         if key is SortKey.DURATION:
             return compact_duration(row.duration(now))
-        return age_cell(row.last_refreshed, now)
+        return age_cell(row.changed_at(), now)
 
     def _render_row(self, row: TaskRow, index: int, width: int, base: Style) -> Strip:
         now = self._clock()
@@ -345,7 +345,7 @@ class TaskList(ScrollView, can_focus=True):
             text = _fit(self._cell_text(column.key, row, now), col_width, column.right)
             if column.key is SortKey.STATE:
                 style = state_style
-            elif column.key in (SortKey.ID, SortKey.CREATED, SortKey.REFRESHED, None):
+            elif column.key in (SortKey.ID, SortKey.CREATED, SortKey.UPDATED, None):
                 style = dim_style
             else:
                 style = line_style
