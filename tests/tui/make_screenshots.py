@@ -34,6 +34,9 @@ SHOTS = {
     "preview": "preview",
     "light_theme": "light-theme",
     "gallery": "gallery",
+    "marked": "marks-labels",
+    "rerun_form": "rerun-form",
+    "narrow": "narrow-80x24",
 }
 
 

@@ -411,7 +411,7 @@ async def full_value(pilot: Pilot[Any]) -> None:
 class Scene:
     name: str
     run_before: Callable[[Pilot[Any]], Awaitable[None]]
-    size: tuple[int, int] = (120, 36)
+    size: tuple[int, int] = (120, 40)
     token: str | None = SIM_TOKEN
     faults: int = 0
     #: Opted in to the balance, against the simulator's platform host.

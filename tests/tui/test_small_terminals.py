@@ -226,7 +226,7 @@ def header_words(task_list: TaskList) -> list[str]:
 async def test_narrow_lists_drop_whole_columns_least_important_first(
     harness: Harness, width: int
 ) -> None:
-    """At 50 columns TIME was cut mid-word; now whole columns go (UPDATED, MODEL, IMG, ID)."""
+    """At 50 columns TIME was cut mid-word; now whole columns go (LABELS, UPDATED, MODEL...)."""
     seed(harness)
     app = harness.app()
     async with app.run_test(size=(width, 15)) as pilot:
@@ -237,7 +237,7 @@ async def test_narrow_lists_drop_whole_columns_least_important_first(
         titles = [column.title for column, _, _ in placed]
         assert [word.rstrip("▲▼") for word in header_words(task_list)] == titles
         expected = {
-            120: ["STATE", "ID", "PROMPT", "MODEL", "IMG", "AGE", "TIME", "UPDATED"],
+            120: ["STATE", "ID", "PROMPT", "MODEL", "IMG", "AGE", "TIME", "UPDATED", "LABELS"],
             80: ["STATE", "ID", "PROMPT", "IMG", "AGE", "TIME"],
             50: ["STATE", "PROMPT", "AGE", "TIME"],
         }

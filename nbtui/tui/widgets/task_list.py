@@ -73,6 +73,8 @@ DROP_ORDER: tuple[str, ...] = (
     "age",
 )
 _MIN_PROMPT = 10
+#: Prompt width past which a wide list shows more columns rather than a wider prompt.
+_PROMPT_ENOUGH = 30
 _GAP = 1
 _LEFT_PAD = 1
 
@@ -95,11 +97,12 @@ def layout_columns(
     """(column, x, width) for a list `total_width` cells wide; the prompt takes what is left.
 
     Columns are dropped whole, in `DROP_ORDER`, until the rest fit with the prompt keeping at
-    least a third of the width: a narrow list shows fewer columns, never one cut mid-word.
+    least a third of the width (30 cells is enough): a narrow list shows fewer columns, never
+    one cut mid-word.
     """
     shown = list(columns)
     flexible = any(column.width == 0 for column in shown)
-    wanted = max(_MIN_PROMPT, total_width // 3) if flexible else 0
+    wanted = max(_MIN_PROMPT, min(total_width // 3, _PROMPT_ENOUGH)) if flexible else 0
     for name in DROP_ORDER:
         if total_width - _fixed(shown) - 1 >= wanted:
             break
