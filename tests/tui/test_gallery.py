@@ -73,7 +73,8 @@ async def test_the_gallery_shows_the_listed_tasks_images_in_list_order(
         text = screen_text(app)
         assert "3 images from 2 tasks" in text
         assert f"{two[:8]} ✔ 2/2 two" in text  # the caption is cut to the tile
-        assert "1/3" in text and "image 1 of 2" in text and "64x64" in text
+        size = harness.state.config.image_size
+        assert "1/3" in text and "image 1 of 2" in text and f"{size}x{size}" in text
 
 
 async def test_keys_move_the_cursor_and_enter_selects_the_task(

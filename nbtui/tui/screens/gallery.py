@@ -172,6 +172,29 @@ class _Line(Widget):
         return self._text
 
 
+class _DrawnTiles:
+    """The lines of the tiles last drawn, by what they show (least recently used dropped).
+
+    Scrolling by a row moves every entry to another tile of the pool; without these, each
+    tile would draw again the lines its neighbour drew a key ago."""
+
+    def __init__(self, cap: int = 4 * 64) -> None:
+        self.cap = cap
+        self._items: OrderedDict[object, list[Strip]] = OrderedDict()
+
+    def get(self, key: object) -> list[Strip] | None:
+        lines = self._items.get(key)
+        if lines is not None:
+            self._items.move_to_end(key)
+        return lines
+
+    def put(self, key: object, lines: list[Strip]) -> None:
+        self._items[key] = lines
+        self._items.move_to_end(key)
+        while len(self._items) > self.cap:
+            self._items.popitem(last=False)
+
+
 class GalleryTile(Widget):
     """One cell of the grid: a picture (or why there is none) over a one-line caption.
 
@@ -192,8 +215,11 @@ class GalleryTile(Widget):
     GalleryTile.-blank {{ visibility: hidden; }}
     """
 
-    def __init__(self) -> None:
+    def __init__(self, drawn: _DrawnTiles | None = None) -> None:
+        """`drawn`: the lines tiles drew, shared by the pool (a row scrolled to another
+        tile is not drawn again)."""
         super().__init__()
+        self._drawn = drawn if drawn is not None else _DrawnTiles()
         self.index = -1
         self._shown: tuple[object, ...] | None = None
         self._lines: Sequence[Strip] = ()
@@ -269,7 +295,16 @@ class GalleryTile(Widget):
 
     def render_line(self, y: int) -> Strip:
         if self._rendered is None:
-            self._rendered = self._render_all()
+            shown = self._shown
+            # What the lines depend on: the entry, its picture or problem, the highlight
+            # and the theme (the tile's own styles come from those).
+            key = (shown, self.has_class("-cursor"), self.app.theme) if shown else None
+            rendered = self._drawn.get(key) if key is not None else None
+            if rendered is None:
+                rendered = self._render_all()
+                if key is not None:
+                    self._drawn.put(key, rendered)
+            self._rendered = rendered
         rendered = self._rendered
         return rendered[y] if 0 <= y < len(rendered) else Strip.blank(_IMAGE_COLS)
 
@@ -345,6 +380,7 @@ class GalleryScreen(Screen["GalleryEntry | None"]):
         #: A page moved by keys waits for them to rest before it loads (see `_want_soon`).
         self._want_timer: Timer | None = None
         self._tiles: list[GalleryTile] = []
+        self._drawn = _DrawnTiles()
         self._grid = _Grid(self._resized)
         self._info = _Line(id="gallery-info")
 
@@ -396,7 +432,8 @@ class GalleryScreen(Screen["GalleryEntry | None"]):
         # Never fewer than a page and its look-ahead: loading one must not evict another.
         self.thumbnails.cap = max(THUMBNAILS_KEPT, (rows + 2 * _LOOK_AHEAD_ROWS) * columns)
         await self._grid.remove_children()
-        self._tiles = [GalleryTile() for _ in range(columns * rows)]
+        self._drawn.cap = 4 * columns * rows
+        self._tiles = [GalleryTile(self._drawn) for _ in range(columns * rows)]
         lines = [
             Horizontal(*self._tiles[row * columns : (row + 1) * columns]) for row in range(rows)
         ]
