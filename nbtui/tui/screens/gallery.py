@@ -20,10 +20,11 @@ import io
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, Final, NamedTuple
 
-from rich.align import Align
-from rich.console import Console
+from rich.color import Color
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
@@ -41,13 +42,14 @@ from nbtui.tui.formatting import STATE_STYLES, STATE_SYMBOLS, short_id
 from nbtui.tui.keys import GALLERY_BINDINGS
 from nbtui.tui.widgets.preview import (
     DecodedImage,
-    HalfBlockImage,
     decode,
     fit_cells,
     graphics_widget,
 )
 
 if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
+
     from nbtui.media import ImageFetcher
 
 __all__ = [
@@ -145,14 +147,41 @@ def _thumbnail(data: bytes, for_graphics: bool) -> Thumbnail:
         return Thumbnail(DecodedImage(thumb, decoded.width, decoded.height, out.getvalue()), ())
     small = thumb.copy()
     small.thumbnail((GALLERY_PIXELS, GALLERY_PIXELS), Image.Resampling.BOX)
-    # Drawn here, once: paging through the grid then only hands tiles ready lines.
-    console = Console(
-        width=_IMAGE_COLS, color_system="truecolor", force_terminal=True, file=io.StringIO()
-    )
-    picture = Align.center(HalfBlockImage(small, _IMAGE_COLS, _IMAGE_ROWS))
-    lines = console.render_lines(picture, console.options, pad=True)
     image = DecodedImage(small, decoded.width, decoded.height, b"")
-    return Thumbnail(image, tuple(Strip(line, _IMAGE_COLS) for line in lines))
+    return Thumbnail(image, _half_block_lines(small))
+
+
+def _half_block_lines(image: PILImage) -> tuple[Strip, ...]:
+    """The picture as `▀` cells (the top pixel's colour over the bottom's), centred in the
+    tile's picture area. Drawn here, once: paging through the grid then only hands tiles
+    ready lines; neighbouring cells of one colour pair are one segment, so a repaint (every
+    tile of a page on a row scroll) has fewer to carry to the terminal."""
+    from PIL import Image
+
+    cols, rows = fit_cells(image.width, image.height, _IMAGE_COLS, _IMAGE_ROWS)
+    if cols <= 0 or rows <= 0:
+        return ()
+    scaled = image.convert("RGB").resize((cols, rows * 2), Image.Resampling.BOX)
+    pixels: Any = scaled.load()
+    styles: dict[tuple[object, object], Style] = {}
+    left = (_IMAGE_COLS - cols) // 2
+    right = _IMAGE_COLS - cols - left
+    lines = []
+    for row in range(rows):
+        segments = [Segment(" " * left)] if left else []
+        for col in range(cols):
+            pair = (pixels[col, row * 2], pixels[col, row * 2 + 1])
+            style = styles.get(pair)
+            if style is None:
+                top, bottom = pair
+                style = styles[pair] = Style.from_color(
+                    Color.from_rgb(*top[:3]), Color.from_rgb(*bottom[:3])
+                )
+            segments.append(Segment("▀", style))
+        if right:
+            segments.append(Segment(" " * right))
+        lines.append(Strip(Segment.simplify(segments), _IMAGE_COLS))
+    return tuple(lines)
 
 
 class _Line(Widget):
