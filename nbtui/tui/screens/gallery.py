@@ -253,7 +253,7 @@ class GalleryTile(Widget):
         self._shown: tuple[object, ...] | None = None
         self._lines: Sequence[Strip] = ()
         self._message: Text | None = None
-        self._caption = Text()
+        self._entry: GalleryEntry | None = None
         self._has_view = False
         self._rendered: list[Strip] | None = None
 
@@ -273,7 +273,7 @@ class GalleryTile(Widget):
         self.set_class(entry is None, "-blank")
         if entry is None:
             return
-        self._caption = _caption(entry)
+        self._entry = entry
         self._lines = ()
         self._message = None
         if self._has_view:
@@ -315,7 +315,10 @@ class GalleryTile(Widget):
         caption_style = self.get_component_rich_style("tile--caption")
         console = self.app.console
         caption_lines = console.render_lines(
-            self._caption, console.options.update(width=_IMAGE_COLS), style=caption_style
+            # Made here, not when bound: a tile whose lines were drawn before never needs it.
+            _caption(self._entry) if self._entry is not None else Text(),
+            console.options.update(width=_IMAGE_COLS),
+            style=caption_style,
         )
         caption = Strip(caption_lines[0], _IMAGE_COLS).adjust_cell_length(
             _IMAGE_COLS, caption_style
