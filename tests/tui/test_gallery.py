@@ -73,7 +73,8 @@ async def test_the_gallery_shows_the_listed_tasks_images_in_list_order(
         text = screen_text(app)
         assert "3 images from 2 tasks" in text
         assert f"{two[:8]} ✔ 2/2 two" in text  # the caption is cut to the tile
-        assert "1/3" in text and "image 1 of 2" in text and "64x64" in text
+        size = harness.state.config.image_size
+        assert "1/3" in text and "image 1 of 2" in text and f"{size}x{size}" in text
 
 
 async def test_keys_move_the_cursor_and_enter_selects_the_task(
@@ -117,6 +118,40 @@ async def test_keys_move_the_cursor_and_enter_selects_the_task(
         await settle(pilot, lambda: app.screen is app.main)
         assert app.main.task_list.cursor_id == newest_first[4]
         assert app.main.task_list.has_focus
+
+
+def caption_rows(app: NbtuiApp, screen: GalleryScreen) -> list[list[str]]:
+    """The short task ids of the captions on screen, row by row, left to right (a caption:
+    `1a2b3c4d ✔ a kite`; the info line has two spaces before its state)."""
+    captions = {entry.task_id[:8] + " ✔ " for entry in screen.entries}
+    rows = []
+    for line in screen_text(app).splitlines():
+        found = sorted((line.index(c), c[:8]) for c in captions if c in line)
+        if found:
+            rows.append([short for _, short in found])
+    return rows
+
+
+async def test_a_row_scroll_draws_each_tile_with_its_own_image(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """Scrolling reuses the lines tiles drew before: each tile must still show its entry."""
+    ids = []
+    for n in range(14):
+        ids.append(finished(harness, prompt=f"kite {n}"))
+        harness.clock.advance(1)
+    harness.track(ids)
+    app = app_with(harness, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, lambda: app.main.cycles >= 1)
+        screen = await open_gallery(pilot, app)
+        for keys, top in ((("down", "down"), 1), (("down",), 2), (("up", "up"), 1), (("up",), 0)):
+            await pilot.press(*keys)
+            assert screen.top == top
+            await settle(pilot, lambda: page_loaded(screen) and not screen.fetching)
+            await pilot.pause()
+            page = [entry.task_id[:8] for entry in screen.entries[top * 4 : top * 4 + 8]]
+            assert caption_rows(app, screen) == [page[:4], page[4:]]
 
 
 async def test_escape_closes_without_moving_the_list(harness: Harness, tmp_path: Path) -> None:

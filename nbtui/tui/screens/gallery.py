@@ -20,10 +20,11 @@ import io
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, Final, NamedTuple
 
-from rich.align import Align
-from rich.console import Console
+from rich.color import Color
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
@@ -41,13 +42,14 @@ from nbtui.tui.formatting import STATE_STYLES, STATE_SYMBOLS, short_id
 from nbtui.tui.keys import GALLERY_BINDINGS
 from nbtui.tui.widgets.preview import (
     DecodedImage,
-    HalfBlockImage,
     decode,
     fit_cells,
     graphics_widget,
 )
 
 if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
+
     from nbtui.media import ImageFetcher
 
 __all__ = [
@@ -145,14 +147,41 @@ def _thumbnail(data: bytes, for_graphics: bool) -> Thumbnail:
         return Thumbnail(DecodedImage(thumb, decoded.width, decoded.height, out.getvalue()), ())
     small = thumb.copy()
     small.thumbnail((GALLERY_PIXELS, GALLERY_PIXELS), Image.Resampling.BOX)
-    # Drawn here, once: paging through the grid then only hands tiles ready lines.
-    console = Console(
-        width=_IMAGE_COLS, color_system="truecolor", force_terminal=True, file=io.StringIO()
-    )
-    picture = Align.center(HalfBlockImage(small, _IMAGE_COLS, _IMAGE_ROWS))
-    lines = console.render_lines(picture, console.options, pad=True)
     image = DecodedImage(small, decoded.width, decoded.height, b"")
-    return Thumbnail(image, tuple(Strip(line, _IMAGE_COLS) for line in lines))
+    return Thumbnail(image, _half_block_lines(small))
+
+
+def _half_block_lines(image: PILImage) -> tuple[Strip, ...]:
+    """The picture as `▀` cells (the top pixel's colour over the bottom's), centred in the
+    tile's picture area. Drawn here, once: paging through the grid then only hands tiles
+    ready lines; neighbouring cells of one colour pair are one segment, so a repaint (every
+    tile of a page on a row scroll) has fewer to carry to the terminal."""
+    from PIL import Image
+
+    cols, rows = fit_cells(image.width, image.height, _IMAGE_COLS, _IMAGE_ROWS)
+    if cols <= 0 or rows <= 0:
+        return ()
+    scaled = image.convert("RGB").resize((cols, rows * 2), Image.Resampling.BOX)
+    pixels: Any = scaled.load()
+    styles: dict[tuple[object, object], Style] = {}
+    left = (_IMAGE_COLS - cols) // 2
+    right = _IMAGE_COLS - cols - left
+    lines = []
+    for row in range(rows):
+        segments = [Segment(" " * left)] if left else []
+        for col in range(cols):
+            pair = (pixels[col, row * 2], pixels[col, row * 2 + 1])
+            style = styles.get(pair)
+            if style is None:
+                top, bottom = pair
+                style = styles[pair] = Style.from_color(
+                    Color.from_rgb(*top[:3]), Color.from_rgb(*bottom[:3])
+                )
+            segments.append(Segment("▀", style))
+        if right:
+            segments.append(Segment(" " * right))
+        lines.append(Strip(Segment.simplify(segments), _IMAGE_COLS))
+    return tuple(lines)
 
 
 class _Line(Widget):
@@ -170,6 +199,29 @@ class _Line(Widget):
 
     def render(self) -> Text:
         return self._text
+
+
+class _DrawnTiles:
+    """The lines of the tiles last drawn, by what they show (least recently used dropped).
+
+    Scrolling by a row moves every entry to another tile of the pool; without these, each
+    tile would draw again the lines its neighbour drew a key ago."""
+
+    def __init__(self, cap: int = 4 * 64) -> None:
+        self.cap = cap
+        self._items: OrderedDict[object, list[Strip]] = OrderedDict()
+
+    def get(self, key: object) -> list[Strip] | None:
+        lines = self._items.get(key)
+        if lines is not None:
+            self._items.move_to_end(key)
+        return lines
+
+    def put(self, key: object, lines: list[Strip]) -> None:
+        self._items[key] = lines
+        self._items.move_to_end(key)
+        while len(self._items) > self.cap:
+            self._items.popitem(last=False)
 
 
 class GalleryTile(Widget):
@@ -192,13 +244,16 @@ class GalleryTile(Widget):
     GalleryTile.-blank {{ visibility: hidden; }}
     """
 
-    def __init__(self) -> None:
+    def __init__(self, drawn: _DrawnTiles | None = None) -> None:
+        """`drawn`: the lines tiles drew, shared by the pool (a row scrolled to another
+        tile is not drawn again)."""
         super().__init__()
+        self._drawn = drawn if drawn is not None else _DrawnTiles()
         self.index = -1
         self._shown: tuple[object, ...] | None = None
         self._lines: Sequence[Strip] = ()
         self._message: Text | None = None
-        self._caption = Text()
+        self._entry: GalleryEntry | None = None
         self._has_view = False
         self._rendered: list[Strip] | None = None
 
@@ -218,7 +273,7 @@ class GalleryTile(Widget):
         self.set_class(entry is None, "-blank")
         if entry is None:
             return
-        self._caption = _caption(entry)
+        self._entry = entry
         self._lines = ()
         self._message = None
         if self._has_view:
@@ -260,7 +315,10 @@ class GalleryTile(Widget):
         caption_style = self.get_component_rich_style("tile--caption")
         console = self.app.console
         caption_lines = console.render_lines(
-            self._caption, console.options.update(width=_IMAGE_COLS), style=caption_style
+            # Made here, not when bound: a tile whose lines were drawn before never needs it.
+            _caption(self._entry) if self._entry is not None else Text(),
+            console.options.update(width=_IMAGE_COLS),
+            style=caption_style,
         )
         caption = Strip(caption_lines[0], _IMAGE_COLS).adjust_cell_length(
             _IMAGE_COLS, caption_style
@@ -269,7 +327,16 @@ class GalleryTile(Widget):
 
     def render_line(self, y: int) -> Strip:
         if self._rendered is None:
-            self._rendered = self._render_all()
+            shown = self._shown
+            # What the lines depend on: the entry, its picture or problem, the highlight
+            # and the theme (the tile's own styles come from those).
+            key = (shown, self.has_class("-cursor"), self.app.theme) if shown else None
+            rendered = self._drawn.get(key) if key is not None else None
+            if rendered is None:
+                rendered = self._render_all()
+                if key is not None:
+                    self._drawn.put(key, rendered)
+            self._rendered = rendered
         rendered = self._rendered
         return rendered[y] if 0 <= y < len(rendered) else Strip.blank(_IMAGE_COLS)
 
@@ -345,6 +412,7 @@ class GalleryScreen(Screen["GalleryEntry | None"]):
         #: A page moved by keys waits for them to rest before it loads (see `_want_soon`).
         self._want_timer: Timer | None = None
         self._tiles: list[GalleryTile] = []
+        self._drawn = _DrawnTiles()
         self._grid = _Grid(self._resized)
         self._info = _Line(id="gallery-info")
 
@@ -396,7 +464,8 @@ class GalleryScreen(Screen["GalleryEntry | None"]):
         # Never fewer than a page and its look-ahead: loading one must not evict another.
         self.thumbnails.cap = max(THUMBNAILS_KEPT, (rows + 2 * _LOOK_AHEAD_ROWS) * columns)
         await self._grid.remove_children()
-        self._tiles = [GalleryTile() for _ in range(columns * rows)]
+        self._drawn.cap = 4 * columns * rows
+        self._tiles = [GalleryTile(self._drawn) for _ in range(columns * rows)]
         lines = [
             Horizontal(*self._tiles[row * columns : (row + 1) * columns]) for row in range(rows)
         ]
