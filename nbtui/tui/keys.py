@@ -63,7 +63,7 @@ MAIN_BINDINGS: tuple[Binding, ...] = (
     Binding("i", "toggle_preview", "Image preview on/off", show=False, id="app.preview"),
     Binding("I", "import_recent", "Import recent tasks", show=False, id="app.import"),
     # Export (issue 14): the tasks the list shows, to a CSV or JSON file.
-    Binding("X", "export", "Export the listed tasks", show=False, id="app.export"),
+    Binding("X", "export", "Export the marked or listed tasks", show=False, id="app.export"),
     # Balance and prices (issue 15): off unless [platform] host is set; the key says how.
     Binding(
         "dollar_sign",

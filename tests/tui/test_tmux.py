@@ -63,9 +63,9 @@ def test_demo_end_to_end_with_the_keyboard(terminal: Terminal, browser_log: Path
 
     # Help explains the keys.
     terminal.keys("?")
-    terminal.wait_text("Copy image URL")
+    terminal.wait_text("Focus the detail")
     terminal.keys("Escape")
-    terminal.wait_for(lambda s: "Copy image URL" not in s, "the help screen closed")
+    terminal.wait_for(lambda s: "Focus the detail" not in s, "the help screen closed")
 
     # Add the demo's spare tasks from the add dialog.
     terminal.keys("a")
