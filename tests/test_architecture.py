@@ -12,7 +12,7 @@ CORE = [
     "api",
     "tracking",
     "sim",
-    "config.py",
+    "config",
     "credentials.py",
     "textsafe.py",
     "media",

@@ -5,7 +5,7 @@ model, and a `Host` (the screen) to run workers on and to speak through."""
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ class Host(Protocol):
 
     def run_worker(
         self,
-        work: Coroutine[Any, Any, Any],
+        work: Coroutine[Any, Any, Any] | Callable[[], Coroutine[Any, Any, Any]],
         name: str | None = "",
         group: str = "default",
         description: str = "",
