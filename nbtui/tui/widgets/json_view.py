@@ -255,7 +255,7 @@ class JsonView(Vertical):
     """The JSON pane: the tree or the text, switched with `toggle_mode()`."""
 
     DEFAULT_CSS = """
-    JsonView > JsonTree { height: 1fr; }
+    JsonView > JsonTree { height: 1fr; scrollbar-gutter: stable; }  /* labels cut to one width */
     JsonView > #json-text-scroll { height: 1fr; padding: 0 1; }
     JsonView.-text > JsonTree { display: none; }
     JsonView.-tree > #json-text-scroll { display: none; }
