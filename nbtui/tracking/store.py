@@ -94,6 +94,9 @@ __all__ = [
 BUSY_TIMEOUT = 10.0
 #: SQLite's historical limit on bound parameters is 999; stay well below it.
 _CHUNK = 500
+#: KiB of page cache for a write of many rows (a 50,000-task untrack touches ~60 MB).
+_ROOMY_CACHE_KB = 65536
+_COUNT = "SELECT count(*) FROM tasks"
 
 _T = TypeVar("_T")
 _UNFINISHED = tuple(state.value for state in TaskState if not state.is_finished)
@@ -364,6 +367,10 @@ class Store:
         """Which of `ids` are tracked: a refresh asked for by id checks only those, instead
         of reading every id (tens of thousands) each cycle."""
         wanted = list(dict.fromkeys(ids))
+        if len(wanted) > _CHUNK and len(wanted) * 4 >= self._column(_COUNT)[0]:
+            # A good part of them all (every marked task): one pass over the id index
+            # beats a lookup per id (0.1 s instead of 0.35 s at 50,000).
+            return set(wanted).intersection(self._column("SELECT id FROM tasks"))
         found: set[str] = set()
         for chunk in _chunks(wanted):
             marks = ",".join("?" * len(chunk))
@@ -502,23 +509,38 @@ class Store:
     def remove(
         self, ids: Iterable[str], now: float | None = None, *, wait: float | None = None
     ) -> list[str]:
-        """Stop tracking these ids; returns those that were tracked."""
+        """Stop tracking these ids; returns those that were tracked (in the given order).
+
+        A few statements whatever the number (the ids go in as one JSON array), so
+        untracking 50,000 tasks takes a fraction of a second, not one statement per id.
+        """
         wanted = _unique(ids)
         stamp = time.time() if now is None else now
 
         def write(conn: sqlite3.Connection) -> list[str]:
-            existing = self._existing(conn, wanted)
-            gone = [task_id for task_id in wanted if task_id in existing]
-            if not gone:
-                return []
-            seq = next_seq(conn)
-            conn.executemany("DELETE FROM tasks WHERE id = ?", [(i,) for i in gone])
-            conn.executemany("DELETE FROM task_labels WHERE task_id = ?", [(i,) for i in gone])
-            conn.executemany(
-                "INSERT OR REPLACE INTO removed (id, seq, removed_at) VALUES (?, ?, ?)",
-                [(task_id, seq, stamp) for task_id in gone],
+            listed = json.dumps(wanted)
+            gone = self._untrack_every(conn, wanted)
+            if gone is None:
+                with self._roomy_cache(conn, len(wanted)):
+                    found = conn.execute(
+                        "DELETE FROM tasks WHERE id IN (SELECT value FROM json_each(?)) "
+                        "RETURNING id",
+                        (listed,),
+                    ).fetchall()
+                gone = {task_id for (task_id,) in found}
+                if not gone:
+                    return []
+                conn.execute(
+                    "DELETE FROM task_labels WHERE task_id IN (SELECT value FROM json_each(?))",
+                    (listed,),
+                )
+            removed = [task_id for task_id in wanted if task_id in gone]
+            conn.execute(
+                "INSERT OR REPLACE INTO removed (id, seq, removed_at) "
+                "SELECT value, ?, ? FROM json_each(?)",
+                (next_seq(conn), stamp, json.dumps(removed)),
             )
-            return gone
+            return removed
 
         return self._write(write, wait)
 
@@ -646,6 +668,36 @@ class Store:
                         conn.execute("ROLLBACK")
                 raise
             return result
+
+    @staticmethod
+    def _untrack_every(conn: sqlite3.Connection, wanted: Sequence[str]) -> set[str] | None:
+        """When `wanted` holds every tracked task, empty the tables at once (SQLite drops
+        their pages instead of deleting row by row from each index) and return the ids;
+        else None, touching nothing."""
+        total = int(conn.execute(_COUNT).fetchone()[0])
+        if total == 0 or total > len(wanted):
+            return None
+        every = {task_id for (task_id,) in conn.execute("SELECT id FROM tasks")}
+        if not every.issubset(wanted):
+            return None
+        conn.execute("DELETE FROM tasks")
+        conn.execute("DELETE FROM task_labels")
+        return every
+
+    @staticmethod
+    @contextmanager
+    def _roomy_cache(conn: sqlite3.Connection, rows: int) -> Iterator[None]:
+        """A page cache big enough for a write of many rows (each touches every index),
+        so it does not spill pages to the WAL half-way; back to its size after."""
+        if rows <= _CHUNK:
+            yield
+            return
+        size = conn.execute("PRAGMA cache_size").fetchone()[0]
+        conn.execute(f"PRAGMA cache_size = -{_ROOMY_CACHE_KB}")
+        try:
+            yield
+        finally:
+            conn.execute(f"PRAGMA cache_size = {int(size)}")
 
     @staticmethod
     def _existing(conn: sqlite3.Connection, ids: Sequence[str]) -> set[str]:
