@@ -97,6 +97,10 @@ _CHUNK = 500
 #: KiB of page cache for a write of many rows (a 50,000-task untrack touches ~60 MB).
 _ROOMY_CACHE_KB = 65536
 _COUNT = "SELECT count(*) FROM tasks"
+_TRACKED = "SELECT id FROM tasks WHERE id IN (SELECT value FROM json_each(?))"
+_DELETE = "DELETE FROM tasks WHERE id IN (SELECT value FROM json_each(?))"
+#: `DELETE ... RETURNING` came with SQLite 3.35 (2021); older ones read the ids first.
+_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 
 _T = TypeVar("_T")
 _UNFINISHED = tuple(state.value for state in TaskState if not state.is_finished)
@@ -522,11 +526,11 @@ class Store:
             gone = self._untrack_every(conn, wanted)
             if gone is None:
                 with self._roomy_cache(conn, len(wanted)):
-                    found = conn.execute(
-                        "DELETE FROM tasks WHERE id IN (SELECT value FROM json_each(?)) "
-                        "RETURNING id",
-                        (listed,),
-                    ).fetchall()
+                    if _RETURNING:
+                        found = conn.execute(f"{_DELETE} RETURNING id", (listed,)).fetchall()
+                    else:
+                        found = conn.execute(_TRACKED, (listed,)).fetchall()
+                        conn.execute(_DELETE, (listed,))
                 gone = {task_id for (task_id,) in found}
                 if not gone:
                     return []
