@@ -20,8 +20,8 @@ and writes of tracking (add, remove, the change feed). The rest lives beside it:
 `schema.py` (tables, migrations, the rules re-derive), `dbfile.py` (the file itself: judging
 damage, the open lock, keeping a file aside, errors in words), `rows.py` (records to list
 columns, and the named rows every read returns), `listing.py` (the list's SQL: filters and
-sort orders), `labeling.py` (labels read, counted and changed) and `refresh.py` (what one
-refresh's answers write).
+sort orders), `labeling.py` (labels read, counted and changed), `refresh.py` (what one
+refresh's answers write) and `removal.py` (untracking, however many at once).
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ from nbtui.tracking.labels import LabelError, display_labels, normalize_label, s
 from nbtui.tracking.listing import ListOrder, add_functions, condition, order_sql
 from nbtui.tracking.query import Compiled
 from nbtui.tracking.refresh import apply_answers
+from nbtui.tracking.removal import remove_tracked
 from nbtui.tracking.rows import (
     COLUMNS,
     LISTING_COLUMNS,
@@ -94,13 +95,7 @@ __all__ = [
 BUSY_TIMEOUT = 10.0
 #: SQLite's historical limit on bound parameters is 999; stay well below it.
 _CHUNK = 500
-#: KiB of page cache for a write of many rows (a 50,000-task untrack touches ~60 MB).
-_ROOMY_CACHE_KB = 65536
 _COUNT = "SELECT count(*) FROM tasks"
-_TRACKED = "SELECT id FROM tasks WHERE id IN (SELECT value FROM json_each(?))"
-_DELETE = "DELETE FROM tasks WHERE id IN (SELECT value FROM json_each(?))"
-#: `DELETE ... RETURNING` came with SQLite 3.35 (2021); older ones read the ids first.
-_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 
 _T = TypeVar("_T")
 _UNFINISHED = tuple(state.value for state in TaskState if not state.is_finished)
@@ -521,32 +516,7 @@ class Store:
         wanted = _unique(ids)
         stamp = time.time() if now is None else now
 
-        def write(conn: sqlite3.Connection) -> list[str]:
-            listed = json.dumps(wanted)
-            gone = self._untrack_every(conn, wanted)
-            if gone is None:
-                with self._roomy_cache(conn, len(wanted)):
-                    if _RETURNING:
-                        found = conn.execute(f"{_DELETE} RETURNING id", (listed,)).fetchall()
-                    else:
-                        found = conn.execute(_TRACKED, (listed,)).fetchall()
-                        conn.execute(_DELETE, (listed,))
-                gone = {task_id for (task_id,) in found}
-                if not gone:
-                    return []
-                conn.execute(
-                    "DELETE FROM task_labels WHERE task_id IN (SELECT value FROM json_each(?))",
-                    (listed,),
-                )
-            removed = [task_id for task_id in wanted if task_id in gone]
-            conn.execute(
-                "INSERT OR REPLACE INTO removed (id, seq, removed_at) "
-                "SELECT value, ?, ? FROM json_each(?)",
-                (next_seq(conn), stamp, json.dumps(removed)),
-            )
-            return removed
-
-        return self._write(write, wait)
+        return self._write(lambda conn: remove_tracked(conn, wanted, stamp), wait)
 
     def apply(
         self,
@@ -672,36 +642,6 @@ class Store:
                         conn.execute("ROLLBACK")
                 raise
             return result
-
-    @staticmethod
-    def _untrack_every(conn: sqlite3.Connection, wanted: Sequence[str]) -> set[str] | None:
-        """When `wanted` holds every tracked task, empty the tables at once (SQLite drops
-        their pages instead of deleting row by row from each index) and return the ids;
-        else None, touching nothing."""
-        total = int(conn.execute(_COUNT).fetchone()[0])
-        if total == 0 or total > len(wanted):
-            return None
-        every = {task_id for (task_id,) in conn.execute("SELECT id FROM tasks")}
-        if not every.issubset(wanted):
-            return None
-        conn.execute("DELETE FROM tasks")
-        conn.execute("DELETE FROM task_labels")
-        return every
-
-    @staticmethod
-    @contextmanager
-    def _roomy_cache(conn: sqlite3.Connection, rows: int) -> Iterator[None]:
-        """A page cache big enough for a write of many rows (each touches every index),
-        so it does not spill pages to the WAL half-way; back to its size after."""
-        if rows <= _CHUNK:
-            yield
-            return
-        size = conn.execute("PRAGMA cache_size").fetchone()[0]
-        conn.execute(f"PRAGMA cache_size = -{_ROOMY_CACHE_KB}")
-        try:
-            yield
-        finally:
-            conn.execute(f"PRAGMA cache_size = {int(size)}")
 
     @staticmethod
     def _existing(conn: sqlite3.Connection, ids: Sequence[str]) -> set[str]:
