@@ -48,15 +48,23 @@ class Marks:
         return True
 
     def add(self, pairs: Iterable[tuple[str, int]]) -> int:
-        """Mark these (id, rowid) pairs; returns how many were not marked before."""
+        """Mark these (id, rowid) pairs; returns how many were not marked before.
+
+        Built with dict operations, not a loop over the pairs: marking 50,000 tasks runs on
+        the UI thread, and its cost is that of the marks already there."""
         before = len(self._rowids)
-        for task_id, rowid in pairs:
-            self._rowids.setdefault(task_id, rowid)
+        fresh = dict(pairs)
+        for task_id in self._rowids:
+            fresh.pop(task_id, None)
+        self._rowids.update(fresh)
         self._rowid_set = None
         return len(self._rowids) - before
 
     def discard(self, ids: Iterable[str]) -> int:
         """Take the marks off these ids (untracked ones); returns how many had one."""
+        ids = ids if isinstance(ids, (set, frozenset)) else set(ids)
+        if len(ids) >= len(self._rowids) and self._rowids.keys() <= ids:
+            return self.clear()  # every mark goes (untrack all): no pop per id
         gone = 0
         for task_id in ids:
             if self._rowids.pop(task_id, None) is not None:

@@ -156,6 +156,31 @@ def test_remove_returns_what_was_tracked(store: Store) -> None:
     assert store.get(a) is None
 
 
+def test_untracking_many_and_then_every_task_is_seen_and_can_be_undone(data_dir: Path) -> None:
+    """Some of many tasks, then all that are left (emptied at once): each returns what was
+    tracked in the order given, takes the labels along, and another connection's change
+    feed lists every removed id; a removed id can be tracked again, starting clean."""
+    ids = [new_id() for _ in range(1200)]  # more than one parameter chunk
+    with Store.open(data_dir) as store, Store.open(data_dir) as other:
+        store.add(ids, label="batch", now=1.0)
+        token = other.change_token()
+        first = ids[::2]
+        unknown = new_id()
+        assert store.remove([unknown, *reversed(first), first[0].upper()]) == first[::-1]
+        assert sorted(store.ids()) == sorted(ids[1::2])
+        rest = ids[1::2]
+        assert store.remove([*rest, unknown, *first], now=2.0) == rest
+        assert store.ids() == []
+        assert store.all_labels() == {}
+        changes = other.changed_since(token)
+        assert sorted(changes.removed) == sorted(ids)
+        assert changes.rows == []
+        assert store.add([ids[0]], now=3.0) == [ids[0]]
+        assert store.labels(ids[0]) == []
+        assert other.changed_since(changes.token).removed == []
+        assert [row.id for row in other.changed_since(changes.token).rows] == [ids[0]]
+
+
 def test_unfinished_ids_are_pending_and_running_only(store: Store) -> None:
     ids = {outcome: new_id() for outcome in ("pending", "running", "succeeded", "failed")}
     gone = new_id()

@@ -10,7 +10,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, SelectionList, Static
 
 from nbtui.tui.app import NbtuiApp
-from nbtui.tui.marks import MARK_GLYPH
+from nbtui.tui.marks import MARK_GLYPH, Marks
 from nbtui.tui.screens.add_tasks import AddTasksScreen
 from nbtui.tui.screens.confirm import ConfirmScreen
 from nbtui.tui.screens.labels import LabelsScreen
@@ -293,3 +293,19 @@ async def test_add_dialog_refuses_a_bad_label_in_words(harness: Harness) -> None
         await pilot.press("enter")
         await settle(pilot, lambda: harness.store.ids() == [task_id])
         assert harness.store.labels(task_id) == ["fine", "good"]
+
+
+def test_marks_keep_their_order_and_count_only_new_ones() -> None:
+    """Marking many at once (`*`) and untracking them all take the quick paths; the marks
+    still keep the order they were made in and count what changed."""
+    marks = Marks()
+    marks.toggle("c", 3)
+    assert marks.add([("a", 1), ("c", 3), ("b", 2), ("a", 1)]) == 2
+    assert marks.ids() == ["c", "a", "b"]
+    assert marks.rowids() == [3, 1, 2]
+    assert marks.hidden([1, 2]) == 1
+    assert marks.discard(["a", "zz"]) == 1
+    assert marks.ids() == ["c", "b"]
+    assert marks.discard(["b", "c", "zz"]) == 2
+    assert not marks
+    assert marks.hidden([1, 2]) == 0
