@@ -203,6 +203,23 @@ def test_changes_reach_the_rows_on_hand_and_the_order(store: Store) -> None:
     assert model.position(task_id(1)) is None
 
 
+def test_untracked_rows_leave_at_once_and_all_of_them_empty_the_list(store: Store) -> None:
+    track(store, *(record(n) for n in range(1, 6)))
+    model = TaskListModel(lambda: NOW, store)
+    model.refresh()
+    assert numbers(model) == [5, 4, 3, 2, 1]  # every row on hand now
+    store.remove([task_id(2), task_id(4)])
+    model.remove(iter([task_id(2), task_id(4), "not-tracked"]))  # before any order read
+    assert numbers(model) == [5, 3, 1]
+    assert model.position(task_id(3)) == 1 and model.position(task_id(4)) is None
+    store.remove([task_id(n) for n in (1, 3, 5)])
+    model.emptied()
+    assert len(model) == 0 and model.total == 0 and model.ids() == []
+    assert model.row(task_id(5)) is None
+    model.refresh()  # the next order read agrees
+    assert len(model) == 0 and model.counts() == {}
+
+
 def test_rows_answered_without_change_are_marked_refreshed(store: Store) -> None:
     track(store, *(record(n, "running") for n in (1, 2, 3)))
     model = TaskListModel(lambda: NOW, store)

@@ -28,10 +28,28 @@ class FittedFooter(Footer):
         super().__init__(id=id)
         #: Actions, most useful first; keys whose action is not listed come after them.
         self._rank = {action: rank for rank, action in enumerate(priority)}
+        #: The bindings the keys shown were built from (`recompose` skips when unchanged).
+        self._composed: tuple[object, ...] | None = None
 
     async def recompose(self) -> None:
+        """Build the keys again only when the ones to show changed: Textual asks after every
+        focus change and every dialog closed, and remounting ~20 keys then cost the UI loop
+        tens of ms (keys pressed meanwhile waited)."""
+        shown = self._shown_bindings()
+        if shown is not None and shown == self._composed:
+            return
         await super().recompose()
+        self._composed = shown
         self.fit()
+
+    def _shown_bindings(self) -> tuple[object, ...] | None:
+        """What `compose` builds the keys from (None: nothing yet)."""
+        if not self._bindings_ready or not self.is_attached:
+            return None
+        return tuple(
+            (key, active.binding, active.enabled, active.tooltip)
+            for key, active in self.screen.active_bindings.items()
+        )
 
     def on_resize(self, event: events.Resize) -> None:
         self.fit()
