@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,11 @@ from tests.keyrings.memory import MemoryKeyring
 if TYPE_CHECKING:
     from nbtui.sim import InProcessSim, SimServer
 
+# Keep compiled test modules between runs even where PYTHONDONTWRITEBYTECODE is set (as on the
+# machines CI runs on): without the cache every xdist worker re-does pytest's assertion rewriting
+# of every test module, about 3.5 s of CPU per worker per run. __pycache__/ is git-ignored.
+sys.dont_write_bytecode = False
+
 # No example database (it would be written into the working tree, .hypothesis/). The expensive
 # properties scale their example counts with NBTUI_THOROUGH (tests/helpers.py).
 settings.register_profile("nbtui", database=None)
@@ -30,6 +36,17 @@ def pytest_configure(config: pytest.Config) -> None:
     home = Path(tempfile.mkdtemp(prefix="nbtui-hypothesis-"))
     set_hypothesis_home_dir(home)
     config.add_cleanup(lambda: shutil.rmtree(home, ignore_errors=True))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that take seconds each (the tmux ones, the marked slow ones) run first: xdist
+    hands out tests in this order, and one of them started last would keep a worker busy
+    after the others have finished."""
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("tmux") is None and item.get_closest_marker("slow") is None
+        )
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -95,3 +112,46 @@ def sim_app() -> InProcessSim:
     from nbtui.sim import SimConfig, in_process
 
     return in_process(SimConfig(token="sim-token"))
+
+
+# ---------------------------------------------------------------- one CSS parse per process
+
+
+def _share_parsed_css() -> None:
+    """The suite starts several hundred apps in each worker, and Textual parses the same CSS
+    (every widget's DEFAULT_CSS, app.tcss) again for each one: about a tenth of an app's
+    start-up. Parsing is a pure function of the text, where it was read from and the theme's
+    variables, and the rule sets are only read afterwards, so one process-wide cache keyed by
+    all of them gives every app the rules it would have parsed itself."""
+    from textual.css.model import RuleSet
+    from textual.css.stylesheet import Stylesheet
+    from textual.css.types import CSSLocation
+
+    parse = Stylesheet._parse_rules
+    parsed: dict[tuple[object, ...], list[RuleSet]] = {}
+
+    def parse_once(
+        self: Stylesheet,
+        css: str,
+        read_from: CSSLocation,
+        is_default_rules: bool = False,
+        tie_breaker: int = 0,
+        scope: str = "",
+    ) -> list[RuleSet]:
+        key = (
+            css,
+            read_from,
+            is_default_rules,
+            tie_breaker,
+            scope,
+            *sorted(self._variables.items()),
+        )
+        rules = parsed.get(key)
+        if rules is None:
+            rules = parsed[key] = parse(self, css, read_from, is_default_rules, tie_breaker, scope)
+        return rules
+
+    Stylesheet._parse_rules = parse_once  # type: ignore[method-assign]
+
+
+_share_parsed_css()

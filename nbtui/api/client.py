@@ -54,7 +54,7 @@ from nbtui.api.errors import (
 from nbtui.api.http_errors import is_missing_task, ok_json, raise_embedded_error, shape_error
 from nbtui.api.images import create_body, created_task_id
 from nbtui.api.state import Task
-from nbtui.api.transport import proxy_for, transport_error
+from nbtui.api.transport import proxy_for, tls_context, transport_error
 
 if TYPE_CHECKING:
     from nbtui.config import Settings
@@ -219,6 +219,7 @@ class NanoBananaClient:
             http1=True,
             http2=False,
             transport=transport,
+            verify=tls_context() if transport is None else True,
             trust_env=True,
         )
 

@@ -32,7 +32,7 @@ from nbtui.api.answers import Answer, NotJson, parse_json
 from nbtui.api.errors import ApiError, AuthError, ProtocolError, RequestRejected
 from nbtui.api.http_errors import error_fields, http_error, not_json_error, shape_error
 from nbtui.api.pricing import PriceList, parse_price_list
-from nbtui.api.transport import proxy_for, transport_error
+from nbtui.api.transport import proxy_for, tls_context, transport_error
 
 __all__ = [
     "APPLICATIONS_PATH",
@@ -101,6 +101,7 @@ class PlatformClient:
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
             transport=transport,
+            verify=tls_context() if transport is None else True,
             trust_env=True,
         )
 

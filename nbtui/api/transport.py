@@ -5,12 +5,24 @@ task may exist now).
 
 from __future__ import annotations
 
+import functools
+import ssl
+
 import httpx
 
 from nbtui.api.errors import ApiError, CreateOutcomeUnknown, TransportError
 from nbtui.api.http_errors import Redact
 
-__all__ = ["proxy_for", "transport_error"]
+__all__ = ["proxy_for", "tls_context", "transport_error"]
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One TLS context for every client in the process, as httpx would build it (certifi's
+    CA bundle, or SSL_CERT_FILE / SSL_CERT_DIR). Building one reads and parses the whole CA
+    bundle, about 25 ms of CPU, and the app makes an image client for each preview it loads:
+    that was a stall of the UI on every selection with pictures."""
+    return httpx.create_ssl_context(trust_env=True)
 
 
 def proxy_for(url: httpx.URL) -> str | None:

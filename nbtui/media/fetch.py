@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from nbtui import __version__
+from nbtui.api.transport import tls_context
 from nbtui.media.cache import FetchedImage, ImageCache
 from nbtui.media.kinds import (
     _GENERIC_CONTENT_TYPES,
@@ -85,6 +86,7 @@ class ImageFetcher:
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
             transport=transport,
+            verify=tls_context() if transport is None else True,
         )
 
     @classmethod

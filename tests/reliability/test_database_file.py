@@ -71,6 +71,7 @@ def _churn(data_dir: str, stop: Event, done: mp.Queue[list[str]], rounds: Any) -
     done.put(kept)
 
 
+@pytest.mark.slow
 def test_concurrent_writers_never_make_a_healthy_database_look_damaged(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     Store.open(data_dir).close()

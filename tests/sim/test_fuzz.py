@@ -66,6 +66,7 @@ def sim_url(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.slow
 def test_schemathesis_finds_nothing_on_either_endpoint(sim_url: str, tmp_path: Path) -> None:
     result = subprocess.run(
         [

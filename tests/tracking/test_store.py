@@ -826,6 +826,7 @@ def test_a_database_without_the_list_order_index_gets_it_at_open(data_dir: Path)
 # -- scale --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_fifty_thousand_tasks_smoke(store: Store) -> None:
     """Scale without timing: bulk paths (chunked IN lists, executemany) handle 50k rows."""
     ids = [new_id() for _ in range(50_000)]

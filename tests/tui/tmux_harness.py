@@ -66,9 +66,14 @@ class Terminal:
     def exit_status(self) -> str:
         """Wait for nbtui to end; its exit status as the shell saw it.
 
-        The pane's shell writes it to a file: tmux can take long to reap a finished pane.
+        The pane's shell writes it to a file: tmux can take long to reap a finished pane. The
+        shell creates the file before it writes the number, so an empty file is not an answer.
         """
-        wait_until(self.status_file.exists, "nbtui exiting")
+
+        def written() -> bool:
+            return self.status_file.exists() and self.status_file.read_text().strip() != ""
+
+        wait_until(written, "nbtui exiting")
         return self.status_file.read_text().strip()
 
 

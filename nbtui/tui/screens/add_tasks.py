@@ -9,13 +9,14 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static, TextArea
 
 from nbtui.api.state import parse_task_ids
 from nbtui.textsafe import one_line, truncate
 from nbtui.tracking.labels import LabelError, split_labels
+from nbtui.tui.widgets.dialog_scroll import DialogScroll
 
 __all__ = ["AddRequest", "AddTasksScreen"]
 
@@ -56,7 +57,7 @@ class AddTasksScreen(ModalScreen[AddRequest | None]):
         with Vertical(classes="dialog", id="add-dialog"):
             yield Static(Text("Add tasks", style="bold"), classes="dialog-title")
             # The fields scroll on a short terminal; the buttons stay in view below them.
-            with VerticalScroll(can_focus=False, classes="dialog-scroll"):
+            with DialogScroll():
                 yield Static(
                     Text(
                         "Paste one or more task ids, separated by spaces, commas or new lines.\n"

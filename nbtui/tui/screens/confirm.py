@@ -7,9 +7,11 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
+
+from nbtui.tui.widgets.dialog_scroll import DialogScroll
 
 __all__ = ["ConfirmScreen"]
 
@@ -40,7 +42,7 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="confirm-dialog"):
             yield Static(Text(self._title, style="bold"), classes="dialog-title")
-            with VerticalScroll(can_focus=False, classes="dialog-scroll"):
+            with DialogScroll():
                 yield Static(self._message, classes="dialog-body")
             with Horizontal(classes="dialog-buttons dialog-foot"):
                 yield Button(self._confirm_label, variant="error", id="confirm-yes")

@@ -19,7 +19,7 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
@@ -30,6 +30,7 @@ from textual.widgets.select import NoSelection
 from nbtui.api.pricing import format_amount
 from nbtui.create import ASPECT_RATIOS, MODELS, RESOLUTIONS, CreateRequest
 from nbtui.textsafe import safe_text
+from nbtui.tui.widgets.dialog_scroll import DialogScroll
 
 if TYPE_CHECKING:
     from nbtui.api.pricing import PriceList
@@ -123,7 +124,7 @@ class CreateTaskScreen(ModalScreen[str | None]):
             yield Static(self._title(), classes="dialog-title", id="create-title")
             # The fields scroll on a short terminal; the buttons stay in view below them, so
             # enter in a field never presses a Create button the user cannot see.
-            with VerticalScroll(can_focus=False, classes="dialog-scroll", id="create-fields"):
+            with DialogScroll(id="create-fields"):
                 if self._notes:
                     yield Static(
                         Text("\n".join(f"• {safe_text(n)}" for n in self._notes), style="yellow"),

@@ -10,11 +10,12 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import ProgressBar, Static
 
 from nbtui.textsafe import one_line, truncate
+from nbtui.tui.widgets.dialog_scroll import DialogScroll
 
 __all__ = ["SavingScreen"]
 
@@ -48,7 +49,7 @@ class SavingScreen(ModalScreen[None]):
         noun = "image" if self._count == 1 else "images"
         with Vertical(classes="dialog", id="save-dialog"):
             yield Static(Text(f"Saving {self._count} {noun}", style="bold"), classes="dialog-title")
-            with VerticalScroll(can_focus=False, classes="dialog-scroll"):
+            with DialogScroll():
                 yield Static(Text(f"to {truncate(one_line(self._folder), 64)}", style="dim"))
                 yield ProgressBar(total=None, show_eta=False, id="save-progress")
                 yield Static("", id="save-detail")

@@ -11,10 +11,12 @@ from typing import ClassVar, Literal
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Input, Static
+
+from nbtui.tui.widgets.dialog_scroll import DialogScroll
 
 __all__ = ["TokenOutcome", "TokenScreen"]
 
@@ -73,7 +75,7 @@ class TokenScreen(Screen[TokenOutcome]):
             title = "Welcome to nbtui" if self.first_run else "API token"
             yield Static(Text(title, style="bold"), classes="dialog-title")
             # The text scrolls on a short terminal; the buttons stay in view below it.
-            with VerticalScroll(can_focus=False, classes="dialog-scroll"):
+            with DialogScroll():
                 yield Static(Text(_explanation(self._keyring_problem)), classes="dialog-body")
                 yield Static(
                     Text.assemble(
