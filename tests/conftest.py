@@ -77,6 +77,17 @@ def isolated_environment(
         keyring.set_keyring(previous)
     else:
         yield home
+    _forget_rendered_lines()
+
+
+def _forget_rendered_lines() -> None:
+    """Textual's `StylesCache.get_inner_outer` is an `lru_cache` on a method, so it keeps the
+    last 1,024 widgets' caches of rendered lines alive: a few hundred thousand objects per
+    worker that every full garbage collection walks again (pytest's own at the end of the
+    session does five). Nothing is shared between apps through it but that memory."""
+    styles_cache = sys.modules.get("textual._styles_cache")
+    if styles_cache is not None:
+        styles_cache.StylesCache.get_inner_outer.cache_clear()
 
 
 @pytest.fixture
