@@ -230,6 +230,7 @@ def run_app(settings: Settings, *, demo: bool, warnings: Sequence[str] = ()) -> 
                 demo=True,
                 suggested_ids=env.spare_ids,
                 platform_factory=env.platform_factory,
+                freeze_after_load=True,
             )
             app.startup_warnings.extend(warnings)
             prepare_terminal_graphics()
@@ -248,6 +249,7 @@ def run_app(settings: Settings, *, demo: bool, warnings: Sequence[str] = ()) -> 
             demo=False,
             demo_factory=partial(build_demo, settings),
             platform_factory=user_platform_factory(settings),
+            freeze_after_load=True,
         )
         app.startup_warnings.extend([*warnings, *stored_warnings])
         prepare_terminal_graphics()

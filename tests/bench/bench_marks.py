@@ -13,6 +13,7 @@ Run: `python -m tests.bench.bench_marks`
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -92,10 +93,12 @@ async def _measure(data_dir: Path) -> dict[str, tuple[float, Probe]]:
         def no_client(token: str | None) -> Any:
             raise RuntimeError("no network in this benchmark")
 
-        app = make_app(settings, store=store, client_factory=no_client, token="x")
+        app = make_app(
+            settings, store=store, client_factory=no_client, token="x", freeze_after_load=True
+        )
         app.begin_watching = lambda: None  # type: ignore[method-assign]
         async with app.run_test(size=(120, 40)) as pilot:
-            while not app.main.loaded:
+            while not app.main.loaded or not gc.get_freeze_count():
                 await pilot.pause(0.05)
             await pilot.pause(0.2)
             main = app.main

@@ -181,6 +181,23 @@ def test_untracking_many_and_then_every_task_is_seen_and_can_be_undone(data_dir:
         assert [row.id for row in other.changed_since(changes.token).rows] == [ids[0]]
 
 
+def test_untracking_exactly_every_task_empties_at_once_and_logs_each(data_dir: Path) -> None:
+    """The given ids are exactly the tracked ones (every task marked): the tables are emptied
+    at once, and the answer and the change feed are the same as a row-by-row removal's."""
+    ids = [new_id() for _ in range(700)]
+    with Store.open(data_dir) as store, Store.open(data_dir) as other:
+        store.add(ids, label="batch", now=1.0)
+        token = other.change_token()
+        given = ids[::-1]
+        assert store.remove(given, now=2.0) == given
+        assert store.ids() == [] and store.all_labels() == {}
+        assert sorted(other.changed_since(token).removed) == sorted(ids)
+        store.add(ids[:2], now=3.0)
+        # Two of them given with a third, untracked: not every given id is tracked.
+        assert store.remove([ids[1], new_id()], now=4.0) == [ids[1]]
+        assert store.ids() == [ids[0]]
+
+
 def test_unfinished_ids_are_pending_and_running_only(store: Store) -> None:
     ids = {outcome: new_id() for outcome in ("pending", "running", "succeeded", "failed")}
     gone = new_id()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -199,3 +200,18 @@ def test_a_configured_save_dir_is_kept_in_the_demo(harness: Harness, tmp_path: P
         assert default_save_dir(env.settings) == chosen
     finally:
         env.close()
+
+
+@pytest.mark.parametrize("freeze", [False, True])
+async def test_the_nbtui_command_keeps_what_start_up_built_out_of_later_collections(
+    harness: Harness, freeze: bool
+) -> None:
+    """`run_app` asks for it (freeze_after_load); an app made for a test does not, or every
+    app a test process starts would stay in memory for good."""
+    app = harness.app(freeze_after_load=freeze)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await started(pilot, app)
+            assert (gc.get_freeze_count() > 0) == freeze
+    finally:
+        gc.unfreeze()
