@@ -590,3 +590,23 @@ def test_fetcher_from_settings_uses_the_cache_dir(tmp_path: Path) -> None:
     assert fetcher.timeout == 7
     assert "authorization" not in fetcher._client.headers
     asyncio.run(fetcher.aclose())
+
+
+async def test_every_client_shares_one_tls_context() -> None:
+    """Each preview makes an image client: building a TLS context for each parsed the whole
+    CA bundle again (~25 ms with the UI loop waiting). They, and the API's, use one."""
+    from nbtui.api.client import NanoBananaClient
+    from nbtui.api.transport import tls_context
+
+    def context_of(client: httpx.AsyncClient) -> object:
+        return client._transport._pool._ssl_context  # type: ignore[attr-defined]
+
+    fetchers = [ImageFetcher(None), ImageFetcher(None)]
+    api = NanoBananaClient.from_settings(Settings(), "a-token")
+    try:
+        contexts = [context_of(f._client) for f in fetchers] + [context_of(api._http)]
+        assert all(context is tls_context() for context in contexts)
+    finally:
+        for fetcher in fetchers:
+            await fetcher.aclose()
+        await api.aclose()
