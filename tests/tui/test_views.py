@@ -86,6 +86,35 @@ async def test_number_keys_switch_views_and_the_header_counts(
         await settle(pilot, lambda: len(app.main.model) == 4 and header(app) == "")
 
 
+async def test_an_unchanged_view_header_is_left_alone(harness: Harness, tmp_path: Path) -> None:
+    """The header is shown again after every order read (each refresh cycle); updating its
+    cell lays out the whole screen again (25 ms at 10,000 tasks), so it happens only when
+    the words change."""
+    seed(harness)
+    app = app_with_views(harness, tmp_path / "config.toml")
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("1")
+        await settle(pilot, lambda: header(app) == "view failed · 2 tasks")
+        cell = app.main.query_one("#topbar-view", Static)
+        updates: list[object] = []
+        update = cell.update
+
+        def counted(content: Any = "", **kwargs: Any) -> None:
+            updates.append(content)
+            update(content, **kwargs)
+
+        cell.update = counted  # type: ignore[method-assign]
+        for _ in range(3):
+            reads = app.main.orders_read
+            app.main.reorder()
+            await settle(pilot, lambda r=reads: app.main.orders_read > r)
+        assert updates == []
+        await pilot.press("slash", "end", *" owl", "enter")
+        await settle(pilot, lambda: header(app) == "view failed (changed) · 1 task")
+        assert updates
+
+
 async def test_escape_on_the_filter_leaves_the_view(harness: Harness, tmp_path: Path) -> None:
     seed(harness)
     app = app_with_views(harness, tmp_path / "config.toml")
