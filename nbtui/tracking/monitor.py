@@ -122,9 +122,10 @@ class ChangeTracking(Protocol):
 
 @runtime_checkable
 class StateListing(Protocol):
-    """A store that can list every id with its state without reading rows (`Store` can)."""
+    """A store that can list the unfinished ids with their states without reading rows
+    (`Store` can)."""
 
-    def states(self) -> dict[str, TaskState]: ...
+    def unfinished_states(self) -> dict[str, TaskState]: ...
 
     def unanswered_ids(self) -> list[str]: ...
 
@@ -184,6 +185,8 @@ class Monitor:
         self._failures = 0
         self._in_backoff = False
         self._problem: MonitorProblem | None = None
+        #: The watched tasks' last known states: the unfinished ones and the tentative
+        #: failures (a finished task is never polled, and holding every id cost 6 MB at 50k).
         self._states: dict[str, TaskState] | None = None
         #: Tracked tasks the service never answered (usually a handful: the ones just added).
         self._unanswered: set[str] = set()
@@ -375,7 +378,9 @@ class Monitor:
             previous = states.get(row.id)
             # Answered by someone else's refresh for the first time: nobody saw it move here.
             first = row.id in self._unanswered and row.last_refreshed is not None
-            if row.id not in states:
+            if previous is None:
+                # New here, or a finished task (not watched) that someone changed: either
+                # way the view takes the row as it is now, and nobody saw it finish here.
                 updates.append(TaskUpdate(task=row, previous=None))
                 if not row.state.is_finished:
                     fresh.append(row.id)
@@ -385,10 +390,13 @@ class Monitor:
                 self._unanswered.add(row.id)
             else:
                 self._unanswered.discard(row.id)
-            states[row.id] = row.state
+            self._watch(states, row)
         current = {row.id for row in changes.rows}
+        # Every removal in the feed: the finished ones were not watched but are still listed.
         removed = [task_id for task_id in changes.removed if task_id not in current]
-        removed = [task_id for task_id in removed if states.pop(task_id, None) is not None]
+        for task_id in removed:
+            states.pop(task_id, None)
+            self._tentative.pop(task_id, None)
         self._unanswered.difference_update(removed)
         self._states = states
         if removed and self._on_removed is not None:
@@ -411,11 +419,11 @@ class Monitor:
             self._store_token = await asyncio.to_thread(store.change_token)
         if isinstance(store, StateListing):
             # Only ids and states: reading whole rows here cost ~20 MB at 10k tasks.
-            self._states = await asyncio.to_thread(store.states)
+            self._states = await asyncio.to_thread(store.unfinished_states)
             self._unanswered = set(await asyncio.to_thread(store.unanswered_ids))
             return
         rows = await asyncio.to_thread(store.all)
-        self._states = {row.id: row.state for row in rows}
+        self._states = {row.id: row.state for row in rows if not row.state.is_finished}
         self._unanswered = {row.id for row in rows if row.last_refreshed is None}
 
     def _due(self) -> bool:
@@ -582,9 +590,17 @@ class Monitor:
                 self._tentative.pop(row.id, None)
             first = row.id in self._unanswered
             updates.append(TaskUpdate(task=row, previous=states.get(row.id), first_answer=first))
-            states[row.id] = row.state
+            self._watch(states, row)
         self._states = states
         return updates
+
+    def _watch(self, states: dict[str, TaskState], row: TrackedTask) -> None:
+        """Keep the state of a task still watched (unfinished, or a tentative failure);
+        forget a finished one."""
+        if row.state.is_finished and row.id not in self._tentative:
+            states.pop(row.id, None)
+        else:
+            states[row.id] = row.state
 
     def _plan(
         self,

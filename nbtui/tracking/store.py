@@ -327,11 +327,14 @@ class Store:
             counts[key] = counts.get(key, 0) + int(count)
         return counts
 
-    def states(self) -> dict[str, TaskState]:
-        """Every tracked id and its state (what the monitor needs; no records, no rows)."""
-        return {
-            task_id: state_of(state) for task_id, state in self._read("SELECT id, state FROM tasks")
-        }
+    def unfinished_states(self) -> dict[str, TaskState]:
+        """The unfinished tasks' ids and states: what the monitor watches (no records, no
+        rows, and nothing for the finished ones, which at 50,000 tasks cost 6 MB as a map)."""
+        marks = ",".join("?" * len(_UNFINISHED))
+        sql = f"SELECT id, state FROM tasks WHERE state IN ({marks})"  # noqa: S608
+        with self._lock, translated(self.path):
+            rows = self._connection().execute(sql, _UNFINISHED)
+            return {task_id: state_of(state) for task_id, state in rows}
 
     def unanswered_ids(self) -> list[str]:
         """Tracked tasks the service never answered (a refresh has not reached them yet)."""

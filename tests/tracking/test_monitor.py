@@ -710,6 +710,33 @@ async def test_a_first_answer_is_flagged_so_nobody_toasts_a_task_never_seen_runn
     assert [(u.task.id, u.first_answer) for u in h.updates] == [(slow, False)]
 
 
+async def test_finished_tasks_are_not_watched_but_their_changes_elsewhere_still_show(
+    h: Harness, tmp_path: Path
+) -> None:
+    """The monitor keeps states only for the tasks it polls (at 50,000 tasks a map of every
+    id cost 6 MB). A finished task another process changes still reaches the view, as a row
+    nobody saw finish here (no toast), and its removal elsewhere is still reported."""
+    done = h.sim.add_task(outcome="succeeded", pending_seconds=0, running_seconds=0)
+    h.track(done)
+    monitor = h.monitor()
+    await monitor.refresh_once()
+    assert [(u.task.id, u.previous) for u in h.updates] == [(done, TaskState.PENDING)]
+    h.updates.clear()
+    await monitor.check_store()  # its own write: nothing new
+    assert h.updates == []
+    with Store.open(tmp_path / "data") as other:
+        other.set_labels([done], add=["client-x"])
+        await monitor.check_store()
+        (update,) = h.updates
+        assert update.task.id == done and update.previous is None
+        assert update.task.state is TaskState.SUCCEEDED
+        other.remove([done])
+    await monitor.check_store()
+    assert h.removed == [done]
+    report = await monitor.refresh_once()
+    assert report.requested == 0
+
+
 async def test_a_first_answer_written_by_another_process_is_flagged_too(
     h: Harness, tmp_path: Path
 ) -> None:

@@ -60,15 +60,15 @@ def test_newest_first_orders_by_creation_then_first_seen_ties_by_id(tmp_path: Pa
         assert newest(0) == [] and newest(-5) == []
 
 
-def test_states_lists_every_id_with_its_state(tmp_path: Path) -> None:
+def test_unfinished_states_lists_the_watched_ids_with_their_states(tmp_path: Path) -> None:
     done, waiting = new_id(), new_id()
     with Store.open(tmp_path) as store:
-        assert store.states() == {}
+        assert store.unfinished_states() == {}
         store.add([done, waiting], now=1.0)
         store.apply([Task.from_raw(finished(done, 5.0))], {}, 10.0)
-        assert store.states() == {done: TaskState.SUCCEEDED, waiting: TaskState.PENDING}
-        store.remove([done])
-        assert store.states() == {waiting: TaskState.PENDING}
+        assert store.unfinished_states() == {waiting: TaskState.PENDING}
+        store.remove([waiting])
+        assert store.unfinished_states() == {}
 
 
 def test_unfinished_ids_can_include_recent_not_found(tmp_path: Path) -> None:
