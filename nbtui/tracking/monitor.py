@@ -188,6 +188,7 @@ class Monitor:
         #: The watched tasks' last known states: the unfinished ones and the tentative
         #: failures (a finished task is never polled, and holding every id cost 6 MB at 50k).
         self._states: dict[str, TaskState] | None = None
+        self._cycling = False
         #: Tracked tasks the service never answered (usually a handful: the ones just added).
         self._unanswered: set[str] = set()
         self._store_token: object = None
@@ -234,6 +235,12 @@ class Monitor:
     def running(self) -> bool:
         """Whether `run()` is looping right now."""
         return self._running
+
+    @property
+    def cycling(self) -> bool:
+        """A cycle is under way: the updates it reports come a step (500 tasks) at a time,
+        and `on_cycle` says when the last has come."""
+        return self._cycling
 
     @property
     def client(self) -> RetrievingClient | None:
@@ -512,35 +519,18 @@ class Monitor:
 
         errors: dict[str, ApiError] = {}
         refreshed: list[str] = []
-        changed: list[TrackedTask] = []
-        for start in range(0, len(target), CYCLE_STEP):
-            step = target[start : start + CYCLE_STEP]
-            tasks: Mapping[str, Task] = {}
-            self.request_started = self._clock()
-            try:
-                if self._client is None:
-                    raise RuntimeError("the monitor has no client to poll with")
-                result = await self._client.retrieve_batch(step)
-            except ApiError as exc:
-                step_errors: dict[str, ApiError] = dict.fromkeys(step, exc)
-            else:
-                tasks, step_errors = result.tasks, dict(result.errors)
-            finally:
-                self.request_started = None
-            refused = next((e for e in step_errors.values() if isinstance(e, AuthError)), None)
-            if refused is not None:
-                # A rejected token would be rejected again (as within `retrieve_batch`): the
-                # rest are not asked for, and their state stays unknown.
-                step_errors.update(dict.fromkeys(target[start + CYCLE_STEP :], refused))
-            errors.update(step_errors)
-            good = [task for task_id, task in tasks.items() if task_id not in step_errors]
-            refreshed += [task_id for task_id in tasks if task_id not in step_errors]
-            messages = {task_id: str(error) for task_id, error in step_errors.items()}
-            changed += await asyncio.to_thread(self._write, good, messages, self._clock())
-            if refused is not None:
-                break
-        updates = self._record_changes(changed)
-        self._unanswered.difference_update(refreshed)
+        changes = 0
+        self._cycling = True
+        try:
+            for start in range(0, len(target), CYCLE_STEP):
+                step_refreshed, step_errors, step_changes = await self._step(target, start)
+                refreshed += step_refreshed
+                errors.update(step_errors)
+                changes += step_changes
+                if any(isinstance(e, AuthError) for e in step_errors.values()):
+                    break
+        finally:
+            self._cycling = False
 
         finished = self._clock()
         next_at = self._plan(target, len(refreshed), errors, finished)
@@ -550,16 +540,49 @@ class Monitor:
             started=started,
             finished=finished,
             requested=len(target),
-            changed=len(updates),
+            changed=changes,
             next_at=next_at,
             failed=len(errors),
             refreshed=tuple(refreshed),
         )
-        if updates and self._on_update is not None:
-            self._on_update(updates)
         if self._on_cycle is not None:
             self._on_cycle(report)
         return report
+
+    async def _step(
+        self, target: list[str], start: int
+    ) -> tuple[list[str], dict[str, ApiError], int]:
+        """One request-and-write step of a cycle: its changes are reported at once, not at
+        the cycle's end, so a cycle over thousands of unfinished tasks never holds all their
+        changed records (about 1 KB of JSON each). Returns the ids answered, the errors and
+        how many tasks changed."""
+        step = target[start : start + CYCLE_STEP]
+        tasks: Mapping[str, Task] = {}
+        self.request_started = self._clock()
+        try:
+            if self._client is None:
+                raise RuntimeError("the monitor has no client to poll with")
+            result = await self._client.retrieve_batch(step)
+        except ApiError as exc:
+            step_errors: dict[str, ApiError] = dict.fromkeys(step, exc)
+        else:
+            tasks, step_errors = result.tasks, dict(result.errors)
+        finally:
+            self.request_started = None
+        refused = next((e for e in step_errors.values() if isinstance(e, AuthError)), None)
+        if refused is not None:
+            # A rejected token would be rejected again (as within `retrieve_batch`): the
+            # rest are not asked for, and their state stays unknown.
+            step_errors.update(dict.fromkeys(target[start + CYCLE_STEP :], refused))
+        good = [task for task_id, task in tasks.items() if task_id not in step_errors]
+        refreshed = [task_id for task_id in tasks if task_id not in step_errors]
+        messages = {task_id: str(error) for task_id, error in step_errors.items()}
+        changed = await asyncio.to_thread(self._write, good, messages, self._clock())
+        updates = self._record_changes(changed)
+        self._unanswered.difference_update(refreshed)
+        if updates and self._on_update is not None:
+            self._on_update(updates)
+        return refreshed, step_errors, len(updates)
 
     def _write(self, tasks: list[Task], errors: Mapping[str, str], now: float) -> list[TrackedTask]:
         """Blocking (worker thread): one `apply`. When nothing else wrote meanwhile (the change

@@ -19,19 +19,21 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CycleDone",
+    "Finishes",
     "ProblemChanged",
     "TasksChanged",
     "TasksRemoved",
-    "announce_finished",
 ]
 
 
 class TasksChanged(Message):
-    """The monitor saw these tasks change (or appear)."""
+    """The monitor saw these tasks change (or appear); `in_cycle`: one step of a refresh
+    cycle, more may follow before its `CycleDone`."""
 
-    def __init__(self, updates: list[TaskUpdate]) -> None:
+    def __init__(self, updates: list[TaskUpdate], *, in_cycle: bool = False) -> None:
         super().__init__()
         self.updates = updates
+        self.in_cycle = in_cycle
 
 
 class TasksRemoved(Message):
@@ -69,28 +71,45 @@ class Notify(Protocol):
     ) -> None: ...
 
 
-def announce_finished(updates: list[TaskUpdate], notify: Notify, notifier: Notifier | None) -> None:
-    """A toast (and the configured terminal notification) for each task watched finishing;
-    one summary instead of a wall of toasts when more than three finish at once."""
-    finished = [
-        update
-        for update in updates
-        # A task answered for the first time was not watched finishing: no toast for it.
-        if not update.first_answer
-        and update.previous is not None
-        and not update.previous.is_finished
-        and update.task.state.is_finished
-    ]
-    if len(finished) > 3:
-        ok = sum(1 for update in finished if update.task.state is TaskState.SUCCEEDED)
-        title = f"{len(finished)} tasks finished"
-        body = f"{ok} succeeded, {len(finished) - ok} failed or not found"
-        notify(f"{body}.", title=title, timeout=8)
-        if notifier is not None:
-            notifier.notify(f"nbtui: {title}", body)
-        return
-    for update in finished:
-        _announce(update, notify, notifier)
+class Finishes:
+    """Tasks seen finishing, gathered until they are announced: a cycle reports its changes
+    a step (500 tasks) at a time, and "N tasks finished" must count the whole cycle. Only the
+    first four are kept, which is enough to choose between toasts and a summary."""
+
+    def __init__(self) -> None:
+        self._first: list[TaskUpdate] = []
+        self._count = 0
+        self._succeeded = 0
+
+    def add(self, updates: list[TaskUpdate]) -> None:
+        for update in updates:
+            # A task answered for the first time was not watched finishing: no toast for it.
+            if (
+                update.first_answer
+                or update.previous is None
+                or update.previous.is_finished
+                or not update.task.state.is_finished
+            ):
+                continue
+            self._count += 1
+            self._succeeded += update.task.state is TaskState.SUCCEEDED
+            if len(self._first) <= 3:
+                self._first.append(update)
+
+    def announce(self, notify: Notify, notifier: Notifier | None) -> None:
+        """A toast (and the configured terminal notification) for each task gathered; one
+        summary instead of a wall of toasts when more than three finished."""
+        count, ok, first = self._count, self._succeeded, self._first
+        self._first, self._count, self._succeeded = [], 0, 0
+        if count > 3:
+            title = f"{count} tasks finished"
+            body = f"{ok} succeeded, {count - ok} failed or not found"
+            notify(f"{body}.", title=title, timeout=8)
+            if notifier is not None:
+                notifier.notify(f"nbtui: {title}", body)
+            return
+        for update in first:
+            _announce(update, notify, notifier)
 
 
 def _announce(update: TaskUpdate, notify: Notify, notifier: Notifier | None) -> None:

@@ -184,8 +184,9 @@ async def test_chunks_follow_the_clients_batch_size(h: Harness) -> None:
 
 
 async def test_a_long_cycle_is_asked_and_written_a_step_at_a_time(h: Harness) -> None:
-    """1,200 unfinished tasks: still one request per 50, but written 500 at a time (the
-    records of a whole cycle are never held at once), with one update report per cycle."""
+    """1,200 unfinished tasks: still one request per 50, but written and reported 500 at a
+    time (the records of a whole cycle are never held at once: at 5,000 unfinished tasks
+    that was 5 MB), each report marked as part of the cycle under way."""
     ids = h.sim.seed(1_200)
     h.track(*ids)
     applied: list[int] = []
@@ -197,11 +198,22 @@ async def test_a_long_cycle_is_asked_and_written_a_step_at_a_time(h: Harness) ->
         return apply(tasks, errors, now)
 
     h.store.apply = recording_apply  # type: ignore[method-assign, assignment]
-    report = await h.monitor().refresh_once()
+    monitor = h.monitor()
+    reported: list[tuple[int, bool]] = []
+
+    def on_update(updates: list[TaskUpdate]) -> None:
+        reported.append((len(updates), monitor.cycling))
+        h.updates.extend(updates)
+
+    monitor._on_update = on_update
+    assert not monitor.cycling
+    report = await monitor.refresh_once()
+    assert not monitor.cycling
     assert report.requested == 1_200
     assert len(h.api_requests()) == 24  # ceil(1200 / 50)
     assert applied == [CYCLE_STEP, CYCLE_STEP, 1_200 - 2 * CYCLE_STEP]
-    assert len(h.updates) == report.changed == 1_200  # reported once, after the last step
+    assert reported == [(CYCLE_STEP, True), (CYCLE_STEP, True), (1_200 - 2 * CYCLE_STEP, True)]
+    assert len(h.updates) == report.changed == 1_200
     assert sorted(update.task.id for update in h.updates) == sorted(ids)
 
 

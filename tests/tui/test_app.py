@@ -541,3 +541,23 @@ async def test_ctrl_c_says_how_to_quit_in_plain_words(harness: Harness) -> None:
         assert "Press q or ctrl+q to quit." in notes(app)
         assert "[b]" not in notes(app)
         assert app.is_running
+
+
+async def test_tasks_finishing_in_one_long_cycle_get_one_summary(harness: Harness) -> None:
+    """A cycle reports its changes a step (500 tasks) at a time; the toast counts the whole
+    cycle: 600 tasks finishing give one "600 tasks finished", not one per step."""
+    ids = [
+        harness.state.add_task(outcome="succeeded", pending_seconds=5, running_seconds=0)
+        for _ in range(600)
+    ]
+    harness.track(ids)
+    app = harness.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)  # all pending (answered for the first time: no toast)
+        harness.clock.advance(10)
+        cycles = app.main.cycles
+        app.main.action_refresh_all()
+        await settle(pilot, lambda: app.main.cycles > cycles)
+        text = notes(app)
+        assert text.count("tasks finished") == 1, text
+        assert "600 tasks finished: 600 succeeded, 0 failed or not found." in text

@@ -22,7 +22,7 @@ from nbtui.tui.session import Session
 from nbtui.tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
-    from nbtui.tracking.monitor import CycleReport, MonitorProblem
+    from nbtui.tracking.monitor import CycleReport, MonitorProblem, TaskUpdate
 
 __all__ = ["INTERVAL_STEPS", "Refreshing"]
 
@@ -55,18 +55,25 @@ class Refreshing:
 
     def _new_monitor(self, *, paused: bool, interval: float) -> Monitor:
         post = self._post
-        return Monitor(
+        monitor: Monitor | None = None
+
+        def updated(updates: list[TaskUpdate]) -> None:
+            in_cycle = monitor is not None and monitor.cycling
+            post(TasksChanged(updates, in_cycle=in_cycle))
+
+        monitor = Monitor(
             None,
             self._session.store,
             interval=interval,
             paused=paused,
             clock=self._session.clock,
-            on_update=lambda updates: post(TasksChanged(updates)),
+            on_update=updated,
             on_cycle=lambda report: post(CycleDone(report)),
             on_problem=lambda problem: post(ProblemChanged(problem)),
             on_removed=lambda ids: post(TasksRemoved(ids)),
             on_state=self.show_state,
         )
+        return monitor
 
     def session_switched(self) -> None:
         """A new monitor for the session's store, paused and paced as the old one was."""

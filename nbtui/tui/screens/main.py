@@ -46,10 +46,10 @@ from nbtui.tui.keys import MAIN_BINDINGS, footer_actions
 from nbtui.tui.marks import Marks
 from nbtui.tui.monitor_bridge import (
     CycleDone,
+    Finishes,
     ProblemChanged,
     TasksChanged,
     TasksRemoved,
-    announce_finished,
 )
 from nbtui.tui.ordering import OrderReader
 from nbtui.tui.selection import Selection
@@ -98,6 +98,8 @@ class MainScreen(Screen[None]):
         #: The stored list has been read and shown.
         self.loaded = False
         self.notifier: Notifier | None = None
+        #: Tasks seen finishing in the cycle under way, announced when it is done.
+        self.finishes = Finishes()
         #: The marked tasks: what untrack, refresh, save, open and labels apply to.
         self.marks = Marks()
         self.task_list = TaskList(
@@ -334,7 +336,9 @@ class MainScreen(Screen[None]):
         selected = [update.task for update in updates if update.task.id == self.selection.id]
         if selected:
             self.selection.current(selected[-1])
-        announce_finished(updates, self.notify, self.notifier)
+        self.finishes.add(updates)
+        if not message.in_cycle:  # else once the cycle is done: one summary for all of it
+            self.finishes.announce(self.notify, self.notifier)
 
     def on_tasks_removed(self, message: TasksRemoved) -> None:
         self.model.remove(message.ids)
@@ -344,6 +348,7 @@ class MainScreen(Screen[None]):
 
     def on_cycle_done(self, message: CycleDone) -> None:
         self.cycles += 1
+        self.finishes.announce(self.notify, self.notifier)
         report = message.report
         if report.refreshed:
             # Unchanged tasks get no update, yet the detail's "Refreshed" time moves on (the
