@@ -3,8 +3,9 @@
 One loop owns the schedule, so two refresh cycles never overlap: the next cycle is planned
 when the last one ends. Each cycle asks for the unfinished tracked tasks (plus whatever the
 user asked for by hand) with `retrieve_batch`, a step of `CYCLE_STEP` ids at a time, writes
-each step's answers to the store in one transaction, and reports (once per cycle) only the
-tasks whose record or state changed. Faults slow the loop
+each step's answers to the store in one transaction, and reports (step by step, while
+`cycling`; `on_cycle` ends the cycle) only the tasks whose record or state changed. Faults
+slow the loop
 down instead of speeding it up: 429 and 5xx back off (honouring `Retry-After`), a rejected
 token stops polling until the user acts. Store calls run in a worker thread so the event loop
 (the UI) never waits on SQLite.
