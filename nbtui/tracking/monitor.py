@@ -58,8 +58,8 @@ MIN_INTERVAL = 1.0
 #: Seconds after a task is tracked during which "not found" is not taken as final: the
 #: service may not list a task it created a moment ago.
 NOT_FOUND_GRACE = 120.0
-#: Ids asked for and written per step of a cycle: ten requests of 50, which keeps every
-#: concurrent request busy, while a cycle over tens of thousands of unfinished tasks never
+#: Ids asked for, written and reported per step of a cycle: ten requests of 50 keep every
+#: concurrent request busy, and a cycle over tens of thousands of unfinished tasks never
 #: holds all their records in memory at once (about 5 KB each once parsed).
 CYCLE_STEP = 500
 #: Seconds a tentative failure is still polled, from when it was first seen failed that way.
@@ -68,7 +68,8 @@ TENTATIVE_WINDOW = 600.0
 
 @dataclass(frozen=True, slots=True)
 class TaskUpdate:
-    """A tracked task whose record or state changed (or that just appeared: `previous` None)."""
+    """A tracked task whose record or state changed; `previous` None: it just appeared, or it
+    is a finished task (not watched) that another process changed."""
 
     task: TrackedTask
     previous: TaskState | None
@@ -553,10 +554,8 @@ class Monitor:
     async def _step(
         self, target: list[str], start: int
     ) -> tuple[list[str], dict[str, ApiError], int]:
-        """One request-and-write step of a cycle: its changes are reported at once, not at
-        the cycle's end, so a cycle over thousands of unfinished tasks never holds all their
-        changed records (about 1 KB of JSON each). Returns the ids answered, the errors and
-        how many tasks changed."""
+        """One step of a cycle, asked for, written and reported at once (a cycle never holds
+        all its changed records, ~1 KB of JSON each): the ids answered, errors, changes."""
         step = target[start : start + CYCLE_STEP]
         tasks: Mapping[str, Task] = {}
         self.request_started = self._clock()
@@ -619,8 +618,7 @@ class Monitor:
         return updates
 
     def _watch(self, states: dict[str, TaskState], row: TrackedTask) -> None:
-        """Keep the state of a task still watched (unfinished, or a tentative failure);
-        forget a finished one."""
+        """Keep a watched task's state (unfinished, or a tentative failure), forget others."""
         if row.state.is_finished and row.id not in self._tentative:
             states.pop(row.id, None)
         else:
