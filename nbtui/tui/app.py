@@ -26,9 +26,9 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from nbtui.config import Settings
 from nbtui.textsafe import one_line
-from nbtui.tui.commands.images import FetcherFactory
 from nbtui.tui.commands.theme import ThemeMemory
 from nbtui.tui.commands.views import ViewsProvider
+from nbtui.tui.image_client import FetcherFactory
 from nbtui.tui.keys import APP_BINDINGS, HelpEntry, help_entries
 from nbtui.tui.screens.main import MainScreen
 from nbtui.tui.screens.token import TokenOutcome, TokenScreen

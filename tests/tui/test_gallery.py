@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from textual.pilot import Pilot
 
 from nbtui.api.client import NanoBananaClient
 from nbtui.config import Settings
+from nbtui.media import ImageFetcher
 from nbtui.sim import SimConfig
 from nbtui.sim.server import SimServer
 from nbtui.tracking.store import Store
@@ -304,8 +307,46 @@ async def test_the_image_host_never_sees_the_token(tmp_path: Path) -> None:
                 await settle(pilot, lambda: len(screen.thumbnails) == 6, rounds=1000)
         images = [r for r in sim.state.requests if r.path.startswith("/images/")]
         api = sim.state.api_requests()
-        # Six images; the preview pane may download the selected task's first one while the
-        # gallery does too (each has its own client), so count distinct paths.
-        assert len({r.path for r in images}) == 6 and not any(r.had_auth for r in images)
+        # Six images, each downloaded once: the preview pane and the gallery share one client,
+        # so the selected task's first image, asked for by both, is fetched once.
+        assert len(images) == 6 and not any(r.had_auth for r in images)
+        assert len({r.path for r in images}) == 6
+        fetcher = app.main.image_client.reset()
+        assert fetcher is None  # closed and let go when the app ended
         assert {r.host for r in images}.isdisjoint({r.host for r in api})
         assert api and all(r.had_auth for r in api)
+
+
+class HeldImages(httpx.AsyncBaseTransport):
+    """The simulator's image host, holding every answer until `release`; counts requests."""
+
+    def __init__(self, app: Any) -> None:
+        self._inner = httpx.ASGITransport(app=app)
+        self.release = asyncio.Event()
+        self.sent: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(request.url.path)
+        await self.release.wait()
+        return await self._inner.handle_async_request(request)
+
+
+async def test_the_preview_and_the_gallery_download_a_picture_once(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """The screen has one image client: the gallery asking for the picture the preview is
+    still downloading waits for it (and then reads the cache) instead of downloading it too."""
+    task_id = finished(harness, count=2)
+    harness.track([task_id])
+    held = HeldImages(harness.sim.app)
+    app = harness.app(fetcher_factory=lambda: ImageFetcher(tmp_path / "img-cache", transport=held))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, lambda: len(held.sent) == 1)  # the preview's first picture
+        screen = await open_gallery(pilot, app)
+        await settle(pilot, lambda: len(held.sent) == 2)  # the gallery's second one
+        for _ in range(20):
+            await pilot.pause(0.01)  # room for a duplicate request, were there one
+        assert len(held.sent) == 2
+        held.release.set()
+        await settle(pilot, lambda: len(screen.thumbnails) == 2)
+    assert sorted(held.sent) == sorted(set(held.sent))  # each picture once

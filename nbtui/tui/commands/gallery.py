@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 from nbtui.api.state import extract_images
 from nbtui.textsafe import one_line
 from nbtui.tui.commands import Host
+from nbtui.tui.image_client import SharedFetcher
 from nbtui.tui.session import Session
 from nbtui.tui.tasklist_model import TaskListModel
 
 # The screen (and what it draws with) is imported when the gallery first opens.
 if TYPE_CHECKING:
-    from nbtui.media import ImageFetcher
     from nbtui.tracking.store import Store
     from nbtui.tui.screens.gallery import GalleryEntry
 
@@ -57,22 +57,15 @@ class Gallery:
         model: TaskListModel,
         *,
         select: Callable[[str], None],
-        fetcher_factory: Callable[[], ImageFetcher] | None = None,
+        fetcher: SharedFetcher,
     ) -> None:
         """`select(task_id)`: put the list's cursor on that task."""
         self._host = host
         self._session = session
         self._model = model
         self._select = select
-        self._fetcher_factory = fetcher_factory
+        self._fetcher = fetcher
         self._opening = False
-
-    def _make_fetcher(self) -> ImageFetcher:
-        if self._fetcher_factory is not None:
-            return self._fetcher_factory()
-        from nbtui.media import ImageFetcher
-
-        return ImageFetcher.from_settings(self._session.settings)
 
     def open(self) -> None:
         """Read the shown tasks' images (in a thread), then show the grid."""
@@ -102,7 +95,7 @@ class Gallery:
         screen = GalleryScreen(
             entries,
             tasks_shown=len(rowids),
-            fetcher_factory=self._make_fetcher,
+            fetcher=self._fetcher.get,
             filter_text=filter_text,
         )
         self._host.app.push_screen(screen, self._chosen)

@@ -1,8 +1,9 @@
 """A task's result images: the preview in the detail pane (`i`), saving (`S`), opening in a
 browser (`o`) and copying a URL (`Y`).
 
-Images are downloaded with `nbtui.media.ImageFetcher` (its own HTTP client, never the token,
-size limit, timeout, bounded disk cache) and decoded in a thread; only http(s) URLs are opened.
+Images are downloaded with the screen's `nbtui.media.ImageFetcher` (`SharedFetcher`: its own
+HTTP client, never the token, size limit, timeout, bounded disk cache) and decoded in a thread;
+only http(s) URLs are opened.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 from nbtui.api.state import Task, TaskState
 from nbtui.textsafe import one_line, truncate
 from nbtui.tui.commands import Host
+from nbtui.tui.image_client import SharedFetcher
 from nbtui.tui.links import is_openable, open_in_browser
 from nbtui.tui.session import Session
 from nbtui.tui.widgets.preview import DecodedImage, ImagePreview, decode
@@ -22,13 +24,10 @@ from nbtui.tui.widgets.preview import DecodedImage, ImagePreview, decode
 # The save dialog and the downloader are imported when first needed: the first paint needs
 # neither.
 if TYPE_CHECKING:
-    from nbtui.media import ImageFetcher
     from nbtui.tui.screens.save import SavingScreen
 
-__all__ = ["OPEN_AT_MOST", "FetcherFactory", "Images"]
+__all__ = ["OPEN_AT_MOST", "Images"]
 
-#: Builds the image downloader; whoever gets one closes it.
-FetcherFactory = Callable[[], "ImageFetcher"]
 #: At most this many images of a task are previewed.
 _PREVIEWED = 4
 #: `o` on marked tasks opens at most this many browser tabs (one per task) and says how many
@@ -46,7 +45,7 @@ class Images:
         preview: ImagePreview,
         *,
         current_task: Callable[[], Task | None],
-        fetcher_factory: FetcherFactory | None = None,
+        fetcher: SharedFetcher,
         marked: Callable[[], bool] = lambda: False,
         targets: Callable[[], Awaitable[list[str]]] | None = None,
     ) -> None:
@@ -58,18 +57,11 @@ class Images:
         self._current_task = current_task
         self._marked = marked
         self._targets = targets
-        self._fetcher_factory = fetcher_factory
+        self._fetcher = fetcher
         #: The user's preview toggle (`i`).
         self.enabled = True
         self._preview_key: tuple[str, tuple[str, ...]] | None = None
         self._saving: set[str] = set()
-
-    def _make_fetcher(self) -> ImageFetcher:
-        if self._fetcher_factory is not None:
-            return self._fetcher_factory()
-        from nbtui.media import ImageFetcher
-
-        return ImageFetcher.from_settings(self._session.settings)
 
     # -- preview -------------------------------------------------------------------------
 
@@ -111,13 +103,13 @@ class Images:
 
         images: list[DecodedImage] = []
         problems: list[str] = []
-        async with self._make_fetcher() as fetcher:
-            for url in urls[:_PREVIEWED]:
-                try:
-                    fetched = await fetcher.fetch(url)
-                    images.append(await asyncio.to_thread(decode, fetched.data))
-                except (MediaError, ValueError) as exc:
-                    problems.append(one_line(exc))
+        fetcher = self._fetcher.get()
+        for url in urls[:_PREVIEWED]:
+            try:
+                fetched = await fetcher.fetch(url)
+                images.append(await asyncio.to_thread(decode, fetched.data))
+            except (MediaError, ValueError) as exc:
+                problems.append(one_line(exc))
         if self._preview_key != (task_id, urls):
             return  # the selection moved on
         note = ""
@@ -174,8 +166,8 @@ class Images:
                 screen.progress(done, total)
 
         try:
-            async with self._make_fetcher() as fetcher:
-                paths = await save_images(task, folder, fetcher=fetcher, progress=progress)
+            fetcher = self._fetcher.get()
+            paths = await save_images(task, folder, fetcher=fetcher, progress=progress)
         except SaveError as exc:
             saved = "\n".join(str(path) for path in exc.saved)
             host.notify(
@@ -261,19 +253,19 @@ class Images:
                 screen.progress(before + done, None)
 
         try:
-            async with self._make_fetcher() as fetcher:
-                for task in with_images:
-                    try:
-                        paths = await save_images(task, folder, fetcher=fetcher, progress=progress)
-                    except SaveError as exc:
-                        paths = exc.saved
-                        problems.append(f"{task.id}: {one_line(exc)}")
-                    except MediaError as exc:
-                        paths = []
-                        problems.append(f"{task.id}: {one_line(exc)}")
-                    saved += paths
-                    from_tasks += bool(paths)
-                    before, current = before + current, 0
+            fetcher = self._fetcher.get()
+            for task in with_images:
+                try:
+                    paths = await save_images(task, folder, fetcher=fetcher, progress=progress)
+                except SaveError as exc:
+                    paths = exc.saved
+                    problems.append(f"{task.id}: {one_line(exc)}")
+                except MediaError as exc:
+                    paths = []
+                    problems.append(f"{task.id}: {one_line(exc)}")
+                saved += paths
+                from_tasks += bool(paths)
+                before, current = before + current, 0
         finally:
             self._saving.difference_update(task.id for task in with_images)
             if screen.is_attached:

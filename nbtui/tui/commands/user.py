@@ -24,6 +24,7 @@ from nbtui.config import Placeholder, UserCommand
 from nbtui.textsafe import one_line
 from nbtui.tui.commands import Host
 from nbtui.tui.formatting import short_id
+from nbtui.tui.image_client import SharedFetcher
 from nbtui.tui.keys import USER_COMMANDS_GROUP, HelpEntry, normal_key, taken_keys
 from nbtui.tui.links import is_openable
 from nbtui.tui.session import Session
@@ -32,7 +33,6 @@ from nbtui.usercommands import ExpandError, RunResult, child_environment, expand
 if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
 
-    from nbtui.media import ImageFetcher
     from nbtui.tracking.store import TrackedTask
 
 __all__ = ["LOG_SIZE", "RunRecord", "UserCommands", "check_keys"]
@@ -98,13 +98,13 @@ class UserCommands:
         session: Session,
         *,
         target_ids: Callable[[], list[str]],
-        fetcher_factory: Callable[[], ImageFetcher] | None = None,
+        fetcher: SharedFetcher,
     ) -> None:
         """`target_ids()`: the tasks an action applies to, read when a command starts."""
         self._host = host
         self._session = session
         self._target_ids = target_ids
-        self._fetcher_factory = fetcher_factory
+        self._fetcher = fetcher
         configured = session.settings.commands
         accepted, refused = check_keys(configured.commands, dict(session.settings.keymap))
         #: The commands that may run, in config order (the action's argument is the index).
@@ -219,17 +219,9 @@ class UserCommands:
 
         folder = default_save_dir(self._session.settings)
         try:
-            async with self._make_fetcher() as fetcher:
-                return await save_images(task, folder, fetcher=fetcher)
+            return await save_images(task, folder, fetcher=self._fetcher.get())
         except MediaError as exc:
             raise ExpandError(f"image not saved: {one_line(exc)}") from None
-
-    def _make_fetcher(self) -> ImageFetcher:
-        if self._fetcher_factory is not None:
-            return self._fetcher_factory()
-        from nbtui.media import ImageFetcher
-
-        return ImageFetcher.from_settings(self._session.settings)
 
     def _summarize(
         self, command: UserCommand, results: list[RunResult], skipped: list[str]

@@ -388,7 +388,7 @@ class GalleryScreen(Screen["GalleryEntry | None"]):
         entries: Sequence[GalleryEntry],
         *,
         tasks_shown: int,
-        fetcher_factory: Callable[[], ImageFetcher],
+        fetcher: Callable[[], ImageFetcher],
         filter_text: str = "",
     ) -> None:
         """`tasks_shown`: how many tasks the list showed (the title says what was searched)."""
@@ -396,8 +396,8 @@ class GalleryScreen(Screen["GalleryEntry | None"]):
         self.entries = list(entries)
         self.tasks_shown = tasks_shown
         self.filter_text = filter_text
-        self._fetcher_factory = fetcher_factory
-        self._fetcher: ImageFetcher | None = None
+        #: The screen's downloader, borrowed (its owner closes it).
+        self._fetcher = fetcher
         #: Where the cursor is, and the first entry row on the page.
         self.cursor = 0
         self.top = 0
@@ -639,18 +639,11 @@ class GalleryScreen(Screen["GalleryEntry | None"]):
     async def _load(self, index: int) -> None:
         from nbtui.media import MediaError
 
-        if self._fetcher is None:
-            self._fetcher = self._fetcher_factory()
         for_graphics = graphics_widget() is not None
         try:
-            fetched = await self._fetcher.fetch(self.entries[index].url)
+            fetched = await self._fetcher().fetch(self.entries[index].url)
             thumbnail = await asyncio.to_thread(_thumbnail, fetched.data, for_graphics)
         except (MediaError, ValueError) as exc:
             self.problems[index] = one_line(exc)
             return
         self.thumbnails.put(index, thumbnail)
-
-    async def on_unmount(self) -> None:
-        fetcher, self._fetcher = self._fetcher, None
-        if fetcher is not None:
-            await fetcher.aclose()

@@ -31,7 +31,7 @@ from nbtui.tui.commands.create import Creator
 from nbtui.tui.commands.exporting import Exporter
 from nbtui.tui.commands.filtering import Filtering
 from nbtui.tui.commands.gallery import Gallery
-from nbtui.tui.commands.images import FetcherFactory, Images
+from nbtui.tui.commands.images import Images
 from nbtui.tui.commands.importing import Importer
 from nbtui.tui.commands.labels import LabelCommands
 from nbtui.tui.commands.marking import MarkCommands
@@ -42,6 +42,7 @@ from nbtui.tui.commands.tracking import TrackCommands, Tracker
 from nbtui.tui.commands.user import UserCommands
 from nbtui.tui.commands.views import Views
 from nbtui.tui.formatting import short_id
+from nbtui.tui.image_client import FetcherFactory, SharedFetcher
 from nbtui.tui.keys import MAIN_BINDINGS, footer_actions
 from nbtui.tui.marks import Marks
 from nbtui.tui.monitor_bridge import (
@@ -126,19 +127,21 @@ class MainScreen(Screen[None]):
         self.creator = Creator(
             self, session, self.tracker, closed=self._focus_list, balance=self.balance
         )
+        #: One image downloader for the preview, saving, the gallery and user commands.
+        self.image_client = SharedFetcher(session, fetcher_factory)
         self.images = Images(
             self,
             session,
             ImagePreview(id="preview"),
             current_task=self.selected_task,
-            fetcher_factory=fetcher_factory,
+            fetcher=self.image_client,
             marked=lambda: bool(self.marks),
             targets=self.marking_targets,
         )
         self.importer = Importer(self, session, self.tracker, can_call=self.refreshing.can_call)
         self.marking = MarkCommands(self, session, self.model, self.task_list, self.status)
         self.gallery = Gallery(
-            self, session, self.model, select=self._gallery_chose, fetcher_factory=fetcher_factory
+            self, session, self.model, select=self._gallery_chose, fetcher=self.image_client
         )
         self.track_commands = TrackCommands(
             self,
@@ -170,7 +173,7 @@ class MainScreen(Screen[None]):
         )
         #: The user's own commands (`[commands]`), bound to their keys on this screen.
         self.user_commands = UserCommands(
-            self, session, target_ids=self.target_ids, fetcher_factory=fetcher_factory
+            self, session, target_ids=self.target_ids, fetcher=self.image_client
         )
         for keys, action, description in self.user_commands.bindings():
             self._bindings.bind(keys, action, description, show=False)
@@ -264,6 +267,9 @@ class MainScreen(Screen[None]):
 
     # -- start-up ------------------------------------------------------------------------
 
+    async def on_unmount(self) -> None:
+        await self.image_client.aclose()
+
     def on_mount(self) -> None:
         status = self.status
         status.host = self._host_label()
@@ -314,6 +320,9 @@ class MainScreen(Screen[None]):
     def session_switched(self) -> None:
         """The App switched the session (to the demo): show its store and host."""
         self.refreshing.session_switched()
+        old_client = self.image_client.reset()  # the next download follows the new settings
+        if old_client is not None:
+            self.run_worker(old_client.aclose(), description="close the image client")
         self.balance.balance = self.balance.prices = None
         self.balance.refresh()
         self.topbar.update_info()
