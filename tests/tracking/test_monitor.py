@@ -104,12 +104,12 @@ class Harness:
         **options: Any,
     ) -> Monitor:
         options.setdefault("store_check_every", None)
+        options.setdefault("on_update", self.updates.extend)
         self.mon = Monitor(
             client or self.client(),
             self.store,
             clock=self.time.clock,
             sleep=sleep or self.time.sleep,
-            on_update=self.updates.extend,
             on_cycle=self._on_cycle,
             on_problem=self.problems.append,
             on_removed=self.removed.extend,
@@ -198,14 +198,13 @@ async def test_a_long_cycle_is_asked_and_written_a_step_at_a_time(h: Harness) ->
         return apply(tasks, errors, now)
 
     h.store.apply = recording_apply  # type: ignore[method-assign, assignment]
-    monitor = h.monitor()
     reported: list[tuple[int, bool]] = []
 
     def on_update(updates: list[TaskUpdate]) -> None:
         reported.append((len(updates), monitor.cycling))
         h.updates.extend(updates)
 
-    monitor._on_update = on_update
+    monitor = h.monitor(on_update=on_update)
     assert not monitor.cycling
     report = await monitor.refresh_once()
     assert not monitor.cycling
