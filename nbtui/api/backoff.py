@@ -10,7 +10,6 @@ import math
 import random
 from dataclasses import dataclass
 from datetime import UTC
-from email.utils import parsedate_to_datetime
 
 __all__ = ["MAX_RETRY_AFTER", "Backoff", "parse_retry_after"]
 
@@ -45,6 +44,9 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
 
 
 def _seconds_until_http_date(text: str, now: float) -> float | None:
+    # Imported here: only a Retry-After date needs it, and `email` costs the app's start 2 ms.
+    from email.utils import parsedate_to_datetime
+
     try:
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):
