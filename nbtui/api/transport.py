@@ -20,8 +20,8 @@ __all__ = ["proxy_for", "tls_context", "transport_error"]
 def tls_context() -> ssl.SSLContext:
     """One TLS context for every client in the process, as httpx would build it (certifi's
     CA bundle, or SSL_CERT_FILE / SSL_CERT_DIR). Building one reads and parses the whole CA
-    bundle, about 25 ms of CPU, and the app makes an image client for each preview it loads:
-    that was a stall of the UI on every selection with pictures."""
+    bundle, about 25 ms of CPU, and the app makes several clients (the API's, the image
+    host's, the platform's, and new ones when the session switches to the demo)."""
     return httpx.create_ssl_context(trust_env=True)
 
 
